@@ -1,0 +1,118 @@
+"""`engine.train`: the one call that trains a group to the end and returns its tables and findings."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import torch
+import yaml
+
+from engine.config import RunConfig
+from engine.findings import diagnose
+from engine.group import GroupConfig, parse_group, render_group
+from engine.tables import hists_table, layers_table, scalars_table
+from engine.trainer import GroupTrainer
+
+
+@dataclass
+class TrainResult:
+    config: GroupConfig
+    scalars: pd.DataFrame
+    layers: pd.DataFrame
+    hists: pd.DataFrame
+    summary: dict[str, Any]
+    findings: list[dict[str, Any]]
+    weights: dict[str, dict[str, torch.Tensor]] = field(repr=False)
+
+    def write(self, out_dir: str | Path) -> list[Path]:
+        """config.yaml, scalars.csv, layers.csv, hists.csv, summary.json and weights.pt."""
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        files = {
+            "config.yaml": lambda p: p.write_text(yaml.safe_dump(typed_mapping(self.config), sort_keys=False)),
+            "scalars.csv": lambda p: self.scalars.to_csv(p, index=False),
+            "layers.csv": lambda p: self.layers.to_csv(p, index=False),
+            "hists.csv": lambda p: self.hists.to_csv(p, index=False),
+            "summary.json": lambda p: p.write_text(json.dumps(self.summary, indent=2, default=_json_default)),
+            "weights.pt": lambda p: torch.save(self.weights, p),
+        }
+        written = []
+        for name, save in files.items():
+            save(out / name)
+            written.append(out / name)
+        return written
+
+
+def typed_mapping(group: GroupConfig) -> dict[str, Any]:
+    """The minimal mapping with YAML types (numbers, booleans), as a preset's `config:` is written."""
+    out: dict[str, Any] = {}
+    for key, text in render_group(group).items():
+        name = key.rpartition(".")[2]
+        out[key] = text if name in ("hidden", "label") else yaml.safe_load(text)
+    return out
+
+
+def _json_default(value: Any) -> Any:
+    return None if isinstance(value, float) and not math.isfinite(value) else str(value)
+
+
+def as_group(config: GroupConfig | RunConfig | Mapping[str, Any]) -> GroupConfig:
+    if isinstance(config, GroupConfig):
+        return config
+    if isinstance(config, RunConfig):
+        return GroupConfig.single(config)
+    return parse_group(config)
+
+
+def summarize(trainer: GroupTrainer) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, dict[str, Any], list[dict]]:
+    """Tables, summary and findings of a trainer at any point (finished or still running)."""
+    snapshots = trainer.history.snapshots()
+    scalars = scalars_table(snapshots)
+    layers = layers_table(snapshots)
+    hists = hists_table(snapshots, trainer.hist_ranges())
+    findings = diagnose(trainer.group, scalars, layers, trainer.status, trainer.end_step, trainer.end_loss,
+                        trainer.data.chance_loss(), trainer.step)
+    runs = []
+    for k, run_id in enumerate(trainer.ids):
+        final = {}
+        latest = scalars[scalars["run"] == run_id]
+        if not latest.empty:
+            last_step = latest["step"].max()
+            for row in latest[latest["step"] == last_step].itertuples():
+                final[f"{row.split}_{row.metric}"] = row.value
+        runs.append({
+            "run": run_id, "label": trainer.group.labels[k], "status": trainer.status[k],
+            "steps": trainer.end_step[k] if trainer.end_step[k] is not None else trainer.step,
+            "final": final,
+        })
+    statuses = {r["status"] for r in runs}
+    summary = {
+        "status": statuses.pop() if len(statuses) == 1 else "finished",
+        "steps": trainer.step,
+        "runs": runs,
+        "findings": [f.to_dict() for f in findings],
+    }
+    return scalars, layers, hists, summary, summary["findings"]
+
+
+def train(config: GroupConfig | RunConfig | Mapping[str, Any], steps: int | None = None,
+          progress: Callable[[int, int], None] | None = None) -> TrainResult:
+    """Train to the end. `steps` overrides the config's; `progress(step, total)` is called as it goes."""
+    group = as_group(config)
+    if steps is not None:
+        group = group.with_steps(steps)
+    trainer = GroupTrainer(group)
+    chunk = max(1, min(200, trainer.steps // 100 or 1))
+    while not trainer.done:
+        trainer.advance(chunk)
+        if progress is not None:
+            progress(trainer.step, trainer.steps)
+    scalars, layers, hists, summary, findings = summarize(trainer)
+    weights = {run_id: trainer.state_dict(k) for k, run_id in enumerate(trainer.ids)}
+    return TrainResult(group, scalars, layers, hists, summary, findings, weights)

@@ -1,0 +1,139 @@
+"""`python -m engine run ...`: train without a browser, show progress, write the tables, print findings.
+
+Exit codes: 0 for a finished, early-stopped or diverged run (divergence is a result), 2 for bad input
+(the message names each bad key; nothing is written), 1 for an internal error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+import yaml
+from tqdm import tqdm
+
+from engine.api import train
+from engine.config import ConfigError, Problem
+from engine.group import GroupConfig, parse_group
+from engine.presets import load_preset, load_preset_file, preset_ids, resolve
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m engine", description="Layerscope's engine, without a browser.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("run", help="train a net (or a comparison group) and write its tables")
+    run.add_argument("--preset", help="start from this preset (see `python -m engine presets`)")
+    run.add_argument("--config", help="a YAML file of keys, or a preset file")
+    run.add_argument("--set", dest="settings", action="append", default=[], metavar="KEY=VALUE",
+                     help="set one key, e.g. --set hidden=8x32 --set b.activation=relu (repeatable)")
+    run.add_argument("--steps", help="train for this many steps (overrides the config)")
+    run.add_argument("--out", help="folder for config.yaml, the CSV files, summary.json and weights.pt "
+                                   "(default: runs/<time>)")
+    commands.add_parser("presets", help="list the presets")
+    return parser
+
+
+def _read_config_file(path: str) -> dict[str, Any]:
+    file = Path(path)
+    if not file.is_file():
+        raise ConfigError([Problem(key="--config", value=repr(path), message="no such file",
+                                   allowed="a YAML file of keys")])
+    try:
+        data = yaml.safe_load(file.read_text()) or {}
+    except yaml.YAMLError as error:
+        raise ConfigError([Problem(key="--config", value=repr(path), message=str(error).splitlines()[0],
+                                   allowed="a YAML mapping of keys")]) from None
+    if isinstance(data, dict) and "claims" in data and "config" in data:
+        return dict(load_preset_file(file).config)
+    if not isinstance(data, dict):
+        raise ConfigError([Problem(key="--config", value=repr(path), message="not a mapping of keys",
+                                   allowed="a YAML mapping such as `hidden: 8x32`")])
+    return data
+
+
+def build_group(args: argparse.Namespace) -> GroupConfig:
+    mapping: dict[str, Any] = {}
+    problems: list[Problem] = []
+    if args.preset:
+        mapping["preset"] = args.preset
+    try:
+        if args.config:
+            mapping.update(_read_config_file(args.config))
+        mapping = resolve(mapping)
+    except ConfigError as error:
+        problems.extend(error.problems)
+    for item in args.settings:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            problems.append(Problem(key="--set", value=repr(item), message="expected KEY=VALUE",
+                                    allowed="e.g. --set lr=0.1"))
+            continue
+        mapping[key.strip()] = value
+    if args.steps is not None:
+        mapping["steps"] = args.steps
+    try:
+        group = parse_group(mapping)
+    except ConfigError as error:
+        problems.extend(error.problems)
+        group = None
+    if problems:
+        raise ConfigError(problems)
+    return group
+
+
+def _print_summary(summary: dict, out: Path, seconds: float) -> None:
+    print(f"\n{summary['steps']} steps in {seconds:.1f} s -> {out}/")
+    for run in summary["runs"]:
+        final = run["final"]
+        parts = [f"{name}={final[name]:.4g}" for name in ("val_loss", "val_accuracy") if name in final]
+        name = run["run"] if run["label"] == run["run"] else f"{run['run']} ({run['label']})"
+        print(f"  run {name}: {run['status']} after {run['steps']} steps  " + "  ".join(parts))
+    findings = summary["findings"]
+    print("\nFindings:" if findings else "\nFindings: none, the net trains in a healthy way.")
+    for finding in findings:
+        where = f" [{finding['layer']}]" if finding["layer"] else ""
+        print(f"  - run {finding['run']}{where} {finding['code']}: {finding['message']}")
+
+
+def command_run(args: argparse.Namespace) -> int:
+    group = build_group(args)
+    out = Path(args.out) if args.out else Path("runs") / time.strftime("%Y%m%d-%H%M%S")
+    total = group.base.steps
+    started = time.perf_counter()
+    with tqdm(total=total, unit="step", file=sys.stderr, mininterval=0.5, desc="training") as bar:
+        def progress(step: int, _: int) -> None:
+            bar.update(step - bar.n)
+
+        result = train(group, progress=progress)
+    result.write(out)
+    _print_summary(result.summary, out, time.perf_counter() - started)
+    return 0
+
+
+def command_presets() -> int:
+    for preset_id in preset_ids():
+        preset = load_preset(preset_id)
+        print(f"{preset.id:32} {preset.topic:15} {preset.title}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "presets":
+            return command_presets()
+        return command_run(args)
+    except ConfigError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 1
+    except Exception:  # an internal error: say so, with the traceback for a bug report
+        traceback.print_exc()
+        print("error: internal error (the traceback above is a bug report)", file=sys.stderr)
+        return 1

@@ -1,0 +1,272 @@
+"""The one vocabulary: every config key with its type, bounds, default and help text.
+
+Links, preset files, the CLI's ``--set`` and (later) the sidebar widgets all go through this module:
+parsing, validation, rendering back to a minimal mapping and the "what is allowed" texts are all
+derived from the pydantic fields below, so a key is defined exactly once.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from itertools import pairwise
+from typing import Any, Literal, get_args
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+Dataset = Literal["spiral", "circles", "xor", "gaussians", "moons", "checkerboard", "sine", "digits"]
+Activation = Literal[
+    "sigmoid", "tanh", "relu", "leaky_relu", "elu", "selu", "gelu", "swish", "softplus", "linear"
+]
+Init = Literal[
+    "default", "standard", "zeros", "normal", "uniform", "xavier_uniform", "xavier_normal",
+    "he_uniform", "he_normal", "lecun_normal", "orthogonal", "lsuv",
+]
+Norm = Literal["none", "batch", "layer"]
+Optimizer = Literal["sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw"]
+
+MAX_LAYERS = 50
+MAX_WIDTH = 1024
+MAX_PARAMETERS = 5_000_000
+MAX_RUNS = 4
+RUN_IDS = ("a", "b", "c", "d")
+
+# Keys that every run of a group shares: lock-step training feeds all runs the same batches.
+GROUP_KEYS = ("dataset", "samples", "noise", "val_fraction", "standardize", "batch_size", "steps",
+              "probe_every")
+
+# Input and output sizes per dataset; the parameter cap needs them before any data is generated.
+DATASET_SHAPES = {name: (2, 2) for name in get_args(Dataset)} | {"sine": (1, 1), "digits": (64, 10)}
+
+_HIDDEN_ITEM = re.compile(r"^\s*(?:(\d+)\s*[x×*]\s*)?(\d+)\s*$")
+
+
+class RunConfig(BaseModel):
+    """One run: a net, its data, its training. Field descriptions double as the UI's help texts."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, frozen=True)
+
+    dataset: Dataset = Field("spiral", description="Which toy problem the net learns.")
+    samples: int = Field(1000, ge=50, le=50_000, description="How many points to generate (digits has a fixed 1,797).")
+    noise: float = Field(0.1, ge=0, le=1, description="How much the points are jittered.")
+    val_fraction: float = Field(0.3, ge=0.05, le=0.9, description="Share of points held out for validation.")
+    standardize: bool = Field(True, description="Shift and scale inputs by the training split's mean and std.")
+    hidden: tuple[int, ...] = Field(
+        (32, 32, 32), description="Hidden layer widths, e.g. 32,32,32 or 8x32 (0-50 layers of width 1-1024)."
+    )
+    activation: Activation = Field("tanh", description="The nonlinearity of every hidden layer.")
+    leak: float = Field(0.01, ge=0, le=1, description="Negative slope of leaky_relu.")
+    init: Init = Field("default", description="How the weights start.")
+    init_std: float = Field(0.01, ge=0, le=10, description="Std of 'normal', half-width of 'uniform'.")
+    init_gain: float = Field(1.0, ge=0, le=100, description="Multiplies the initial weights of any scheme.")
+    norm: Norm = Field("none", description="Normalize each hidden layer's linear output before the activation.")
+    dropout: float = Field(0.0, ge=0, le=0.9, description="Probability of dropping a hidden unit while training.")
+    optimizer: Optimizer = Field("sgd", description="The update rule.")
+    lr: float = Field(0.03, ge=1e-6, le=10, description="Learning rate: the step size of every update.")
+    momentum: float = Field(0.9, ge=0, le=0.999, description="Momentum of 'momentum' and 'nesterov'.")
+    weight_decay: float = Field(0.0, ge=0, le=1, description="L2 penalty on the weights.")
+    l1: float = Field(0.0, ge=0, le=1, description="L1 penalty on the weights.")
+    batch_size: int = Field(32, ge=1, le=4096, description="Training examples per update.")
+    steps: int = Field(2000, ge=1, le=200_000, description="How many updates to train for.")
+    early_stopping: int = Field(
+        0, ge=0, le=1000, description="Stop after this many evaluations without a better validation loss (0: off)."
+    )
+    seed: int = Field(0, ge=0, le=2**31 - 1, description="Fixes data, initial weights and batch order.")
+    probe_every: int = Field(10, ge=1, le=1000, description="Measure every layer every this many steps.")
+
+    @field_validator("hidden", mode="before")
+    @classmethod
+    def _parse_hidden(cls, value: Any) -> tuple[int, ...]:
+        return parse_hidden(value)
+
+    @model_validator(mode="after")
+    def _cap_parameters(self) -> RunConfig:
+        count = parameter_count(self)
+        if count > MAX_PARAMETERS:
+            raise ValueError(f"the net would have {count:,} parameters; at most {MAX_PARAMETERS:,} are allowed")
+        return self
+
+    @property
+    def layer_names(self) -> list[str]:
+        return [f"h{i}" for i in range(1, len(self.hidden) + 1)] + ["out"]
+
+    @property
+    def is_regression(self) -> bool:
+        return self.dataset == "sine"
+
+
+def parse_hidden(value: Any) -> tuple[int, ...]:
+    """`32,32,32`, `8x32`, `2x64,32`, a list of ints, or empty for no hidden layer."""
+    if isinstance(value, bool):
+        raise ValueError("expected layer widths such as 32,32,32 or 8x32")
+    if isinstance(value, int):
+        items: list[Any] = [value]
+    elif isinstance(value, (list, tuple)):
+        items = list(value)
+    elif isinstance(value, str):
+        text = value.strip()
+        if text in ("", "0", "none"):
+            return ()
+        if len(text) > 400:
+            raise ValueError("too long: expected layer widths such as 32,32,32 or 8x32")
+        items = []
+        for part in text.split(","):
+            match = _HIDDEN_ITEM.match(part)
+            if not match:
+                raise ValueError(f"cannot read {part.strip()!r}: expected widths such as 32,32,32 or 8x32")
+            repeat = int(match.group(1)) if match.group(1) else 1
+            if repeat > MAX_LAYERS:
+                raise ValueError(f"{repeat} layers: at most {MAX_LAYERS} hidden layers are allowed")
+            items.extend([int(match.group(2))] * repeat)
+    else:
+        raise ValueError("expected layer widths such as 32,32,32 or 8x32")
+    widths = []
+    for item in items:
+        if isinstance(item, bool) or not isinstance(item, (int, str)) or not str(item).strip().isdigit():
+            raise ValueError(f"width {item!r} is not a whole number")
+        widths.append(int(item))
+    if len(widths) > MAX_LAYERS:
+        raise ValueError(f"{len(widths)} layers: at most {MAX_LAYERS} hidden layers are allowed")
+    for width in widths:
+        if not 1 <= width <= MAX_WIDTH:
+            raise ValueError(f"width {width}: each layer's width must be 1-{MAX_WIDTH}")
+    return tuple(widths)
+
+
+def format_hidden(widths: tuple[int, ...]) -> str:
+    """The shortest text for a width list: `8x32` when all equal, `32,16` otherwise."""
+    if not widths:
+        return "0"
+    if len(widths) > 1 and len(set(widths)) == 1:
+        return f"{len(widths)}x{widths[0]}"
+    return ",".join(str(w) for w in widths)
+
+
+def layer_sizes(config: RunConfig) -> list[int]:
+    n_in, n_out = DATASET_SHAPES[config.dataset]
+    return [n_in, *config.hidden, n_out]
+
+
+def parameter_count(config: RunConfig) -> int:
+    sizes = layer_sizes(config)
+    count = sum(a * b + b for a, b in pairwise(sizes))
+    if config.norm != "none":
+        count += 2 * sum(config.hidden)
+    return count
+
+
+# ---------------------------------------------------------------- errors that name key, value, allowed
+
+
+class Problem(BaseModel):
+    key: str
+    value: str
+    message: str
+    allowed: str
+
+    def __str__(self) -> str:
+        return f"{self.key}: got {self.value}: {self.message} (allowed: {self.allowed})"
+
+
+class ConfigError(ValueError):
+    """Every problem in one go: one bad key never hides the others."""
+
+    def __init__(self, problems: list[Problem], source: str | None = None):
+        self.problems = problems
+        self.source = source
+        head = f"{source}: " if source else ""
+        lines = "\n".join(f"  {p}" for p in problems)
+        super().__init__(f"{head}{len(problems)} invalid setting(s):\n{lines}")
+
+
+def allowed_text(key: str) -> str:
+    """What a key accepts, in words, derived from the field definition."""
+    if key == "hidden":
+        return f"widths such as 32,32,32 or 8x32: 0-{MAX_LAYERS} layers of width 1-{MAX_WIDTH}"
+    if key == "label":
+        return "a short name for the run, up to 40 characters"
+    field = RunConfig.model_fields.get(key)
+    if field is None:
+        return "one of " + ", ".join(all_keys())
+    choices = get_args(field.annotation)
+    if choices and all(isinstance(c, str) for c in choices):
+        return "one of " + ", ".join(choices)
+    if field.annotation is bool:
+        return "true or false"
+    lo = next((m.ge for m in field.metadata if hasattr(m, "ge")), None)
+    hi = next((m.le for m in field.metadata if hasattr(m, "le")), None)
+    kind = "a whole number" if field.annotation is int else "a number"
+    return f"{kind} from {_number(lo)} to {_number(hi)}"
+
+
+def _number(value: float | None) -> str:
+    if value is None:
+        return "any"
+    if isinstance(value, float) and (abs(value) < 1e-3 and value != 0):
+        return f"{value:g}"
+    return f"{value:,}" if isinstance(value, int) else f"{value:g}"
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "...'"
+
+
+def all_keys() -> list[str]:
+    return list(RunConfig.model_fields)
+
+
+def _problems_from(error: ValidationError, prefix: str, given: Mapping[str, Any]) -> list[Problem]:
+    problems = []
+    for item in error.errors():
+        key = str(item["loc"][0]) if item["loc"] else ""
+        if not key:  # model-level check (the parameter cap) is about the net's shape
+            key = "hidden"
+        value = given.get(key, item.get("input"))
+        if item["type"] == "extra_forbidden":
+            message, allowed = "unknown key", "keys " + ", ".join(all_keys())
+        else:
+            message = str(item["msg"]).removeprefix("Value error, ")
+            allowed = allowed_text(key)
+        problems.append(Problem(key=prefix + key, value=_shown(value), message=message, allowed=allowed))
+    return problems
+
+
+def parse_run(mapping: Mapping[str, Any], prefix: str = "") -> RunConfig:
+    """One run from a mapping of keys to strings or typed values; raises ConfigError."""
+    cleaned = {str(k): _clean(v) for k, v in mapping.items()}
+    try:
+        return RunConfig.model_validate(cleaned)
+    except ValidationError as error:
+        raise ConfigError(_problems_from(error, prefix, cleaned)) from None
+
+
+def _clean(value: Any) -> Any:
+    """Strings from links arrive padded or empty; YAML gives typed values, which pass through."""
+    if isinstance(value, str):
+        value = value.strip()
+        if value.lower() in ("nan", "inf", "-inf", "+inf", "infinity", "-infinity"):
+            return math.nan  # pydantic then reports "finite number" for the right key
+    return value
+
+
+def render_run(config: RunConfig, base: RunConfig | None = None) -> dict[str, str]:
+    """The keys where `config` differs from `base` (default: the defaults), as strings."""
+    reference = base if base is not None else RunConfig()
+    out = {}
+    for key in all_keys():
+        value = getattr(config, key)
+        if value != getattr(reference, key):
+            out[key] = to_text(key, value)
+    return out
+
+
+def to_text(key: str, value: Any) -> str:
+    if key == "hidden":
+        return format_hidden(value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return repr(value)  # shortest text that reads back to the same float
+    return str(value)

@@ -1,0 +1,178 @@
+"""A comparison group: run `a` from the plain keys, runs b-d from `b.`/`c.`/`d.` overrides.
+
+`parse_group` is strict (raises ConfigError listing every problem); `parse_group_lenient` is for
+untrusted links: each bad key falls back to its default and is reported, the rest still applies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, model_validator
+
+from engine.config import (
+    GROUP_KEYS,
+    MAX_RUNS,
+    RUN_IDS,
+    ConfigError,
+    Problem,
+    RunConfig,
+    _clean,
+    _shown,
+    all_keys,
+    allowed_text,
+    parse_run,
+    render_run,
+    to_text,
+)
+
+MAX_LABEL = 40
+# Keys that are not run settings but may stand in a link or preset mapping beside them.
+PAGE_KEYS = ("preset", "autorun", "lock", "view", "page")
+
+
+class GroupConfig(BaseModel):
+    """K = 1..4 runs trained in lock-step on the same batches."""
+
+    model_config = ConfigDict(frozen=True)
+
+    runs: tuple[RunConfig, ...]
+    labels: tuple[str, ...]
+
+    @model_validator(mode="after")
+    def _check(self) -> GroupConfig:
+        if not 1 <= len(self.runs) <= MAX_RUNS or len(self.labels) != len(self.runs):
+            raise ValueError(f"a group holds 1-{MAX_RUNS} runs, each with a label")
+        return self
+
+    @property
+    def ids(self) -> list[str]:
+        return list(RUN_IDS[: len(self.runs)])
+
+    @property
+    def base(self) -> RunConfig:
+        return self.runs[0]
+
+    @classmethod
+    def single(cls, run: RunConfig | None = None) -> GroupConfig:
+        return cls(runs=(run or RunConfig(),), labels=("a",))
+
+    def with_steps(self, steps: int) -> GroupConfig:
+        runs = tuple(r.model_copy(update={"steps": steps}) for r in self.runs)
+        return GroupConfig(runs=runs, labels=self.labels)
+
+
+def split_prefixed(mapping: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, dict[str, Any]], list[Problem]]:
+    """Separate plain keys from `b.key` overrides; unknown prefixes become problems."""
+    base: dict[str, Any] = {}
+    overrides: dict[str, dict[str, Any]] = {}
+    problems = []
+    for raw_key, value in mapping.items():
+        key = str(raw_key).strip()
+        if "." in key:
+            prefix, _, name = key.partition(".")
+            if prefix not in RUN_IDS[1:]:
+                problems.append(Problem(key=key[:60], value=_shown(value), message="unknown run prefix",
+                                        allowed="b., c. or d. before a key, e.g. b.activation=relu"))
+                continue
+            overrides.setdefault(prefix, {})[name] = value
+        elif key in PAGE_KEYS:
+            continue
+        else:
+            base[key] = value
+    return base, overrides, problems
+
+
+def _label(run_id: str, value: Any, problems: list[Problem]) -> str:
+    if value is None:
+        return run_id
+    text = str(value).strip()
+    if not text or len(text) > MAX_LABEL or not text.isprintable():
+        problems.append(Problem(key=f"{run_id}.label", value=_shown(value), message="not a usable label",
+                                allowed=allowed_text("label")))
+        return run_id
+    return text
+
+
+def parse_group(mapping: Mapping[str, Any]) -> GroupConfig:
+    """Strict: every problem of every run is collected, then raised together."""
+    base_map, overrides, problems = split_prefixed(mapping)
+    labels = [_label("a", base_map.pop("label", None), problems)]
+    try:
+        base = parse_run(base_map)
+    except ConfigError as error:
+        problems.extend(error.problems)
+        base = None
+    runs = [base]
+    for run_id in RUN_IDS[1:]:
+        if run_id not in overrides:
+            continue
+        over = dict(overrides[run_id])
+        labels.append(_label(run_id, over.pop("label", None), problems))
+        for key in over:
+            if key in GROUP_KEYS:
+                problems.append(Problem(key=f"{run_id}.{key}", value=_shown(over[key]),
+                                        message="shared by all runs of a comparison",
+                                        allowed=f"set {key} without a prefix"))
+        over = {k: v for k, v in over.items() if k not in GROUP_KEYS}
+        merged = {**base_map, **over}
+        try:
+            runs.append(parse_run(merged, prefix=f"{run_id}."))
+        except ConfigError as error:
+            # Problems already reported for the base are not repeated under the prefix.
+            problems.extend(p for p in error.problems if p.key.partition(".")[2] in over)
+            runs.append(None)
+    if problems:
+        raise ConfigError(problems)
+    return GroupConfig(runs=tuple(runs), labels=tuple(labels))
+
+
+def parse_group_lenient(mapping: Mapping[str, Any]) -> tuple[GroupConfig, list[Problem]]:
+    """For links: drop each bad key (its default applies), report it, keep everything else."""
+    current = {str(k).strip(): v for k, v in mapping.items()}
+    reported: list[Problem] = []
+    for _ in range(len(current) + 2):
+        try:
+            return parse_group(current), reported
+        except ConfigError as error:
+            reported.extend(error.problems)
+            bad = {p.key for p in error.problems}
+            if "hidden" in bad or any(k.endswith(".hidden") for k in bad):
+                # The parameter cap is reported on `hidden`, whichever key made the net too big.
+                bad |= {k for k in current if k.partition(".")[2] == "hidden" or k == "hidden"}
+            current = {k: v for k, v in current.items() if k not in bad}
+    return GroupConfig.single(), reported
+
+
+def render_group(group: GroupConfig) -> dict[str, str]:
+    """The minimal mapping: base keys that differ from the defaults, then each run's differences."""
+    out = render_run(group.base)
+    if group.labels[0] != "a":
+        out["label"] = group.labels[0]
+    for run_id, run, label in zip(group.ids[1:], group.runs[1:], group.labels[1:]):
+        diff = render_run(run, base=group.base)
+        out.update({f"{run_id}.{k}": v for k, v in diff.items()})
+        if label != run_id or not diff:
+            out[f"{run_id}.label"] = label  # an identical run still needs a key to exist
+    return out
+
+
+def differing_keys(group: GroupConfig) -> list[str]:
+    """Keys whose value is not the same in every run (the Compare page lists them)."""
+    return [k for k in all_keys() if len({getattr(r, k) for r in group.runs}) > 1]
+
+
+def describe(run: RunConfig) -> dict[str, str]:
+    return {k: to_text(k, getattr(run, k)) for k in all_keys()}
+
+
+__all__ = [
+    "GroupConfig",
+    "_clean",
+    "describe",
+    "differing_keys",
+    "parse_group",
+    "parse_group_lenient",
+    "render_group",
+]

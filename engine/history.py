@@ -1,0 +1,56 @@
+"""Snapshots (what one probe step measured) and the bounded history that keeps them.
+
+A snapshot is a few KB of numpy: it is what crosses from a worker process to the page. The history
+keeps at most `capacity` evenly spaced snapshots: when full, every other one is dropped and the
+stride doubles, so memory stays flat however long a run trains. The latest snapshot is always kept.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+DEFAULT_CAPACITY = 256
+# Columns of Snapshot.scalars, as (split, metric) pairs.
+SCALARS = (("train", "loss"), ("train", "accuracy"), ("val", "loss"), ("val", "accuracy"),
+           ("train", "grad_norm"), ("train", "lr"))
+
+
+@dataclass
+class Snapshot:
+    step: int
+    runs: list[str]  # run ids measured at this step (runs that ended earlier are absent)
+    scalars: np.ndarray  # float64 [len(runs), len(SCALARS)]
+    layers: list[np.ndarray]  # per run: float32 [layers incl. out, len(STATS)]
+    hists: list[dict[str, np.ndarray]]  # per run: kind -> int64 [hidden layers, bins]
+
+    def nbytes(self) -> int:
+        total = self.scalars.nbytes + sum(a.nbytes for a in self.layers)
+        return total + sum(a.nbytes for h in self.hists for a in h.values())
+
+
+@dataclass
+class History:
+    capacity: int = DEFAULT_CAPACITY
+    stride: int = 1
+    seen: int = 0
+    points: list[Snapshot] = field(default_factory=list)
+    latest: Snapshot | None = None
+
+    def add(self, snapshot: Snapshot) -> None:
+        self.latest = snapshot
+        if self.seen % self.stride == 0:
+            self.points.append(snapshot)
+            if len(self.points) > self.capacity:
+                self.points = self.points[::2]
+                self.stride *= 2
+        self.seen += 1
+
+    def snapshots(self) -> list[Snapshot]:
+        if self.latest is not None and (not self.points or self.points[-1] is not self.latest):
+            return [*self.points, self.latest]
+        return list(self.points)
+
+    def nbytes(self) -> int:
+        return sum(s.nbytes() for s in self.snapshots())

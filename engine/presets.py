@@ -1,0 +1,188 @@
+"""Presets: one YAML file per lesson in `presets/`, validated by the config schema, with claims.
+
+A claim is a measurable sentence that a test checks by running the preset, e.g.
+
+    - says: At step 0 the back-propagated gradient of h1 is below 1% of h8's.
+      value: {run: a, stat: grad_preact_rms, layer: h1, step: 0}
+      divided_by: {run: a, stat: grad_preact_rms, layer: h8, step: 0}
+      below: 0.01
+
+A value names either a layer stat (`stat` + `layer`) or a scalar (`metric` + `split`), at `step`
+(a step number, `first` or `last`), optionally averaged over the last `mean_of_last` points.
+A claim may instead name a finding: `finding: {run: a, code: vanishing_gradients}`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+import pandas as pd
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from engine.config import ConfigError, Problem
+from engine.group import GroupConfig, parse_group
+
+PRESET_DIR = Path(__file__).resolve().parent.parent / "presets"
+TOPICS = ("gradients", "activations", "initialization", "normalization", "regularization", "optimization",
+          "data", "depth", "debugging")
+
+
+class Quantity(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    run: str = "a"
+    stat: str | None = None
+    layer: str | None = None
+    metric: str | None = None
+    split: Literal["train", "val"] = "val"
+    step: int | Literal["first", "last"] = "last"
+    mean_of_last: int = Field(1, ge=1, le=100)
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> Quantity:
+        if (self.stat is None) == (self.metric is None):
+            raise ValueError("give either stat (with layer) or metric")
+        if self.stat is not None and self.layer is None:
+            raise ValueError("a stat needs a layer")
+        return self
+
+    def read(self, scalars: pd.DataFrame, layers: pd.DataFrame) -> float:
+        if self.stat is not None:
+            rows = layers[(layers["run"] == self.run) & (layers["stat"] == self.stat) & (layers["layer"] == self.layer)]
+        else:
+            rows = scalars[(scalars["run"] == self.run) & (scalars["metric"] == self.metric)
+                           & (scalars["split"] == self.split)]
+        series = rows.set_index("step")["value"].sort_index()
+        if series.empty:
+            return math.nan
+        if self.step == "first":
+            return float(series.iloc[0])
+        if self.step == "last":
+            return float(series.iloc[-self.mean_of_last:].mean())
+        return float(series.get(self.step, math.nan))
+
+
+class FindingRef(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    run: str = "a"
+    code: str
+    layer: str | None = None
+
+
+class Claim(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    says: str = Field(min_length=10)
+    value: Quantity | None = None
+    divided_by: Quantity | None = None
+    above: float | None = None
+    below: float | None = None
+    finding: FindingRef | None = None
+    absent: bool = False  # with `finding`: the finding must NOT be there
+
+    @model_validator(mode="after")
+    def _complete(self) -> Claim:
+        if (self.value is None) == (self.finding is None):
+            raise ValueError("a claim checks either a value (with above/below) or a finding")
+        if self.value is not None and self.above is None and self.below is None:
+            raise ValueError("a value claim needs above or below")
+        return self
+
+    def check(self, scalars: pd.DataFrame, layers: pd.DataFrame, findings: list[dict]) -> tuple[bool, str]:
+        """(holds, what was observed)."""
+        if self.finding is not None:
+            ref = self.finding
+            hits = [f for f in findings if f["run"] == ref.run and f["code"] == ref.code
+                    and (ref.layer is None or f["layer"] == ref.layer)]
+            holds = not hits if self.absent else bool(hits)
+            return holds, f"findings of run {ref.run}: {[f['code'] for f in findings if f['run'] == ref.run]}"
+        observed = self.value.read(scalars, layers)
+        if self.divided_by is not None:
+            denominator = self.divided_by.read(scalars, layers)
+            observed = observed / denominator if denominator else math.nan
+        holds = math.isfinite(observed)
+        if self.above is not None:
+            holds = holds and observed > self.above
+        if self.below is not None:
+            holds = holds and observed < self.below
+        return holds, f"observed {observed:.4g}"
+
+
+class Preset(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{1,60}$")
+    title: str = Field(min_length=3, max_length=100)
+    topic: Literal[TOPICS]  # type: ignore[valid-type]
+    story: str = Field(min_length=40, max_length=1200)
+    config: dict[str, Any]
+    claims: list[Claim] = Field(min_length=1)
+
+    def group(self) -> GroupConfig:
+        return parse_group(self.config)
+
+
+def _problems(error: ValidationError) -> list[Problem]:
+    problems = []
+    for item in error.errors():
+        key = ".".join(str(part) for part in item["loc"]) or "(file)"
+        problems.append(Problem(key=key, value=repr(item.get("input"))[:60], message=item["msg"],
+                                allowed="see the preset format in engine/presets.py"))
+    return problems
+
+
+def load_preset_file(path: str | Path) -> Preset:
+    """Read and validate one preset file; any problem raises ConfigError naming the file and key."""
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text())
+    except (OSError, yaml.YAMLError) as error:
+        raise ConfigError([Problem(key="(file)", value=path.name, message=str(error).splitlines()[0],
+                                   allowed="a readable YAML file")], source=str(path)) from None
+    if not isinstance(data, Mapping):
+        raise ConfigError([Problem(key="(file)", value=type(data).__name__, message="not a mapping",
+                                   allowed="a YAML mapping with id, title, topic, story, config, claims")],
+                          source=str(path))
+    try:
+        preset = Preset.model_validate(data)
+    except ValidationError as error:
+        raise ConfigError(_problems(error), source=str(path)) from None
+    try:
+        preset.group()
+    except ConfigError as error:
+        problems = [p.model_copy(update={"key": f"config.{p.key}"}) for p in error.problems]
+        raise ConfigError(problems, source=str(path)) from None
+    if path.stem != preset.id:
+        raise ConfigError([Problem(key="id", value=preset.id, message="differs from the file name",
+                                   allowed=f"id: {path.stem}")], source=str(path))
+    return preset
+
+
+def preset_ids(directory: Path = PRESET_DIR) -> list[str]:
+    return sorted(p.stem for p in directory.glob("*.yaml"))
+
+
+def load_preset(preset_id: str, directory: Path = PRESET_DIR) -> Preset:
+    path = directory / f"{preset_id}.yaml"
+    if not path.is_file():
+        raise ConfigError([Problem(key="preset", value=repr(preset_id)[:60], message="no such preset",
+                                   allowed="one of " + ", ".join(preset_ids(directory)))])
+    return load_preset_file(path)
+
+
+def all_presets(directory: Path = PRESET_DIR) -> list[Preset]:
+    return [load_preset(preset_id, directory) for preset_id in preset_ids(directory)]
+
+
+def resolve(mapping: Mapping[str, Any]) -> dict[str, Any]:
+    """`preset=ID` first, then the explicit keys on top of it (links, CLI)."""
+    merged: dict[str, Any] = {}
+    if "preset" in mapping:
+        merged.update(load_preset(str(mapping["preset"]).strip()).config)
+    merged.update({k: v for k, v in mapping.items() if k != "preset"})
+    return merged

@@ -1,0 +1,248 @@
+"""Train a group of K runs in lock-step on the same batches, probing at probe steps.
+
+Runs are split into stacks of equal layer sizes (one batched computation each). A step draws one
+batch for everybody, runs every stack forward, sums the per-run losses and takes one backward pass;
+each run's gradient depends only on its own loss, so the sum changes nothing but the cost.
+A run whose loss turns non-finite ends as `diverged` at that step (its final weights are kept as
+they were); an early-stopped run ends likewise; the others go on.
+
+Probe step s measures the batch of step s before update s; step 0 is the initial net, and a last
+probe at s == steps measures the trained net without updating it.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from engine.data import BatchSampler, Dataset, make_dataset
+from engine.group import GroupConfig
+from engine.history import SCALARS, History, Snapshot
+from engine.lsuv import apply_lsuv
+from engine.nets import Stack
+from engine.optimizers import StackOptimizer
+from engine.probes import StackProbe, per_run_grad_norm
+
+VAL_EVAL_MAX = 4096  # validation metrics use at most this many held-out points, to bound probe cost
+RUNNING, FINISHED, DIVERGED, EARLY_STOPPED, STOPPED = "running", "finished", "diverged", "early_stopped", "stopped"
+
+
+class GroupTrainer:
+    def __init__(self, group: GroupConfig, data: Dataset | None = None):
+        torch.set_flush_denormal(True)  # denormals from vanishing signals are slow on x86 and change nothing
+        self.group = group
+        self.ids = group.ids
+        base = group.base
+        self.steps = base.steps
+        self.probe_every = base.probe_every
+        self.data = data if data is not None else make_dataset(base)
+        self.sampler = BatchSampler(len(self.data.x_train), base.batch_size, base.seed)
+        self.classification = self.data.n_classes > 0
+        self.x_val = self.data.x_val[:VAL_EVAL_MAX]
+        self.y_val = self.data.y_val[:VAL_EVAL_MAX]
+
+        sizes_of = {}
+        for k, run in enumerate(group.runs):
+            sizes = (self.data.n_inputs, *run.hidden, self.data.n_outputs)
+            sizes_of.setdefault(sizes, []).append(k)
+        self.stacks: list[Stack] = []
+        self.members: list[list[int]] = []  # global run indices of each stack
+        for sizes, members in sizes_of.items():
+            stack = Stack([group.runs[k] for k in members], list(sizes), dropout_seed=base.seed)
+            self.stacks.append(stack)
+            self.members.append(members)
+        first_batch = self.data.x_train[self.sampler.order[: self.sampler.batch_size]]
+        for stack in self.stacks:
+            apply_lsuv(stack, first_batch)
+        self.optimizers = [StackOptimizer(stack) for stack in self.stacks]
+        self.probes = [StackProbe(stack) for stack in self.stacks]
+
+        k = len(group.runs)
+        self.step = 0
+        self.status = [RUNNING] * k
+        self.end_step = [None] * k
+        self.end_loss: list[float | None] = [None] * k
+        self.final_state: list[dict | None] = [None] * k
+        self.best_val = [float("inf")] * k
+        self.evals_since_best = [0] * k
+        self.history = History()
+        self.stopped = False
+
+    # ------------------------------------------------------------------ state
+
+    @property
+    def done(self) -> bool:
+        return self.stopped or all(s != RUNNING for s in self.status)
+
+    def alive(self, k: int) -> bool:
+        return self.status[k] == RUNNING
+
+    def stop(self) -> None:
+        for k in range(len(self.status)):
+            if self.alive(k):
+                self._end(k, STOPPED, None)
+        self.stopped = True
+
+    def state_dict(self, k: int) -> dict[str, torch.Tensor]:
+        if self.final_state[k] is not None:
+            return self.final_state[k]
+        for stack, members in zip(self.stacks, self.members):
+            if k in members:
+                return stack.state_dict(members.index(k))
+        raise IndexError(k)
+
+    def _end(self, k: int, status: str, loss: float | None) -> None:
+        self.final_state[k] = self.state_dict(k)
+        self.status[k] = status
+        self.end_step[k] = self.step
+        self.end_loss[k] = loss
+
+    # ------------------------------------------------------------------ training
+
+    def advance(self, n: int) -> list[Snapshot]:
+        """Train up to n more steps (fewer if the group ends); return the snapshots made."""
+        made = []
+        for _ in range(n):
+            if self.done:
+                break
+            snapshot = self._one_step()
+            if snapshot is not None:
+                made.append(snapshot)
+        return made
+
+    def run(self) -> None:
+        while not self.done:
+            self.advance(1000)
+
+    def _one_step(self) -> Snapshot | None:
+        step = self.step
+        final = step >= self.steps
+        probing = final or step % self.probe_every == 0
+        batch = self.sampler.next()
+        x, y = self.data.x_train[batch], self.data.y_train[batch]
+
+        losses, accuracies = [], []
+        total = None
+        for stack, members in zip(self.stacks, self.members):
+            if probing:
+                stack.recorder.start()
+            logits = stack.forward(x, mode="train")
+            loss, accuracy = self._loss(logits, y)
+            losses.append(loss)
+            accuracies.append(accuracy)
+            alive = torch.tensor([self.alive(k) for k in members])
+            contribution = loss.sum() if bool(alive.all()) else torch.where(alive, loss, 0.0).sum()
+            total = contribution if total is None else total + contribution
+        total.backward()
+        loss_values = torch.cat(losses).tolist()
+
+        measured = []
+        if probing:
+            for stack, probe in zip(self.stacks, self.probes):
+                measured.append((*probe.measure(), per_run_grad_norm(stack)))
+
+        for k, loss_k in enumerate(loss_values):
+            if self.alive(k) and not math.isfinite(loss_k):
+                self._end(k, DIVERGED, loss_k)
+
+        if not final:
+            for optimizer in self.optimizers:
+                optimizer.step()
+        for stack in self.stacks:
+            for param in stack.parameters():
+                param.grad = None
+
+        snapshot = None
+        if probing:
+            if not final:
+                for probe, (stats, _, _) in zip(self.probes, measured):
+                    probe.after_update(stats)
+            snapshot = self._snapshot(step, measured, loss_values, accuracies)
+        for stack in self.stacks:
+            stack.recorder.stop()
+
+        if final:
+            for k in range(len(self.status)):
+                if self.alive(k):
+                    self._end(k, FINISHED, loss_values[k])
+        else:
+            self.step += 1
+        return snapshot
+
+    def _loss(self, logits: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Per-run mean loss [K] and accuracy [K] (None for regression)."""
+        k, b = logits.shape[0], logits.shape[1]
+        if self.classification:
+            loss = F.cross_entropy(logits.reshape(k * b, -1), y.repeat(k), reduction="none").view(k, b).mean(dim=1)
+            accuracy = (logits.detach().argmax(dim=-1) == y).float().mean(dim=1)
+            return loss, accuracy
+        return (logits.squeeze(-1) - y).square().mean(dim=1), None
+
+    @torch.no_grad()
+    def _validate(self) -> tuple[list[float], list[float]]:
+        losses, accuracies = [], []
+        for stack in self.stacks:
+            logits = stack.forward(self.x_val, mode="eval")
+            loss, accuracy = self._loss(logits, self.y_val)
+            losses.extend(loss.tolist())
+            accuracies.extend(accuracy.tolist() if accuracy is not None else [float("nan")] * stack.k)
+        return losses, accuracies
+
+    def _snapshot(self, step: int, measured: list, train_loss: list[float], train_acc: list) -> Snapshot:
+        val_loss, val_acc = self._validate()
+        k_total = len(self.status)
+        layers: list = [None] * k_total
+        hists: list = [None] * k_total
+        grad_norm = [0.0] * k_total
+        train_accuracy = [float("nan")] * k_total
+        for (stats, counts, norms), members, accuracy in zip(measured, self.members, train_acc):
+            stats_np = stats.numpy()
+            counts_np = {kind: c.numpy() for kind, c in counts.items()}
+            norms_list = norms.tolist()
+            accuracy_list = accuracy.tolist() if accuracy is not None else None
+            for local, k in enumerate(members):
+                layers[k] = stats_np[local].astype("float32")
+                hists[k] = {kind: c[local] for kind, c in counts_np.items()}
+                grad_norm[k] = norms_list[local]
+                if accuracy_list is not None:
+                    train_accuracy[k] = accuracy_list[local]
+        # A run that ended at this very step (diverged) still reports this last measurement.
+        reporting = [k for k in range(k_total) if self.alive(k) or self.end_step[k] == step]
+        lr = [self.group.runs[k].lr for k in range(k_total)]
+        columns = {
+            ("train", "loss"): train_loss, ("train", "accuracy"): train_accuracy,
+            ("val", "loss"): val_loss, ("val", "accuracy"): val_acc,
+            ("train", "grad_norm"): grad_norm, ("train", "lr"): lr,
+        }
+        scalars = np.array([[columns[c][k] for c in SCALARS] for k in reporting], dtype=np.float64)
+        snapshot = Snapshot(
+            step=step, runs=[self.ids[k] for k in reporting], scalars=scalars,
+            layers=[layers[k] for k in reporting], hists=[hists[k] for k in reporting],
+        )
+        self.history.add(snapshot)
+        self._early_stopping(val_loss)
+        return snapshot
+
+    def _early_stopping(self, val_loss: list[float]) -> None:
+        for k, run in enumerate(self.group.runs):
+            if not self.alive(k) or run.early_stopping == 0:
+                continue
+            if val_loss[k] < self.best_val[k]:
+                self.best_val[k] = val_loss[k]
+                self.evals_since_best[k] = 0
+            else:
+                self.evals_since_best[k] += 1
+                if self.evals_since_best[k] >= run.early_stopping:
+                    self._end(k, EARLY_STOPPED, val_loss[k])
+
+    def hist_ranges(self) -> dict[str, dict[str, np.ndarray]]:
+        """run id -> kind -> [hidden layers, 2] bin-range edges (fixed after the first probe)."""
+        out = {}
+        for probe, members in zip(self.probes, self.members):
+            ranges = probe.ranges()
+            for local, k in enumerate(members):
+                out[self.ids[k]] = {kind: r[local].numpy() for kind, r in ranges.items()}
+        return out
