@@ -13,6 +13,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
+import torch
 import yaml
 from tqdm import tqdm
 
@@ -123,6 +124,7 @@ def command_presets() -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    torch.set_num_threads(1)  # small nets: more threads only add contention
     try:
         if args.command == "presets":
             return command_presets()

@@ -21,7 +21,7 @@ SATURATED_FRACTION = 0.5
 OVERFIT_RISE = 1.1  # validation loss 10% above its best ...
 OVERFIT_TRAIN_FALL = 0.9  # ... while training loss fell by 10% or more since then
 OVERFIT_MIN_POINTS = 6
-LR_HIGH_RATIO = 3e-2  # median update_ratio across layers; rule of thumb is about 1e-3
+LR_HIGH_RATIO = 1e-2  # median update_ratio across layers, 10x the rule of thumb of about 1e-3
 LR_LOW_RATIO = 1e-5  # largest update_ratio of any layer
 CHANCE_MARGIN = 0.95  # validation loss at 95% of the loss of guessing, or worse
 NOT_LEARNING_MIN_STEPS = 200
@@ -160,16 +160,18 @@ def _learning_rate(run: str, layers: pd.DataFrame, lr: float) -> list[Finding]:
 
 def _not_learning(run: str, scalars: pd.DataFrame, chance_loss: float, steps_trained: int) -> list[Finding]:
     val = _series(scalars, "val", "loss")
+    train = _series(scalars, "train", "loss").iloc[-RECENT_POINTS:]
     if val.empty or steps_trained < NOT_LEARNING_MIN_STEPS or not math.isfinite(chance_loss):
         return []
     last = float(val.iloc[-1])
-    if not (last >= CHANCE_MARGIN * chance_loss):
+    # Both splits at chance: a net that fits its training points and fails validation overfits instead.
+    if not (last >= CHANCE_MARGIN * chance_loss and float(train.mean()) >= CHANCE_MARGIN * chance_loss):
         return []
     step = int(val.index[-1])
     return [Finding(run, "not_learning", None, step,
                     f"Not learning: after {step} steps the validation loss is {_fmt(last)}, no better than "
-                    f"guessing ({_fmt(chance_loss)}). Look at the gradient and saturation charts for the cause; "
-                    f"check the learning rate, init and depth.")]
+                    f"guessing ({_fmt(chance_loss)}). The gradient and saturation charts show where the signal "
+                    f"stops; try another learning rate, xavier or he init, batch norm, or fewer layers.")]
 
 
 def _diverged(run: str, step: int, loss: float | None, lr: float) -> list[Finding]:

@@ -25,149 +25,163 @@ GRAD_BINS = 28  # half a decade each over GRAD_RANGE
 GRAD_RANGE = (-12.0, 2.0)
 
 
-def _rms(x: torch.Tensor) -> torch.Tensor:
-    return x.square().mean(dim=tuple(range(1, x.dim()))).sqrt()
-
-
 def _bin_counts(values: torch.Tensor, lo: torch.Tensor, hi: torch.Tensor, bins: int) -> torch.Tensor:
-    """Counts [K, bins] of values [K, ...] in [lo, hi] per run; overflow lands in the edge bins."""
-    k = values.shape[0]
-    flat = values.reshape(k, -1)
-    position = (flat - lo.view(k, 1)) * (bins / (hi - lo).view(k, 1))
+    """Counts [N, bins] of each row of values [N, M] in its own [lo, hi]; overflow lands in the edge bins."""
+    n = values.shape[0]
+    position = (values - lo.view(n, 1)) * (bins / (hi - lo)).view(n, 1)
     index = torch.nan_to_num(position, nan=0.0, posinf=bins - 1, neginf=0.0).clamp_(0, bins - 1).long()
-    index += torch.arange(k).view(k, 1) * bins
-    return torch.bincount(index.view(-1), minlength=k * bins).view(k, bins)
+    index += torch.arange(n).view(n, 1) * bins
+    return torch.bincount(index.view(-1), minlength=n * bins).view(n, bins)
 
 
 def grad_counts(grad: torch.Tensor) -> torch.Tensor:
-    """Counts [K, GRAD_BINS + 1] of log10|dL/dz| on GRAD_RANGE; the last slot counts exact zeros."""
-    k = grad.shape[0]
-    flat = grad.reshape(k, -1)
+    """Counts [N, GRAD_BINS + 1] of log10|dL/dz| per row on GRAD_RANGE; the last slot counts exact zeros."""
+    n = grad.shape[0]
     lo, hi = GRAD_RANGE
-    magnitude = torch.log10(flat.abs())
-    position = (magnitude - lo) * (GRAD_BINS / (hi - lo))
+    position = (torch.log10(grad.abs()) - lo) * (GRAD_BINS / (hi - lo))
     index = torch.nan_to_num(position, nan=0.0, posinf=GRAD_BINS - 1, neginf=0.0).clamp_(0, GRAD_BINS - 1).long()
-    index = torch.where(flat == 0, GRAD_BINS, index)
-    index += torch.arange(k).view(k, 1) * (GRAD_BINS + 1)
-    return torch.bincount(index.view(-1), minlength=k * (GRAD_BINS + 1)).view(k, GRAD_BINS + 1)
+    index = torch.where(grad == 0, GRAD_BINS, index)
+    index += torch.arange(n).view(n, 1) * (GRAD_BINS + 1)
+    return torch.bincount(index.view(-1), minlength=n * (GRAD_BINS + 1)).view(n, GRAD_BINS + 1)
 
 
 def value_range(values: torch.Tensor, fixed: list[tuple[float, float] | None]) -> torch.Tensor:
-    """Histogram range [K, 2] from the first probe step: the observed span padded by half on each side
-    (not below 0 for outputs that are never negative), or the function's own range where it is bounded."""
-    k = values.shape[0]
-    flat = torch.nan_to_num(values.detach().reshape(k, -1), nan=0.0, posinf=1e6, neginf=-1e6)
+    """Histogram range [N, 2] per row of values [N, M], from the first probe step: the observed span
+    padded by half on each side (not below 0 for outputs that are never negative), or the function's
+    own range where it is bounded."""
+    flat = torch.nan_to_num(values.detach(), nan=0.0, posinf=1e6, neginf=-1e6)
     lo, hi = flat.amin(dim=1), flat.amax(dim=1)
     span = torch.where(hi - lo > 1e-6, hi - lo, torch.ones_like(hi))
     new_lo = torch.where(lo < 0, lo - span / 2, (lo - span / 2).clamp(min=0))
-    new_hi = hi + span / 2
-    result = torch.stack([new_lo, new_hi], dim=1)
-    for run, bounds in enumerate(fixed):
+    result = torch.stack([new_lo, hi + span / 2], dim=1)
+    for row, bounds in enumerate(fixed):
         if bounds is not None:
-            result[run] = torch.tensor(bounds)
+            result[row] = torch.tensor(bounds)
     return result
 
 
 class StackProbe:
-    """Probe state for one stack: the histogram ranges (fixed at the first probe) and the weights
-    before the update (for update_ratio)."""
+    """Probes of one stack. Hidden layers of equal width are measured together as one [G, K, B, W]
+    tensor, so the cost per probe step is a few dozen torch calls whatever the depth. Weight stats
+    come from all layers flattened into one [K, P] tensor and summed per layer with `index_add_`."""
 
     def __init__(self, stack: Stack):
         self.stack = stack
-        self.act_range: list[torch.Tensor] = []  # per layer [K, 2]
-        self.preact_range: list[torch.Tensor] = []
-        self.previous_weights: list[torch.Tensor] = []
-        runs = stack.runs
-        self.fixed_act = [activations.SPECS[r.activation].fixed_range for r in runs]
+        k, depth = stack.k, stack.depth
+        widths = stack.sizes[1:-1]
+        self.width_groups = [[i for i in range(depth) if widths[i] == w] for w in dict.fromkeys(widths)]
+        self.fixed_act = [activations.SPECS[r.activation].fixed_range for r in stack.runs]
         self.thresholds = torch.tensor(
-            [activations.saturation_threshold(r.activation, r.leak) for r in runs]
-        ).view(-1, 1, 1)
+            [activations.saturation_threshold(r.activation, r.leak) for r in stack.runs]
+        ).view(1, k, 1, 1)
+        self.act_range: torch.Tensor | None = None  # [L, K, 2], fixed at the first probe
+        self.preact_range: torch.Tensor | None = None
+        sizes = [w[0].numel() for w in stack.weights]
+        self.layer_of_weight = torch.repeat_interleave(torch.arange(depth + 1), torch.tensor(sizes))
+        self.weight_count = torch.tensor(sizes, dtype=torch.float32)
+        self.previous_weights: torch.Tensor | None = None
 
-    def measure(self) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        """After backward, before the update: stats [K, L+1, S] (update_ratio NaN until `after_update`)
-        and histogram counts per kind [K, L, bins]."""
+    def measure(self) -> tuple[torch.Tensor, dict[str, torch.Tensor], torch.Tensor]:
+        """After backward, before the update: stats [K, L+1, S] (update_ratio NaN until `after_update`),
+        histogram counts per kind [K, L, bins], and each run's global gradient norm [K]."""
         stack, rec = self.stack, self.stack.recorder
         k, depth = stack.k, stack.depth
-        first = not self.act_range
-        rows, hist_act, hist_pre, hist_grad = [], [], [], []
-        with torch.no_grad():
-            for layer in range(depth):
-                s, a = rec.s[layer].detach(), rec.a[layer].detach()
-                grad = rec.grad_z.get(layer)
-                pre_std, pre_mean = torch.std_mean(s, dim=(1, 2), correction=0)
-                act_std, act_mean = torch.std_mean(a, dim=(1, 2), correction=0)
-                slope = self._slope(s, a)
-                saturated = (slope.abs() < self.thresholds).float().mean(dim=(1, 2))
-                dead = (slope == 0).all(dim=1).float().mean(dim=1)
-                grad_rms = _rms(grad) if grad is not None else torch.full((k,), math.nan)
-                rows.append(torch.stack([pre_mean, pre_std, act_mean, act_std, saturated, dead, grad_rms], dim=1))
-                if first:
-                    self.act_range.append(value_range(a, self.fixed_act))
-                    self.preact_range.append(value_range(s, [None] * k))
-                ar, pr = self.act_range[layer], self.preact_range[layer]
-                hist_act.append(_bin_counts(a, ar[:, 0], ar[:, 1], VALUE_BINS))
-                hist_pre.append(_bin_counts(s, pr[:, 0], pr[:, 1], VALUE_BINS))
-                if grad is not None:
-                    hist_grad.append(grad_counts(grad))
-            out_grad = rec.grad_z.get(depth)
-            nan = torch.full((k,), math.nan)
-            out_rms = _rms(out_grad) if out_grad is not None else nan
-            rows.append(torch.stack([nan] * 6 + [out_rms], dim=1))
-            activation_stats = torch.stack(rows, dim=1)  # [K, L+1, 7]
-            weight_grad = torch.stack([_rms(w.grad) if w.grad is not None else nan for w in stack.weights], dim=1)
-            weight_rms = torch.stack([_rms(w) for w in stack.weights], dim=1)
-            update = torch.full_like(weight_rms, math.nan)
-            stats = torch.cat([activation_stats, torch.stack([weight_grad, weight_rms, update], dim=2)], dim=2)
-            self.previous_weights = [w.detach().clone() for w in stack.weights]
+        stats = torch.full((k, depth + 1, len(STATS)), math.nan)
         hists = {
-            "act": _stack_or_empty(hist_act, k, VALUE_BINS),
-            "preact": _stack_or_empty(hist_pre, k, VALUE_BINS),
-            "grad": _stack_or_empty(hist_grad, k, GRAD_BINS + 1),
+            "act": torch.zeros(k, depth, VALUE_BINS, dtype=torch.int64),
+            "preact": torch.zeros(k, depth, VALUE_BINS, dtype=torch.int64),
+            "grad": torch.zeros(k, depth, GRAD_BINS + 1, dtype=torch.int64),
         }
-        return stats, hists
+        with torch.no_grad():
+            first = self.act_range is None
+            if first:
+                self.act_range = torch.zeros(depth, k, 2)
+                self.preact_range = torch.zeros(depth, k, 2)
+            for layers in self.width_groups:
+                self._measure_group(layers, stats, hists, first)
+            if rec.out_z is not None and depth in rec.grad_z:
+                stats[:, depth, STAT_INDEX["grad_preact_rms"]] = _rms(rec.grad_z[depth])
+            grad_norm = self._weight_stats(stats)
+        return stats, hists, grad_norm
+
+    def _measure_group(self, layers: list[int], stats: torch.Tensor, hists: dict, first: bool) -> None:
+        rec, k = self.stack.recorder, self.stack.k
+        s = torch.stack([rec.s[i].detach() for i in layers])  # [G, K, B, W]
+        a = torch.stack([rec.a[i].detach() for i in layers])
+        g = len(layers)
+        pre_std, pre_mean = torch.std_mean(s, dim=(2, 3), correction=0)
+        act_std, act_mean = torch.std_mean(a, dim=(2, 3), correction=0)
+        slope = self._slope(s, a)
+        saturated = (slope.abs() < self.thresholds).float().mean(dim=(2, 3))
+        dead = (slope == 0).all(dim=2).float().mean(dim=2)
+        columns = [pre_mean, pre_std, act_mean, act_std, saturated, dead]
+        grads = [rec.grad_z.get(i) for i in layers]
+        have_grads = all(x is not None for x in grads)
+        if have_grads:
+            grad = torch.stack(grads)
+            columns.append(grad.square().mean(dim=(2, 3)).sqrt())
+        index = torch.tensor(layers)
+        stats[:, index, : len(columns)] = torch.stack(columns, dim=-1).transpose(0, 1)
+        rows_s, rows_a = s.reshape(g * k, -1), a.reshape(g * k, -1)
+        if first:
+            self.act_range[index] = value_range(rows_a, self.fixed_act * g).view(g, k, 2)
+            self.preact_range[index] = value_range(rows_s, [None] * (g * k)).view(g, k, 2)
+        act_range = self.act_range[index].reshape(g * k, 2)
+        pre_range = self.preact_range[index].reshape(g * k, 2)
+        counts_act = _bin_counts(rows_a, act_range[:, 0], act_range[:, 1], VALUE_BINS)
+        counts_pre = _bin_counts(rows_s, pre_range[:, 0], pre_range[:, 1], VALUE_BINS)
+        hists["act"][:, index] = counts_act.view(g, k, -1).transpose(0, 1)
+        hists["preact"][:, index] = counts_pre.view(g, k, -1).transpose(0, 1)
+        if have_grads:
+            hists["grad"][:, index] = grad_counts(grad.reshape(g * k, -1)).view(g, k, -1).transpose(0, 1)
+
+    def _weight_stats(self, stats: torch.Tensor) -> torch.Tensor:
+        """weight_rms and weight_grad_rms per layer into stats; returns each run's gradient norm."""
+        stack, k = self.stack, self.stack.k
+        flat = torch.cat([w.detach().reshape(k, -1) for w in stack.weights], dim=1)
+        flat_grad = torch.cat([_grad_or_zeros(w).reshape(k, -1) for w in stack.weights], dim=1)
+        squares = torch.stack([flat, flat_grad]).square()
+        sums = torch.zeros(2, k, stack.depth + 1).index_add_(2, self.layer_of_weight, squares)
+        rms = (sums / self.weight_count).sqrt()
+        stats[:, :, STAT_INDEX["weight_rms"]] = rms[0]
+        stats[:, :, STAT_INDEX["weight_grad_rms"]] = rms[1]
+        self.previous_weights = flat
+        others = [_grad_or_zeros(p).reshape(k, -1) for p in stack.biases + stack.gammas + stack.betas]
+        other_squares = torch.cat(others, dim=1).square().sum(dim=1) if others else 0.0
+        return (sums[1].sum(dim=1) + other_squares).sqrt()
 
     def after_update(self, stats: torch.Tensor) -> None:
         """Fill update_ratio = ||W_new - W_old|| / ||W_old|| once the optimizer has stepped."""
+        stack, k = self.stack, self.stack.k
         with torch.no_grad():
-            ratios = []
-            for old, new in zip(self.previous_weights, self.stack.weights):
-                change = torch.linalg.vector_norm(new - old, dim=(1, 2))
-                ratios.append(change / torch.linalg.vector_norm(old, dim=(1, 2)))
-            stats[:, :, STAT_INDEX["update_ratio"]] = torch.stack(ratios, dim=1)
-        self.previous_weights = []
+            flat = torch.cat([w.detach().reshape(k, -1) for w in stack.weights], dim=1)
+            both = torch.stack([flat - self.previous_weights, self.previous_weights]).square()
+            change, size = torch.zeros(2, k, stack.depth + 1).index_add_(2, self.layer_of_weight, both).sqrt()
+            # Undefined (NaN, left out of the tables) for weights that are exactly zero, as init=zeros makes them.
+            stats[:, :, STAT_INDEX["update_ratio"]] = torch.where(size > 0, change / size, math.nan)
+        self.previous_weights = None
 
     def _slope(self, s: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
         stack = self.stack
         if stack.uniform_act:
             name, leak = stack.acts[0]
             return activations.slope(name, s, a, leak)
-        return torch.stack([activations.slope(name, s[k], a[k], leak) for k, (name, leak) in enumerate(stack.acts)])
+        return torch.stack([activations.slope(name, s[:, k], a[:, k], leak)
+                            for k, (name, leak) in enumerate(stack.acts)], dim=1)
 
     def ranges(self) -> dict[str, torch.Tensor]:
         """Per kind [K, L, 2] bin-range edges, for the hists table."""
         k, depth = self.stack.k, self.stack.depth
         grad = torch.tensor(GRAD_RANGE).expand(k, depth, 2)
-        if not self.act_range:
+        if self.act_range is None:
             empty = torch.zeros(k, depth, 2)
             return {"act": empty, "preact": empty, "grad": grad}
-        return {
-            "act": torch.stack(self.act_range, dim=1),
-            "preact": torch.stack(self.preact_range, dim=1),
-            "grad": grad,
-        }
+        return {"act": self.act_range.transpose(0, 1), "preact": self.preact_range.transpose(0, 1), "grad": grad}
 
 
-def _stack_or_empty(parts: list[torch.Tensor], k: int, bins: int) -> torch.Tensor:
-    if not parts:
-        return torch.zeros(k, 0, bins, dtype=torch.int64)
-    return torch.stack(parts, dim=1)
+def _rms(x: torch.Tensor) -> torch.Tensor:
+    return x.square().mean(dim=tuple(range(1, x.dim()))).sqrt()
 
 
-def per_run_grad_norm(stack: Stack) -> torch.Tensor:
-    """Global gradient norm of each run [K], over all its parameters."""
-    with torch.no_grad():
-        total = torch.zeros(stack.k)
-        for param in stack.parameters():
-            if param.grad is not None:
-                total += param.grad.square().sum(dim=tuple(range(1, param.dim())))
-        return total.sqrt()
+def _grad_or_zeros(param: torch.Tensor) -> torch.Tensor:
+    return param.grad if param.grad is not None else torch.zeros_like(param)

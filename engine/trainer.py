@@ -24,7 +24,7 @@ from engine.history import SCALARS, History, Snapshot
 from engine.lsuv import apply_lsuv
 from engine.nets import Stack
 from engine.optimizers import StackOptimizer
-from engine.probes import StackProbe, per_run_grad_norm
+from engine.probes import StackProbe
 
 VAL_EVAL_MAX = 4096  # validation metrics use at most this many held-out points, to bound probe cost
 RUNNING, FINISHED, DIVERGED, EARLY_STOPPED, STOPPED = "running", "finished", "diverged", "early_stopped", "stopped"
@@ -130,19 +130,21 @@ class GroupTrainer:
             if probing:
                 stack.recorder.start()
             logits = stack.forward(x, mode="train")
-            loss, accuracy = self._loss(logits, y)
+            loss = self._loss(logits, y)
             losses.append(loss)
-            accuracies.append(accuracy)
-            alive = torch.tensor([self.alive(k) for k in members])
-            contribution = loss.sum() if bool(alive.all()) else torch.where(alive, loss, 0.0).sum()
+            accuracies.append(self._accuracy(logits, y) if probing else None)
+            if all(self.alive(k) for k in members):
+                contribution = loss.sum()
+            else:  # ended runs keep computing (cheaper than re-stacking) but add nothing to the loss
+                contribution = torch.where(torch.tensor([self.alive(k) for k in members]), loss, 0.0).sum()
             total = contribution if total is None else total + contribution
         total.backward()
         loss_values = torch.cat(losses).tolist()
 
         measured = []
         if probing:
-            for stack, probe in zip(self.stacks, self.probes):
-                measured.append((*probe.measure(), per_run_grad_norm(stack)))
+            for probe in self.probes:
+                measured.append(probe.measure())
 
         for k, loss_k in enumerate(loss_values):
             if self.alive(k) and not math.isfinite(loss_k):
@@ -172,21 +174,26 @@ class GroupTrainer:
             self.step += 1
         return snapshot
 
-    def _loss(self, logits: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """Per-run mean loss [K] and accuracy [K] (None for regression)."""
+    def _loss(self, logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """Per-run mean loss [K]: cross-entropy over softmax outputs, or mean squared error."""
         k, b = logits.shape[0], logits.shape[1]
-        if self.classification:
-            loss = F.cross_entropy(logits.reshape(k * b, -1), y.repeat(k), reduction="none").view(k, b).mean(dim=1)
-            accuracy = (logits.detach().argmax(dim=-1) == y).float().mean(dim=1)
-            return loss, accuracy
-        return (logits.squeeze(-1) - y).square().mean(dim=1), None
+        if not self.classification:
+            return (logits.squeeze(-1) - y).square().mean(dim=1)
+        if k == 1:
+            return F.cross_entropy(logits[0], y).view(1)
+        return F.cross_entropy(logits.reshape(k * b, -1), y.repeat(k), reduction="none").view(k, b).mean(dim=1)
+
+    def _accuracy(self, logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor | None:
+        if not self.classification:
+            return None
+        return (logits.detach().argmax(dim=-1) == y).float().mean(dim=1)
 
     @torch.no_grad()
     def _validate(self) -> tuple[list[float], list[float]]:
         losses, accuracies = [], []
         for stack in self.stacks:
             logits = stack.forward(self.x_val, mode="eval")
-            loss, accuracy = self._loss(logits, self.y_val)
+            loss, accuracy = self._loss(logits, self.y_val), self._accuracy(logits, self.y_val)
             losses.extend(loss.tolist())
             accuracies.extend(accuracy.tolist() if accuracy is not None else [float("nan")] * stack.k)
         return losses, accuracies
