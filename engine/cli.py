@@ -45,7 +45,7 @@ def _read_config_file(path: str) -> dict[str, Any]:
                                    allowed="a YAML file of keys")])
     try:
         data = yaml.safe_load(file.read_text()) or {}
-    except yaml.YAMLError as error:
+    except (yaml.YAMLError, ValueError) as error:  # ValueError: not UTF-8, or an unprintably long number
         raise ConfigError([Problem(key="--config", value=repr(path), message=str(error).splitlines()[0],
                                    allowed="a YAML mapping of keys")]) from None
     if isinstance(data, dict) and "claims" in data and "config" in data:

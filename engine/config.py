@@ -39,7 +39,7 @@ GROUP_KEYS = ("dataset", "samples", "noise", "val_fraction", "standardize", "bat
 # Input and output sizes per dataset; the parameter cap needs them before any data is generated.
 DATASET_SHAPES = {name: (2, 2) for name in get_args(Dataset)} | {"sine": (1, 1), "digits": (64, 10)}
 
-_HIDDEN_ITEM = re.compile(r"^\s*(?:(\d+)\s*[x×*]\s*)?(\d+)\s*$")
+_HIDDEN_ITEM = re.compile(r"^\s*(?:([0-9]+)\s*[x×*]\s*)?([0-9]+)\s*$")
 
 
 class RunConfig(BaseModel):
@@ -123,7 +123,7 @@ def parse_hidden(value: Any) -> tuple[int, ...]:
         raise ValueError("expected layer widths such as 32,32,32 or 8x32")
     widths = []
     for item in items:
-        if isinstance(item, bool) or not isinstance(item, (int, str)) or not str(item).strip().isdigit():
+        if isinstance(item, bool) or not isinstance(item, (int, str)) or not re.fullmatch(r"[0-9]+", str(item).strip()):
             raise ValueError(f"width {item!r} is not a whole number")
         widths.append(int(item))
     if len(widths) > MAX_LAYERS:
@@ -166,7 +166,7 @@ class Problem(BaseModel):
     allowed: str
 
     def __str__(self) -> str:
-        return f"{self.key}: got {self.value}: {self.message} (allowed: {self.allowed})"
+        return f"{_clip(self.key)}: got {self.value}: {self.message} (allowed: {self.allowed})"
 
 
 class ConfigError(ValueError):
@@ -209,8 +209,15 @@ def _number(value: float | None) -> str:
 
 
 def _shown(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "...'"
+    try:
+        text = repr(value)
+    except ValueError:  # an integer with more digits than Python will print
+        text = f"<a {type(value).__name__} too long to show>"
+    return _clip(text)
+
+
+def _clip(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def all_keys() -> list[str]:
@@ -220,9 +227,8 @@ def all_keys() -> list[str]:
 def _problems_from(error: ValidationError, prefix: str, given: Mapping[str, Any]) -> list[Problem]:
     problems = []
     for item in error.errors():
-        key = str(item["loc"][0]) if item["loc"] else ""
-        if not key:  # model-level check (the parameter cap) is about the net's shape
-            key = "hidden"
+        # An empty location is the model-level check, the parameter cap: it is about the net's shape.
+        key = str(item["loc"][0]) if item["loc"] else "hidden"
         value = given.get(key, item.get("input"))
         if item["type"] == "extra_forbidden":
             message, allowed = "unknown key", "keys " + ", ".join(all_keys())

@@ -39,16 +39,25 @@ class GroupConfig(BaseModel):
 
     runs: tuple[RunConfig, ...]
     labels: tuple[str, ...]
+    ids: tuple[str, ...] = ()  # run ids as written in the mapping (a, then b/c/d); default a, b, c...
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_ids(cls, data: Any) -> Any:
+        if isinstance(data, dict) and not data.get("ids"):
+            data = {**data, "ids": RUN_IDS[: len(data.get("runs", ()))]}
+        return data
 
     @model_validator(mode="after")
     def _check(self) -> GroupConfig:
-        if not 1 <= len(self.runs) <= MAX_RUNS or len(self.labels) != len(self.runs):
-            raise ValueError(f"a group holds 1-{MAX_RUNS} runs, each with a label")
+        if not 1 <= len(self.runs) <= MAX_RUNS or not len(self.labels) == len(self.ids) == len(self.runs):
+            raise ValueError(f"a group holds 1-{MAX_RUNS} runs, each with an id and a label")
+        if self.ids[0] != "a" or len(set(self.ids)) != len(self.ids) or not set(self.ids) <= set(RUN_IDS):
+            raise ValueError("run ids are a, then distinct ones of b, c, d")
+        for key in GROUP_KEYS:
+            if len({getattr(run, key) for run in self.runs}) > 1:
+                raise ValueError(f"{key} is shared by all runs of a group")
         return self
-
-    @property
-    def ids(self) -> list[str]:
-        return list(RUN_IDS[: len(self.runs)])
 
     @property
     def base(self) -> RunConfig:
@@ -60,7 +69,7 @@ class GroupConfig(BaseModel):
 
     def with_steps(self, steps: int) -> GroupConfig:
         runs = tuple(r.model_copy(update={"steps": steps}) for r in self.runs)
-        return GroupConfig(runs=runs, labels=self.labels)
+        return GroupConfig(runs=runs, labels=self.labels, ids=self.ids)
 
 
 def split_prefixed(mapping: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, dict[str, Any]], list[Problem]]:
@@ -73,8 +82,9 @@ def split_prefixed(mapping: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str
         if "." in key:
             prefix, _, name = key.partition(".")
             if prefix not in RUN_IDS[1:]:
-                problems.append(Problem(key=key[:60], value=_shown(value), message="unknown run prefix",
-                                        allowed="b., c. or d. before a key, e.g. b.activation=relu"))
+                problems.append(Problem(key=key, value=_shown(value), message="unknown run prefix",
+                                        allowed="b., c. or d. before a key, e.g. b.activation=relu "
+                                                "(run a takes the plain keys)"))
                 continue
             overrides.setdefault(prefix, {})[name] = value
         elif key in PAGE_KEYS:
@@ -89,7 +99,8 @@ def _label(run_id: str, value: Any, problems: list[Problem]) -> str:
         return run_id
     text = str(value).strip()
     if not text or len(text) > MAX_LABEL or not text.isprintable():
-        problems.append(Problem(key=f"{run_id}.label", value=_shown(value), message="not a usable label",
+        key = "label" if run_id == "a" else f"{run_id}.label"
+        problems.append(Problem(key=key, value=_shown(value), message="not a usable label",
                                 allowed=allowed_text("label")))
         return run_id
     return text
@@ -105,9 +116,11 @@ def parse_group(mapping: Mapping[str, Any]) -> GroupConfig:
         problems.extend(error.problems)
         base = None
     runs = [base]
+    ids = ["a"]
     for run_id in RUN_IDS[1:]:
         if run_id not in overrides:
             continue
+        ids.append(run_id)
         over = dict(overrides[run_id])
         labels.append(_label(run_id, over.pop("label", None), problems))
         for key in over:
@@ -120,29 +133,43 @@ def parse_group(mapping: Mapping[str, Any]) -> GroupConfig:
         try:
             runs.append(parse_run(merged, prefix=f"{run_id}."))
         except ConfigError as error:
-            # Problems already reported for the base are not repeated under the prefix.
-            problems.extend(p for p in error.problems if p.key.partition(".")[2] in over)
+            # Problems already reported for run a are not repeated under the prefix.
+            problems.extend(p for p in error.problems if base is not None or p.key.partition(".")[2] in over)
             runs.append(None)
     if problems:
         raise ConfigError(problems)
-    return GroupConfig(runs=tuple(runs), labels=tuple(labels))
+    return GroupConfig(runs=tuple(runs), labels=tuple(labels), ids=tuple(ids))
+
+
+def _culprits(problem: Problem, current: Mapping[str, Any]) -> set[str]:
+    """The keys of `current` to drop for a problem: the key itself, or for the parameter cap reported
+    on `hidden` (or `b.hidden`), the run's own hidden, else its norm, else the dataset."""
+    if problem.key in current:
+        return {problem.key}
+    prefix, _, name = problem.key.rpartition(".")
+    if name == "hidden":
+        candidates = [f"{prefix}.hidden", f"{prefix}.norm"] if prefix else []
+        for key in [*candidates, "hidden", "norm", "dataset"]:
+            if key in current:
+                return {key}
+    return set()
 
 
 def parse_group_lenient(mapping: Mapping[str, Any]) -> tuple[GroupConfig, list[Problem]]:
-    """For links: drop each bad key (its default applies), report it, keep everything else."""
+    """For links: drop each bad key (its default applies), report it once, keep everything else."""
     current = {str(k).strip(): v for k, v in mapping.items()}
-    reported: list[Problem] = []
-    for _ in range(len(current) + 2):
+    reported: dict[str, Problem] = {}
+    while True:
         try:
-            return parse_group(current), reported
+            return parse_group(current), list(reported.values())
         except ConfigError as error:
-            reported.extend(error.problems)
-            bad = {p.key for p in error.problems}
-            if "hidden" in bad or any(k.endswith(".hidden") for k in bad):
-                # The parameter cap is reported on `hidden`, whichever key made the net too big.
-                bad |= {k for k in current if k.partition(".")[2] == "hidden" or k == "hidden"}
+            bad: set[str] = set()
+            for problem in error.problems:
+                reported.setdefault(problem.key, problem)
+                bad |= _culprits(problem, current)
+            if not bad:  # cannot happen for mappings of strings; never loop forever on a surprise
+                return GroupConfig.single(), list(reported.values())
             current = {k: v for k, v in current.items() if k not in bad}
-    return GroupConfig.single(), reported
 
 
 def render_group(group: GroupConfig) -> dict[str, str]:

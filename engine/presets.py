@@ -15,6 +15,7 @@ A claim may instead name a finding: `finding: {run: a, code: vanishing_gradients
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
@@ -27,6 +28,7 @@ from engine.config import ConfigError, Problem
 from engine.group import GroupConfig, parse_group
 
 PRESET_DIR = Path(__file__).resolve().parent.parent / "presets"
+PRESET_ID = re.compile(r"[a-z0-9][a-z0-9-]{1,60}")
 TOPICS = ("gradients", "activations", "initialization", "normalization", "regularization", "optimization",
           "data", "depth", "debugging")
 
@@ -116,7 +118,7 @@ class Claim(BaseModel):
 class Preset(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{1,60}$")
+    id: str = Field(pattern=f"^{PRESET_ID.pattern}$")
     title: str = Field(min_length=3, max_length=100)
     topic: Literal[TOPICS]  # type: ignore[valid-type]
     story: str = Field(min_length=40, max_length=1200)
@@ -169,7 +171,7 @@ def preset_ids(directory: Path = PRESET_DIR) -> list[str]:
 
 def load_preset(preset_id: str, directory: Path = PRESET_DIR) -> Preset:
     path = directory / f"{preset_id}.yaml"
-    if not path.is_file():
+    if not PRESET_ID.fullmatch(preset_id) or not path.is_file():  # the id comes from links: no paths
         raise ConfigError([Problem(key="preset", value=repr(preset_id)[:60], message="no such preset",
                                    allowed="one of " + ", ".join(preset_ids(directory)))])
     return load_preset_file(path)

@@ -32,7 +32,6 @@ RUNNING, FINISHED, DIVERGED, EARLY_STOPPED, STOPPED = "running", "finished", "di
 
 class GroupTrainer:
     def __init__(self, group: GroupConfig, data: Dataset | None = None):
-        torch.set_flush_denormal(True)  # denormals from vanishing signals are slow on x86 and change nothing
         self.group = group
         self.ids = group.ids
         base = group.base
