@@ -15,7 +15,7 @@ from torch.nn import init as nn_init
 
 def initial_layer(scheme: str, fan_in: int, fan_out: int, std: float, gain: float,
                   generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-    """(weight [out, in], bias [out]) in float32."""
+    """(weight [out, in], bias [out]) in the default dtype (float32; the gradient checks use float64)."""
     weight = torch.empty(fan_out, fan_in)
     bias = torch.zeros(fan_out)
     g = generator
