@@ -107,12 +107,17 @@ def train(config: GroupConfig | RunConfig | Mapping[str, Any], steps: int | None
     group = as_group(config)
     if steps is not None:
         group = group.with_steps(steps)
-    trainer = GroupTrainer(group)
-    chunk = max(1, min(200, trainer.steps // 100 or 1))
-    while not trainer.done:
-        trainer.advance(chunk)
-        if progress is not None:
-            progress(trainer.step, trainer.steps)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # small nets: more threads only add contention (many times slower under load)
+    try:
+        trainer = GroupTrainer(group)
+        chunk = max(1, min(200, trainer.steps // 100 or 1))
+        while not trainer.done:
+            trainer.advance(chunk)
+            if progress is not None:
+                progress(trainer.step, trainer.steps)
+    finally:
+        torch.set_num_threads(threads)
     scalars, layers, hists, summary, findings = summarize(trainer)
     weights = {run_id: trainer.state_dict(k) for k, run_id in enumerate(trainer.ids)}
     return TrainResult(group, scalars, layers, hists, summary, findings, weights)

@@ -18,16 +18,23 @@ VANISHING_RATIO = 0.01  # h1's back-propagated gradient below 1% of the top hidd
 EXPLODING_RATIO = 100.0
 DEAD_FRACTION = 0.3
 SATURATED_FRACTION = 0.5
-OVERFIT_RISE = 1.1  # validation loss 10% above its best ...
+OVERFIT_RISE = 1.1  # smoothed validation loss 10% above its best ...
+OVERFIT_MIN_RISE = 0.05  # ... and by at least 5% of the chance loss, for the last OVERFIT_SUSTAINED points ...
+OVERFIT_SUSTAINED = 3
+OVERFIT_SMOOTHING = 3
 OVERFIT_TRAIN_FALL = 0.9  # ... while training loss fell by 10% or more since then
 OVERFIT_MIN_POINTS = 6
-LR_HIGH_RATIO = 1e-2  # median update_ratio across layers, 10x the rule of thumb of about 1e-3
+LR_HIGH_RATIO = 2e-2  # median update_ratio across layers, 20x the rule of thumb of about 1e-3
 LR_LOW_RATIO = 1e-5  # largest update_ratio of any layer
 CHANCE_MARGIN = 0.95  # validation loss at 95% of the loss of guessing, or worse
 NOT_LEARNING_MIN_STEPS = 200
 RECENT_POINTS = 5
 # Saturation is only a problem where the flat part of the function is where the signal gets stuck.
 SATURATING = {"sigmoid", "tanh", "softplus", "elu", "selu"}
+
+
+FINDING_CODES = ("vanishing_gradients", "exploding_gradients", "dead_units", "saturation", "diverged",
+                 "overfitting", "lr_too_high", "lr_too_low", "not_learning")
 
 
 @dataclass(frozen=True)
@@ -86,7 +93,11 @@ def _gradient_flow(run: str, layers: pd.DataFrame) -> list[Finding]:
 
 def _dead_units(run: str, layers: pd.DataFrame, widths: tuple[int, ...]) -> list[Finding]:
     step = layers["step"].max()
-    dead = _hidden(_stat_at(layers, "dead_frac", step))
+    # dead_frac is measured on one batch; a layer counts as dying only if it stays so over recent probes.
+    rows = layers[layers["stat"] == "dead_frac"]
+    recent = sorted(rows["step"].unique())[-RECENT_POINTS:]
+    dead = _hidden(rows[rows["step"].isin(recent)].groupby("layer")["value"].min())
+    dead = dead.reindex([n for n in _stat_at(layers, "dead_frac", step).index if n in dead.index])
     if dead.empty or not (dead.max() >= DEAD_FRACTION):
         return []
     layer = str(dead.idxmax())
@@ -117,15 +128,18 @@ def _series(scalars: pd.DataFrame, split: str, metric: str) -> pd.Series:
     return rows.set_index("step")["value"].sort_index()
 
 
-def _overfitting(run: str, scalars: pd.DataFrame) -> list[Finding]:
-    val = _series(scalars, "val", "loss")
-    train = _series(scalars, "train", "loss").rolling(RECENT_POINTS, min_periods=1).mean()
-    if len(val) < OVERFIT_MIN_POINTS or not np.isfinite(val.to_numpy()).all():
+def _overfitting(run: str, scalars: pd.DataFrame, chance_loss: float) -> list[Finding]:
+    raw = _series(scalars, "val", "loss")
+    if len(raw) < OVERFIT_MIN_POINTS or not np.isfinite(raw.to_numpy()).all():
         return []
+    # Smoothed, with an absolute floor and held for several points: one noisy evaluation is not a trend.
+    val = raw.rolling(OVERFIT_SMOOTHING, min_periods=1).mean()
+    train = _series(scalars, "train", "loss").rolling(RECENT_POINTS, min_periods=1).mean()
     best_step = int(val.idxmin())
     best, last = float(val.min()), float(val.iloc[-1])
     last_step = int(val.index[-1])
-    if best_step >= val.index[-3] or last <= best * OVERFIT_RISE:
+    threshold = max(best * OVERFIT_RISE, best + OVERFIT_MIN_RISE * chance_loss)
+    if best_step >= val.index[-OVERFIT_SUSTAINED] or not (val.iloc[-OVERFIT_SUSTAINED:] > threshold).all():
         return []
     train_then, train_now = float(train.loc[best_step]), float(train.iloc[-1])
     if train_now >= OVERFIT_TRAIN_FALL * train_then:
@@ -136,7 +150,7 @@ def _overfitting(run: str, scalars: pd.DataFrame) -> list[Finding]:
                     f"training points. Try dropout, weight_decay, more samples, or early_stopping.")]
 
 
-def _learning_rate(run: str, layers: pd.DataFrame, lr: float) -> list[Finding]:
+def _learning_rate(run: str, layers: pd.DataFrame, lr: float, low_has_other_cause: bool) -> list[Finding]:
     ratios = layers[layers["stat"] == "update_ratio"]
     if ratios.empty:
         return []
@@ -151,7 +165,7 @@ def _learning_rate(run: str, layers: pd.DataFrame, lr: float) -> list[Finding]:
         return [Finding(run, "lr_too_high", str(recent.idxmax()), step,
                         f"Learning rate too high: each update changes the weights by {_fmt(median)} of their size "
                         f"(median over layers; about 1e-3 is healthy). Try lr={_fmt(lr / 10)}.")]
-    if largest < LR_LOW_RATIO:
+    if largest < LR_LOW_RATIO and not low_has_other_cause:  # dead or vanishing layers barely move at any lr
         return [Finding(run, "lr_too_low", str(recent.idxmax()), step,
                         f"Learning rate too low: even the fastest-moving layer ({recent.idxmax()}) changes by only "
                         f"{_fmt(largest)} of its size per update (about 1e-3 is healthy). Try lr={_fmt(lr * 10)}.")]
@@ -195,9 +209,8 @@ def diagnose(group: GroupConfig, scalars: pd.DataFrame, layers: pd.DataFrame, st
         signal = _gradient_flow(run_id, run_layers) + _dead_units(run_id, run_layers, config.hidden)
         findings += signal
         findings += _saturation(run_id, run_layers, config.activation)
-        if not signal:  # dead or vanishing layers make update ratios small for a reason other than lr
-            findings += _learning_rate(run_id, run_layers, config.lr)
-        findings += _overfitting(run_id, run_scalars)
+        findings += _learning_rate(run_id, run_layers, config.lr, low_has_other_cause=bool(signal))
+        findings += _overfitting(run_id, run_scalars, chance_loss)
         trained = end_steps[k] if end_steps[k] is not None else steps_trained
         findings += _not_learning(run_id, run_scalars, chance_loss, trained)
     return findings

@@ -24,7 +24,8 @@ import pandas as pd
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from engine.config import ConfigError, Problem
+from engine.config import ConfigError, Problem, _shown
+from engine.findings import FINDING_CODES
 from engine.group import GroupConfig, parse_group
 
 PRESET_DIR = Path(__file__).resolve().parent.parent / "presets"
@@ -71,8 +72,8 @@ class Quantity(BaseModel):
 class FindingRef(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    run: str = "a"
-    code: str
+    run: Literal["a", "b", "c", "d"] = "a"
+    code: Literal[FINDING_CODES]  # type: ignore[valid-type]
     layer: str | None = None
 
 
@@ -133,7 +134,8 @@ def _problems(error: ValidationError) -> list[Problem]:
     problems = []
     for item in error.errors():
         key = ".".join(str(part) for part in item["loc"]) or "(file)"
-        problems.append(Problem(key=key, value=repr(item.get("input"))[:60], message=item["msg"],
+        value = "(missing)" if item["type"] == "missing" else _shown(item.get("input"))
+        problems.append(Problem(key=key, value=value, message=item["msg"],
                                 allowed="see the preset format in engine/presets.py"))
     return problems
 

@@ -140,10 +140,11 @@ class GroupTrainer:
         total.backward()
         loss_values = torch.cat(losses).tolist()
 
-        measured = []
+        measured, validation = [], None
         if probing:
             for probe in self.probes:
                 measured.append(probe.measure())
+            validation = self._validate()  # before the update, like every other number of this step
 
         for k, loss_k in enumerate(loss_values):
             if self.alive(k) and not math.isfinite(loss_k):
@@ -161,7 +162,7 @@ class GroupTrainer:
             if not final:
                 for probe, (stats, _, _) in zip(self.probes, measured):
                     probe.after_update(stats)
-            snapshot = self._snapshot(step, measured, loss_values, accuracies)
+            snapshot = self._snapshot(step, measured, loss_values, accuracies, validation)
         for stack in self.stacks:
             stack.recorder.stop()
 
@@ -197,8 +198,9 @@ class GroupTrainer:
             accuracies.extend(accuracy.tolist() if accuracy is not None else [float("nan")] * stack.k)
         return losses, accuracies
 
-    def _snapshot(self, step: int, measured: list, train_loss: list[float], train_acc: list) -> Snapshot:
-        val_loss, val_acc = self._validate()
+    def _snapshot(self, step: int, measured: list, train_loss: list[float], train_acc: list,
+                  validation: tuple[list[float], list[float]]) -> Snapshot:
+        val_loss, val_acc = validation
         k_total = len(self.status)
         layers: list = [None] * k_total
         hists: list = [None] * k_total

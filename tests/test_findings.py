@@ -18,7 +18,7 @@ TRIGGERS = {
     "diverged": {"dataset": "sine", "lr": "10", "steps": "300"},
     "overfitting": {"samples": "60", "noise": "0.6", "hidden": "64,64", "optimizer": "adam", "lr": "0.01",
                     "steps": "800", "val_fraction": "0.5"},
-    "lr_too_high": {"activation": "relu", "lr": "0.5", "steps": "600"},
+    "lr_too_high": {"activation": "relu", "lr": "1", "steps": "600"},
     "lr_too_low": {"lr": "1e-5", "steps": "300"},
     "not_learning": {"lr": "1e-5", "steps": "300"},
 }
