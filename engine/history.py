@@ -23,7 +23,7 @@ class Snapshot:
     runs: list[str]  # run ids measured at this step (runs that ended earlier are absent)
     scalars: np.ndarray  # float64 [len(runs), len(SCALARS)]
     layers: list[np.ndarray]  # per run: float32 [layers incl. out, len(STATS)]
-    hists: list[dict[str, np.ndarray]]  # per run: kind -> int64 [hidden layers, bins]
+    hists: list[dict[str, np.ndarray]]  # per run: kind -> int32 [hidden layers, bins]
 
     def nbytes(self) -> int:
         total = self.scalars.nbytes + sum(a.nbytes for a in self.layers)
@@ -38,14 +38,23 @@ class History:
     points: list[Snapshot] = field(default_factory=list)
     latest: Snapshot | None = None
 
-    def add(self, snapshot: Snapshot) -> None:
+    def keeps(self, index: int) -> bool:
+        """Would the probe with this index (step // probe_every) be kept as a point?"""
+        return index % self.stride == 0
+
+    def add(self, snapshot: Snapshot, index: int | None) -> None:
+        """Add the probe with this index on the probe grid (step // probe_every), or with None one off
+        the grid (the last step of a run that is no multiple of probe_every): that one is only `latest`.
+        Points stay at consecutive multiples of the stride, so halving keeps them evenly spaced."""
         self.latest = snapshot
-        if self.seen % self.stride == 0:
+        if index is None:
+            return
+        if self.keeps(index):
             self.points.append(snapshot)
             if len(self.points) > self.capacity:
                 self.points = self.points[::2]
                 self.stride *= 2
-        self.seen += 1
+        self.seen = index + 1
 
     def snapshots(self) -> list[Snapshot]:
         if self.latest is not None and (not self.points or self.points[-1] is not self.latest):

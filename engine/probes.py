@@ -25,13 +25,22 @@ GRAD_BINS = 28  # half a decade each over GRAD_RANGE
 GRAD_RANGE = (-12.0, 2.0)
 
 
-def _bin_counts(values: torch.Tensor, lo: torch.Tensor, hi: torch.Tensor, bins: int) -> torch.Tensor:
-    """Counts [N, bins] of each row of values [N, M] in its own [lo, hi]; overflow lands in the edge bins."""
-    n = values.shape[0]
-    position = (values - lo.view(n, 1)) * (bins / (hi - lo)).view(n, 1)
-    index = torch.nan_to_num(position, nan=0.0, posinf=bins - 1, neginf=0.0).clamp_(0, bins - 1).long()
-    index += torch.arange(n).view(n, 1) * bins
-    return torch.bincount(index.view(-1), minlength=n * bins).view(n, bins)
+class Binning:
+    """Fixed bins for N rows, each with its own [lo, hi]: precomputed once, since the edges never change."""
+
+    def __init__(self, ranges: torch.Tensor, bins: int):
+        n = ranges.shape[0]
+        self.n, self.bins = n, bins
+        self.lo = ranges[:, :1].clone()
+        self.scale = bins / (ranges[:, 1:] - ranges[:, :1])
+        self.offsets = torch.arange(n).view(n, 1) * bins
+
+    def counts(self, values: torch.Tensor) -> torch.Tensor:
+        """Counts [N, bins] of values [N, M]; overflow (and NaN, at the low edge) lands in the edge bins."""
+        position = (values - self.lo).mul_(self.scale)
+        index = torch.nan_to_num_(position, nan=0.0, posinf=self.bins - 1, neginf=0.0).clamp_(0, self.bins - 1)
+        index = index.long().add_(self.offsets)
+        return torch.bincount(index.view(-1), minlength=self.n * self.bins).view(self.n, self.bins)
 
 
 def grad_counts(grad: torch.Tensor) -> torch.Tensor:
@@ -70,6 +79,11 @@ class StackProbe:
         k, depth = stack.k, stack.depth
         widths = stack.sizes[1:-1]
         self.width_groups = [[i for i in range(depth) if widths[i] == w] for w in dict.fromkeys(widths)]
+        # Where each group's rows go: a plain slice when one group holds every layer (the usual case).
+        self.group_index: list[slice | torch.Tensor] = [
+            slice(0, depth) if len(layers) == depth else torch.tensor(layers) for layers in self.width_groups
+        ]
+        self.value_binning: list[Binning] = []  # per group, act rows then preact rows, from the first probe
         self.fixed_act = [activations.SPECS[r.activation].fixed_range for r in stack.runs]
         self.thresholds = torch.tensor(
             [activations.saturation_threshold(r.activation, r.leak) for r in stack.runs]
@@ -97,20 +111,21 @@ class StackProbe:
             if first:
                 self.act_range = torch.zeros(depth, k, 2)
                 self.preact_range = torch.zeros(depth, k, 2)
-            for layers in self.width_groups:
-                self._measure_group(layers, stats, hists, first)
+            for group, layers in enumerate(self.width_groups):
+                self._measure_group(group, layers, stats, hists, first)
             if rec.out_z is not None and depth in rec.grad_z:
                 stats[:, depth, STAT_INDEX["grad_preact_rms"]] = _rms(rec.grad_z[depth])
             grad_norm = self._weight_stats(stats)
         return stats, hists, grad_norm
 
-    def _measure_group(self, layers: list[int], stats: torch.Tensor, hists: dict, first: bool) -> None:
+    def _measure_group(self, group: int, layers: list[int], stats: torch.Tensor, hists: dict, first: bool) -> None:
         rec, k = self.stack.recorder, self.stack.k
-        s = torch.stack([rec.s[i].detach() for i in layers])  # [G, K, B, W]
-        a = torch.stack([rec.a[i].detach() for i in layers])
         g = len(layers)
-        pre_std, pre_mean = torch.std_mean(s, dim=(2, 3), correction=0)
-        act_std, act_mean = torch.std_mean(a, dim=(2, 3), correction=0)
+        # a and s of every layer of the group in one tensor [2G, K, B, W]: one reduction serves both.
+        values = torch.stack([rec.a[i].detach() for i in layers] + [rec.s[i].detach() for i in layers])
+        a, s = values[:g], values[g:]
+        stds, means = torch.std_mean(values, dim=(2, 3), correction=0)
+        act_std, pre_std, act_mean, pre_mean = stds[:g], stds[g:], means[:g], means[g:]
         slope = self._slope(s, a)
         saturated = (slope.abs() < self.thresholds).float().mean(dim=(2, 3))
         dead = (slope == 0).all(dim=2).float().mean(dim=2)
@@ -120,18 +135,18 @@ class StackProbe:
         if have_grads:
             grad = torch.stack(grads)
             columns.append(grad.square().mean(dim=(2, 3)).sqrt())
-        index = torch.tensor(layers)
+        index = self.group_index[group]
         stats[:, index, : len(columns)] = torch.stack(columns, dim=-1).transpose(0, 1)
-        rows_s, rows_a = s.reshape(g * k, -1), a.reshape(g * k, -1)
+        rows = values.view(2 * g * k, -1)
         if first:
-            self.act_range[index] = value_range(rows_a, self.fixed_act * g).view(g, k, 2)
-            self.preact_range[index] = value_range(rows_s, [None] * (g * k)).view(g, k, 2)
-        act_range = self.act_range[index].reshape(g * k, 2)
-        pre_range = self.preact_range[index].reshape(g * k, 2)
-        counts_act = _bin_counts(rows_a, act_range[:, 0], act_range[:, 1], VALUE_BINS)
-        counts_pre = _bin_counts(rows_s, pre_range[:, 0], pre_range[:, 1], VALUE_BINS)
-        hists["act"][:, index] = counts_act.view(g, k, -1).transpose(0, 1)
-        hists["preact"][:, index] = counts_pre.view(g, k, -1).transpose(0, 1)
+            act_range = value_range(rows[: g * k], self.fixed_act * g)
+            pre_range = value_range(rows[g * k :], [None] * (g * k))
+            self.act_range[index] = act_range.view(g, k, 2)
+            self.preact_range[index] = pre_range.view(g, k, 2)
+            self.value_binning.append(Binning(torch.cat([act_range, pre_range]), VALUE_BINS))
+        counts = self.value_binning[group].counts(rows).view(2, g, k, VALUE_BINS).transpose(1, 2)
+        hists["act"][:, index] = counts[0]
+        hists["preact"][:, index] = counts[1]
         if have_grads:
             hists["grad"][:, index] = grad_counts(grad.reshape(g * k, -1)).view(g, k, -1).transpose(0, 1)
 

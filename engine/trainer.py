@@ -58,6 +58,8 @@ class GroupTrainer:
             apply_lsuv(stack, first_batch)
         self.optimizers = [StackOptimizer(stack) for stack in self.stacks]
         self.probes = [StackProbe(stack) for stack in self.stacks]
+        self.parameters = [p for stack in self.stacks for p in stack.parameters()]
+        self.every_probe = any(run.early_stopping for run in group.runs)
 
         k = len(group.runs)
         self.step = 0
@@ -102,12 +104,14 @@ class GroupTrainer:
     # ------------------------------------------------------------------ training
 
     def advance(self, n: int) -> list[Snapshot]:
-        """Train up to n more steps (fewer if the group ends); return the snapshots made."""
+        """Train up to n more steps (fewer if the group ends); return the snapshots made.
+        The last probe step of the slice is always measured, so a live view is never stale."""
         made = []
+        last_probe = (self.step + n - 1) // self.probe_every * self.probe_every
         for _ in range(n):
             if self.done:
                 break
-            snapshot = self._one_step()
+            snapshot = self._one_step(fresh=self.step == last_probe)
             if snapshot is not None:
                 made.append(snapshot)
         return made
@@ -116,12 +120,20 @@ class GroupTrainer:
         while not self.done:
             self.advance(1000)
 
-    def _one_step(self) -> Snapshot | None:
+    def _wanted(self, step: int, fresh: bool) -> bool:
+        """Probe step `step`? Probes the bounded history would drop are skipped: once it has thinned
+        to every 8th probe, measuring the other 7 only costs time. Early stopping counts every
+        evaluation, so groups that use it measure every probe step."""
+        if step % self.probe_every:
+            return False
+        return fresh or self.every_probe or self.history.keeps(step // self.probe_every)
+
+    def _one_step(self, fresh: bool = False) -> Snapshot | None:
         step = self.step
         final = step >= self.steps
-        probing = final or step % self.probe_every == 0
+        probing = final or self._wanted(step, fresh)
         batch = self.sampler.next()
-        x, y = self.data.x_train[batch], self.data.y_train[batch]
+        x, y = self.data.x_train.index_select(0, batch), self.data.y_train.index_select(0, batch)
 
         losses, accuracies = [], []
         total = None
@@ -153,9 +165,8 @@ class GroupTrainer:
         if not final:
             for optimizer in self.optimizers:
                 optimizer.step()
-        for stack in self.stacks:
-            for param in stack.parameters():
-                param.grad = None
+        for param in self.parameters:
+            param.grad = None
 
         snapshot = None
         if probing:
@@ -163,8 +174,8 @@ class GroupTrainer:
                 for probe, (stats, _, _) in zip(self.probes, measured):
                     probe.after_update(stats)
             snapshot = self._snapshot(step, measured, loss_values, accuracies, validation)
-        for stack in self.stacks:
-            stack.recorder.stop()
+            for stack in self.stacks:
+                stack.recorder.stop()
 
         if final:
             for k in range(len(self.status)):
@@ -212,8 +223,9 @@ class GroupTrainer:
             norms_list = norms.tolist()
             accuracy_list = accuracy.tolist() if accuracy is not None else None
             for local, k in enumerate(members):
-                layers[k] = stats_np[local].astype("float32")
-                hists[k] = {kind: c[local] for kind, c in counts_np.items()}
+                layers[k] = stats_np[local].astype(np.float32)
+                # int32 copies: counts never exceed batch x width, and a view would pin the whole group's array
+                hists[k] = {kind: c[local].astype(np.int32) for kind, c in counts_np.items()}
                 grad_norm[k] = norms_list[local]
                 if accuracy_list is not None:
                     train_accuracy[k] = accuracy_list[local]
@@ -230,7 +242,8 @@ class GroupTrainer:
             step=step, runs=[self.ids[k] for k in reporting], scalars=scalars,
             layers=[layers[k] for k in reporting], hists=[hists[k] for k in reporting],
         )
-        self.history.add(snapshot)
+        on_grid = step % self.probe_every == 0
+        self.history.add(snapshot, index=step // self.probe_every if on_grid else None)
         self._early_stopping(val_loss)
         return snapshot
 

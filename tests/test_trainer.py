@@ -131,9 +131,10 @@ def test_history_keeps_latest_and_halves_when_full() -> None:
         return Snapshot(step=step, runs=["a"], scalars=np.zeros((1, 6)), layers=[np.zeros((1, 10))], hists=[{}])
 
     for step in range(100):
-        history.add(snap(step))
+        history.add(snap(step), index=step)
+    history.add(snap(100), index=None)  # off the probe grid: kept as the latest only
     kept = [s.step for s in history.snapshots()]
-    assert len(kept) <= 9 and kept[-1] == 99 and kept[0] == 0
+    assert len(kept) <= 9 and kept[-1] == 100 and kept[-2] != 99 and kept[0] == 0
     assert len(set(np.diff(kept[:-1]))) == 1
 
 
@@ -209,3 +210,20 @@ def test_step_zero_weight_grad_is_the_loss_gradient_before_weight_decay() -> Non
     pd.testing.assert_series_equal(step0(plain, "weight_grad_rms"), step0(decayed, "weight_grad_rms"))
     assert (step0(decayed, "update_ratio") > step0(plain, "update_ratio")).all()
     assert math.isfinite(float(step0(plain, "update_ratio").iloc[0]))
+
+
+def test_skipped_probes_change_nothing_but_the_cost() -> None:
+    """Probes the history would drop are not measured; what it keeps is identical, whatever the slicing."""
+    mapping = {"hidden": "6,6", "steps": "3000", "probe_every": "1", "samples": "200"}
+    whole = engine.train(mapping)
+    trainer = GroupTrainer(engine.parse_group(mapping))
+    while not trainer.done:
+        trainer.advance(37)  # odd slices: every slice measures its last probe step for live views
+    from engine.api import summarize
+
+    scalars, layers, _, _, _ = summarize(trainer)
+    pd.testing.assert_frame_equal(whole.layers, layers)
+    pd.testing.assert_frame_equal(whole.scalars, scalars)
+    steps = sorted(whole.layers["step"].unique())
+    assert steps[-1] == 3000 and len(steps) <= 257
+    assert len(set(np.diff(steps[:-1]))) == 1  # evenly spaced, then the latest
