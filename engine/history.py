@@ -1,7 +1,8 @@
 """Snapshots (what one probe step measured) and the bounded history that keeps them.
 
 A snapshot is a few KB of numpy: it is what crosses from a worker process to the page. The history
-keeps at most `capacity` evenly spaced snapshots: when full, every other one is dropped and the
+keeps at most `capacity` evenly spaced snapshots (fewer for very deep groups, to stay within
+MEMORY_BUDGET): when full, every other one is dropped and the
 stride doubles, so memory stays flat however long a run trains. The latest snapshot is always kept.
 """
 
@@ -12,6 +13,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 DEFAULT_CAPACITY = 256
+# Deep groups have bigger snapshots (four 50-layer runs: ~80 KB); they keep fewer points, not more memory.
+MEMORY_BUDGET = 16 * 2**20
+MIN_CAPACITY = 64
 # Columns of Snapshot.scalars, as (split, metric) pairs.
 SCALARS = (("train", "loss"), ("train", "accuracy"), ("val", "loss"), ("val", "accuracy"),
            ("train", "grad_norm"), ("train", "lr"))
@@ -50,6 +54,9 @@ class History:
         if index is None:
             return
         if self.keeps(index):
+            if not self.points:
+                fitting = MEMORY_BUDGET // max(1, snapshot.nbytes())
+                self.capacity = min(self.capacity, max(MIN_CAPACITY, fitting))
             self.points.append(snapshot)
             if len(self.points) > self.capacity:
                 self.points = self.points[::2]

@@ -26,7 +26,7 @@ from engine.nets import Stack
 from engine.optimizers import StackOptimizer
 from engine.probes import StackProbe
 
-VAL_EVAL_MAX = 4096  # validation metrics use at most this many held-out points, to bound probe cost
+VAL_EVAL_MAX = 1024  # validation metrics use the first 1,024 held-out points at most, to bound probe cost
 RUNNING, FINISHED, DIVERGED, EARLY_STOPPED, STOPPED = "running", "finished", "diverged", "early_stopped", "stopped"
 
 

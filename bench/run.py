@@ -1,0 +1,61 @@
+"""Run every benchmark and print one JSON document.
+
+    .venv/bin/python bench/run.py            # full: a few minutes, the numbers to quote
+    .venv/bin/python bench/run.py --quick    # CI: the whole suite in well under 30 s, keeps it working
+    .venv/bin/python bench/run.py --profile  # adds where the engine's time goes per step
+    .venv/bin/python -m bench ...            # the same
+
+Exit status 1 if a benchmark raised (its entry then holds the traceback); timings never fail a run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+if __package__ in (None, ""):  # run as a script: make `bench` and `engine` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench import group_cost, history_memory, probe_overhead, profile_engine
+from bench.common import emit, environment
+
+BENCHMARKS = {
+    "probe_overhead": probe_overhead.run,
+    "group_cost": group_cost.run,
+    "history_memory": history_memory.run,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes: the whole suite in well under 30 s")
+    parser.add_argument("--profile", action="store_true", help="also profile the engine per step")
+    parser.add_argument("--only", action="append", choices=[*BENCHMARKS, "profile"],
+                        help="run just this benchmark (repeatable)")
+    args = parser.parse_args(argv)
+    chosen = dict(BENCHMARKS)
+    if args.profile or (args.only and "profile" in args.only):
+        chosen["profile"] = profile_engine.run
+    if args.only:
+        chosen = {name: fn for name, fn in chosen.items() if name in args.only}
+
+    document: dict[str, Any] = {"environment": environment(), "quick": args.quick, "seconds": {}}
+    failed = False
+    for name, run in chosen.items():
+        start = time.perf_counter()
+        try:
+            document[name] = run(quick=args.quick)
+        except Exception:
+            failed = True
+            document[name] = {"error": traceback.format_exc()}
+        document["seconds"][name] = round(time.perf_counter() - start, 1)
+    emit(document)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
