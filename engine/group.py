@@ -18,7 +18,6 @@ from engine.config import (
     ConfigError,
     Problem,
     RunConfig,
-    _clean,
     _shown,
     all_keys,
     allowed_text,
@@ -192,14 +191,3 @@ def differing_keys(group: GroupConfig) -> list[str]:
 
 def describe(run: RunConfig) -> dict[str, str]:
     return {k: to_text(k, getattr(run, k)) for k in all_keys()}
-
-
-__all__ = [
-    "GroupConfig",
-    "_clean",
-    "describe",
-    "differing_keys",
-    "parse_group",
-    "parse_group_lenient",
-    "render_group",
-]
