@@ -20,13 +20,14 @@ from typing import Any
 if __package__ in (None, ""):  # run as a script: make `bench` and `engine` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import group_cost, history_memory, probe_overhead, profile_engine
+from bench import app_cost, group_cost, history_memory, probe_overhead, profile_engine
 from bench.common import emit, environment
 
 BENCHMARKS = {
     "probe_overhead": probe_overhead.run,
     "group_cost": group_cost.run,
     "history_memory": history_memory.run,
+    "app_cost": app_cost.run,
 }
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,6 +16,7 @@ import yaml
 from engine.config import RunConfig
 from engine.findings import diagnose
 from engine.group import GroupConfig, parse_group, render_group
+from engine.history import Snapshot
 from engine.tables import hists_table, layers_table, scalars_table
 from engine.trainer import GroupTrainer
 
@@ -72,14 +73,22 @@ def as_group(config: GroupConfig | RunConfig | Mapping[str, Any]) -> GroupConfig
 
 def summarize(trainer: GroupTrainer) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, dict[str, Any], list[dict]]:
     """Tables, summary and findings of a trainer at any point (finished or still running)."""
-    snapshots = trainer.history.snapshots()
+    return summarize_state(trainer.group, trainer.history.snapshots(), trainer.hist_ranges(), trainer.status,
+                           trainer.end_step, trainer.end_loss, trainer.data.chance_loss(), trainer.step)
+
+
+def summarize_state(group: GroupConfig, snapshots: Sequence[Snapshot], hist_ranges: dict[str, dict[str, Any]],
+                    statuses: Sequence[str], end_step: Sequence[int | None], end_loss: Sequence[float | None],
+                    chance_loss: float, step: int,
+                    ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, dict[str, Any], list[dict]]:
+    """`summarize` from a trainer's state rather than the trainer: the job runner's server-side mirror of a
+    job that trains in a worker process (engine/jobs.py) has the same numbers, but no trainer."""
     scalars = scalars_table(snapshots)
     layers = layers_table(snapshots)
-    hists = hists_table(snapshots, trainer.hist_ranges())
-    findings = diagnose(trainer.group, scalars, layers, trainer.status, trainer.end_step, trainer.end_loss,
-                        trainer.data.chance_loss(), trainer.step)
+    hists = hists_table(snapshots, hist_ranges)
+    findings = diagnose(group, scalars, layers, list(statuses), list(end_step), list(end_loss), chance_loss, step)
     runs = []
-    for k, run_id in enumerate(trainer.ids):
+    for k, run_id in enumerate(group.ids):
         final = {}
         latest = scalars[scalars["run"] == run_id]
         if not latest.empty:
@@ -87,14 +96,14 @@ def summarize(trainer: GroupTrainer) -> tuple[pd.DataFrame, pd.DataFrame, pd.Dat
             for row in latest[latest["step"] == last_step].itertuples():
                 final[f"{row.split}_{row.metric}"] = row.value
         runs.append({
-            "run": run_id, "label": trainer.group.labels[k], "status": trainer.status[k],
-            "steps": trainer.end_step[k] if trainer.end_step[k] is not None else trainer.step,
+            "run": run_id, "label": group.labels[k], "status": statuses[k],
+            "steps": end_step[k] if end_step[k] is not None else step,
             "final": final,
         })
-    statuses = {r["status"] for r in runs}
+    statuses_seen = {r["status"] for r in runs}
     summary = {
-        "status": statuses.pop() if len(statuses) == 1 else "finished",
-        "steps": trainer.step,
+        "status": statuses_seen.pop() if len(statuses_seen) == 1 else "finished",
+        "steps": step,
         "runs": runs,
         "findings": [f.to_dict() for f in findings],
     }

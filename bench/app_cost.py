@@ -1,0 +1,108 @@
+"""Server cost of the Playground page, measured in-process with Streamlit's AppTest.
+
+- `refresh_ms`: server CPU time of one page run for a 10-layer run whose figures are already built
+  (what every viewer pays per refresh); target <= 30 ms.
+- `build_ms`: the same when a new data version arrives and every figure is built once (shared by all
+  viewers of the job).
+- `latency_s`: worker-to-server latency of the last snapshot (target <= 1 s).
+- `concurrent`: 8 runs on the workers at once: every run advances; aggregate steps/s vs one run alone.
+
+    .venv/bin/python -m bench.app_cost [--quick]
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import time
+from pathlib import Path
+
+from bench.common import main_of, rnd
+
+ROOT = Path(__file__).resolve().parent.parent
+TARGET_REFRESH_MS = 30.0
+TEN_LAYERS = {"hidden": "10x32", "activation": "sigmoid", "init": "standard", "probe_every": "10"}
+
+
+def _wait(runner, job_id: str, statuses: tuple[str, ...], seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while runner.job(job_id).status not in statuses and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
+def _moving(runner, job_ids: list[str], seconds: float = 60.0) -> None:
+    """Wait until every job has trained a first step (workers start in a second or two)."""
+    deadline = time.monotonic() + seconds
+    while any(runner.job(j).step == 0 for j in job_ids) and time.monotonic() < deadline:
+        time.sleep(0.1)
+
+
+def _page_cost(quick: bool) -> dict:
+    from streamlit.testing.v1 import AppTest
+
+    from app.runtime import get_runner
+
+    steps = 600 if quick else 5000
+    app = AppTest.from_file(str(ROOT / "app" / "main.py"), default_timeout=120)
+    for key, value in {**TEN_LAYERS, "steps": str(steps)}.items():
+        app.query_params[key] = value
+    app.run()
+    app.button[0].click().run()
+    runner = get_runner()
+    job_id = app.session_state["job_id"]
+    _wait(runner, job_id, ("finished",), 120)
+    started = time.process_time()
+    app.run()  # new version: every figure is built
+    build_ms = (time.process_time() - started) * 1000
+    refreshes = []
+    for _ in range(3 if quick else 15):
+        started = time.process_time()
+        app.run()
+        refreshes.append((time.process_time() - started) * 1000)
+    job = runner.job(job_id)
+    refresh = statistics.median(refreshes)
+    return {
+        "net": "10x32 sigmoid, probe_every=10", "steps": steps, "points": len(job.snapshots()),
+        "build_ms": rnd(build_ms), "refresh_ms": rnd(refresh), "target": f"<= {TARGET_REFRESH_MS} ms",
+        "meets_target": refresh <= TARGET_REFRESH_MS, "latency_s": job.latency_s,
+        "charts": len(app.get("plotly_chart")),
+    }
+
+
+def _concurrent(quick: bool) -> dict:
+    from engine.group import parse_group
+    from engine.jobs import JobRunner
+
+    runner = JobRunner(workers=2, grace_s=5.0)
+    try:
+        seconds = 3.0 if quick else 10.0
+        alone = runner.start(parse_group({"steps": "200000", "seed": "100"}), "bench")
+        _moving(runner, [alone])
+        first = runner.job(alone).step
+        time.sleep(seconds)
+        single = (runner.job(alone).step - first) / seconds
+        runner.stop(alone)
+        jobs = [runner.start(parse_group({"steps": "200000", "seed": str(i)}), f"bench{i}") for i in range(8)]
+        _moving(runner, jobs)
+        before = [runner.job(j).step for j in jobs]
+        time.sleep(seconds)
+        after = [runner.job(j).step for j in jobs]
+        rates = [(b - a) / seconds for a, b in zip(before, after)]
+        return {"runs": 8, "workers": 2, "every_run_advanced": all(r > 0 for r in rates),
+                "aggregate_steps_per_s": rnd(sum(rates)), "one_run_alone_steps_per_s": rnd(single),
+                "aggregate_vs_alone": rnd(sum(rates) / single) if single else None,
+                "slowest_run_steps_per_s": rnd(min(rates))}
+    finally:
+        runner.shutdown()
+
+
+def run(quick: bool) -> dict:
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    return {"page": _page_cost(quick), "concurrent": _concurrent(quick)}
+
+
+main = main_of("app_cost", __doc__, run)
+
+if __name__ == "__main__":
+    main()

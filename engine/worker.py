@@ -1,0 +1,277 @@
+"""The worker process: hosts many small jobs (one GroupTrainer each) and gives every running job a short
+time slice in turn, streaming what it measures to the job runner (engine/jobs.py) as it is made.
+
+Started with the `spawn` context, so everything here is module-level and importable. One thread, one
+torch thread. Between slices it reads its command queue without blocking; with nothing to run it blocks.
+
+Commands (runner -> worker, a multiprocessing Queue), tuples:
+    ("create", job, gen, cseq, group, pause_at)   pause_at: None runs free, else pause once step >= pause_at
+    ("pause" | "resume" | "stop", job, gen, cseq)
+    ("step", job, gen, cseq, n)                   advance exactly n steps, then pause
+    ("drop", job)                                 forget the job (ended, removed or reset)
+    ("weights", request, job, gen)
+    ("quit",)
+Messages (worker -> runner, this worker's own Pipe, so a killed worker cannot corrupt anyone else's):
+    ("update", job, gen, payload)   after every slice and every command; payload: see `_Host._update`
+    ("failed", job, gen, message)   the job raised; the worker drops it and carries on
+    ("weights", request, {run: {name: ndarray}} | None, error | None)
+    ("hello", index, pid)           once, when the worker is ready
+`gen` counts resets of a job, `cseq` its control commands: the runner ignores updates of an old
+generation, and takes a job's state from an update only once the worker has seen its latest command.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import multiprocessing
+import os
+import queue
+import sys
+import time
+import traceback
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from engine.group import GroupConfig
+from engine.history import History
+from engine.predictions import predict
+from engine.trainer import DIVERGED, GroupTrainer
+
+SLICE_S = 0.03  # target length of one job's turn; the chunk of steps adapts to the job's speed
+MAX_CHUNK = 5000
+PREDICT_S = 1.0  # a running job sends a Prediction at most this often (and at every pause and at the end)
+RATE_WINDOW_S = 0.5  # steps/s is measured over wall-clock windows of this length (turns of other jobs included)
+IDLE_POLL_S = 0.5  # with nothing to run: block on the command queue this long, then check the parent is alive
+
+
+@dataclass
+class _Hosted:
+    job: str
+    gen: int
+    cseq: int
+    trainer: GroupTrainer
+    pause_at: int | None  # None: run to the end; else paused once trainer.step >= pause_at
+    chunk: int = 1
+    ranges_sent: bool = False
+    predicted_at: float = -math.inf
+    predicted_step: int = -1
+    rate_t: float = field(default_factory=time.perf_counter)
+    rate_step: int = 0
+    steps_per_s: float = 0.0
+
+    @property
+    def running(self) -> bool:
+        return not self.trainer.done and (self.pause_at is None or self.trainer.step < self.pause_at)
+
+    @property
+    def state(self) -> str:
+        trainer = self.trainer
+        if trainer.done:
+            if trainer.stopped:
+                return "stopped"
+            return "diverged" if all(s == DIVERGED for s in trainer.status) else "finished"
+        return "running" if self.running else "paused"
+
+
+class _Host:
+    def __init__(self, results: Any):
+        self.results = results
+        self.jobs: dict[str, _Hosted] = {}
+        self.order: deque[str] = deque()  # round-robin order of hosted jobs
+
+    # ------------------------------------------------------------------ commands
+
+    def handle(self, command: tuple) -> bool:
+        """Apply one command; False means quit."""
+        kind = command[0]
+        if kind == "quit":
+            return False
+        if kind == "create":
+            self._create(*command[1:])
+        elif kind == "drop":
+            if self.jobs.pop(command[1], None) is not None:
+                self.order.remove(command[1])
+        elif kind == "weights":
+            self._weights(*command[1:])
+        else:
+            job, gen, cseq, *args = command[1:]
+            hosted = self.jobs.get(job)
+            if hosted is None or hosted.gen != gen:
+                return True
+            hosted.cseq = cseq
+            try:
+                self._control(hosted, kind, *args)
+                self._update(hosted, [])
+            except Exception as error:
+                self._fail(hosted, error)
+        return True
+
+    def _create(self, job: str, gen: int, cseq: int, group: GroupConfig, pause_at: int | None) -> None:
+        if self.jobs.pop(job, None) is not None:
+            self.order.remove(job)
+        try:
+            trainer = GroupTrainer(group)
+        except Exception as error:  # a config the engine cannot build: this job fails, the worker goes on
+            self._send(("failed", job, gen, _describe(error)))
+            return
+        hosted = _Hosted(job, gen, cseq, trainer, pause_at)
+        self.jobs[job] = hosted
+        self.order.append(job)
+        try:
+            self._update(hosted, [])
+        except Exception as error:
+            self._fail(hosted, error)
+
+    def _control(self, hosted: _Hosted, kind: str, *args: Any) -> None:
+        trainer = hosted.trainer
+        if trainer.done:
+            return
+        was_running = hosted.running
+        if kind == "pause":
+            hosted.pause_at = trainer.step
+        elif kind == "resume":
+            hosted.pause_at = None
+        elif kind == "step":
+            hosted.pause_at = trainer.step + max(1, int(args[0]))
+        elif kind == "stop":
+            trainer.stop()
+            hosted.trainer.history = History()  # the runner holds the history; only the weights stay here
+        if hosted.running and not was_running:
+            hosted.rate_t, hosted.rate_step = time.perf_counter(), trainer.step
+
+    def _weights(self, request: int, job: str, gen: int) -> None:
+        hosted = self.jobs.get(job)
+        if hosted is None or hosted.gen != gen:
+            self._send(("weights", request, None, "the job is no longer on its worker"))
+            return
+        trainer = hosted.trainer
+        try:  # numpy crosses the pipe plainly; torch tensors would go through shared-memory handles
+            weights = {run_id: {name: tensor.detach().cpu().numpy().copy()
+                                for name, tensor in trainer.state_dict(k).items()}
+                       for k, run_id in enumerate(trainer.ids)}
+        except Exception as error:
+            self._send(("weights", request, None, _describe(error)))
+            return
+        self._send(("weights", request, weights, None))
+
+    # ------------------------------------------------------------------ training
+
+    def any_running(self) -> bool:
+        return any(hosted.running for hosted in self.jobs.values())
+
+    def next_running(self) -> _Hosted | None:
+        for _ in range(len(self.order)):
+            job = self.order[0]
+            self.order.rotate(-1)
+            hosted = self.jobs[job]
+            if hosted.running:
+                return hosted
+        return None
+
+    def run_slice(self, hosted: _Hosted) -> None:
+        trainer = hosted.trainer
+        n = hosted.chunk if hosted.pause_at is None else min(hosted.chunk, hosted.pause_at - trainer.step)
+        try:
+            start = time.perf_counter()
+            snapshots = trainer.advance(n)
+            elapsed = time.perf_counter() - start
+            if n == hosted.chunk and not trainer.done:  # a full turn: aim the next one at SLICE_S
+                ideal = n * SLICE_S / max(elapsed, 1e-6)
+                hosted.chunk = int(max(1, min(MAX_CHUNK, ideal, hosted.chunk * 4)))
+            if trainer.done:
+                trainer.history = History()  # the runner holds the history; only the weights stay here
+            self._update(hosted, snapshots)
+        except Exception as error:  # a bug or a runaway allocation in one job: it fails, the others go on
+            self._fail(hosted, error)
+
+    def _fail(self, hosted: _Hosted, error: BaseException) -> None:
+        if self.jobs.pop(hosted.job, None) is not None:
+            self.order.remove(hosted.job)
+        self._send(("failed", hosted.job, hosted.gen, _describe(error)))
+
+    def _update(self, hosted: _Hosted, snapshots: list) -> None:
+        trainer = hosted.trainer
+        now = time.perf_counter()
+        state = hosted.state
+        if state != "running":
+            hosted.steps_per_s = 0.0
+        elif now - hosted.rate_t >= RATE_WINDOW_S:
+            hosted.steps_per_s = (trainer.step - hosted.rate_step) / (now - hosted.rate_t)
+            hosted.rate_t, hosted.rate_step = now, trainer.step
+        payload: dict[str, Any] = {
+            "cseq": hosted.cseq, "state": state, "step": trainer.step, "steps_per_s": hosted.steps_per_s,
+            "statuses": list(trainer.status), "end_step": list(trainer.end_step),
+            "end_loss": list(trainer.end_loss), "snapshots": snapshots,
+        }
+        if not hosted.ranges_sent and snapshots:
+            payload["ranges"] = trainer.hist_ranges()  # fixed from the first probe step on
+            hosted.ranges_sent = True
+        due = now - hosted.predicted_at >= PREDICT_S if state == "running" else trainer.step != hosted.predicted_step
+        if due:
+            payload["prediction"] = predict(trainer)
+            hosted.predicted_at, hosted.predicted_step = now, trainer.step
+        payload["sent"] = time.time()
+        self._send(("update", hosted.job, hosted.gen, payload))
+
+    def _send(self, message: tuple) -> None:
+        self.results.send(message)
+
+
+def _describe(error: BaseException) -> str:
+    where = traceback.extract_tb(error.__traceback__)[-1:] if error.__traceback__ else []
+    place = f" (at {os.path.basename(where[0].filename)}:{where[0].lineno})" if where else ""
+    return f"Training failed: {type(error).__name__}: {error}{place}"
+
+
+def _commands(commands: Any, block: bool) -> list[tuple]:
+    """Every command waiting now; with `block`, wait up to IDLE_POLL_S for the first one."""
+    out = []
+    try:
+        out.append(commands.get(timeout=IDLE_POLL_S) if block else commands.get_nowait())
+        while True:
+            out.append(commands.get_nowait())
+    except queue.Empty:
+        pass
+    return out
+
+
+def main(index: int, commands: Any, results: Any) -> None:
+    """The target of a spawned worker Process: serve, then leave at once (an interpreter's orderly
+    teardown of torch and pandas takes most of a second and keeps nothing worth keeping)."""
+    code = 0
+    try:
+        serve(index, commands, results)
+    except BaseException:
+        traceback.print_exc()
+        code = 1
+    finally:
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(Exception):
+                stream.flush()
+        os._exit(code)
+
+
+def serve(index: int, commands: Any, results: Any) -> None:
+    """The worker's loop: commands between turns, one running job's turn at a time, until "quit"."""
+    torch.set_num_threads(1)  # small nets: more threads only add contention between worker processes
+    # Denormals are left as they are: flushing them would make a job's numbers differ from engine.train's.
+    host = _Host(results)
+    parent = multiprocessing.parent_process()
+    try:
+        host._send(("hello", index, os.getpid()))
+        while True:
+            block = not host.any_running()
+            for command in _commands(commands, block):
+                if not host.handle(command):
+                    return
+            if block and parent is not None and not parent.is_alive():
+                return  # the server is gone
+            hosted = host.next_running()
+            if hosted is not None:
+                host.run_slice(hosted)
+    except (BrokenPipeError, EOFError, KeyboardInterrupt):
+        return  # the runner went away; nothing left to report to

@@ -1,0 +1,64 @@
+"""The page's logic through Streamlit's AppTest: links, warnings, Train, live charts."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+MAIN = str(Path(__file__).resolve().parent.parent / "app" / "main.py")
+
+
+def _app(**params: str) -> AppTest:
+    app = AppTest.from_file(MAIN, default_timeout=60)
+    for key, value in params.items():
+        app.query_params[key] = value
+    return app.run()
+
+
+def test_link_keys_reach_the_config_and_the_address_bar():
+    app = _app(hidden="10x32", activation="sigmoid", init="standard", lr="0.1")
+    assert not app.exception
+    assert app.session_state["config.hidden"] == "10x32"
+    assert app.session_state["config.activation"] == "sigmoid"
+    assert app.session_state["config.lr"] == 0.1
+    assert dict(app.query_params) == {"hidden": "10x32", "activation": "sigmoid", "init": "standard", "lr": "0.1"}
+    assert not app.warning
+
+
+def test_bad_keys_warn_by_name_and_the_rest_applies():
+    app = _app(hidden="4x8", lr="abc", colour="blue", samples="-5")
+    assert not app.exception
+    warnings = " ".join(w.value for w in app.warning)
+    for key, value in (("lr", "abc"), ("colour", "blue"), ("samples", "-5")):
+        assert key in warnings and value in warnings
+    assert app.session_state["config.hidden"] == "4x8"
+    assert app.session_state["config.lr"] == 0.03  # the default
+    assert dict(app.query_params) == {"hidden": "4x8"}
+
+
+@pytest.mark.parametrize("hostile", ["1000000x1000000", "nan", "x" * 5000, "-1", "🙂"])
+def test_hostile_values_never_crash(hostile):
+    app = _app(hidden=hostile, lr=hostile, preset=hostile)
+    assert not app.exception
+    assert app.warning
+
+
+def test_train_starts_a_run_and_the_live_fragment_draws_charts():
+    app = _app(hidden="3x8", steps="300", probe_every="5")
+    app.button[0].click().run()  # Train
+    assert not app.exception
+    job_id = app.session_state["job_id"]
+    from app.runtime import get_runner
+
+    runner = get_runner()
+    deadline = time.monotonic() + 60
+    while runner.job(job_id).status != "finished" and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert runner.job(job_id).status == "finished"
+    app.run()  # a fragment's timer never fires in AppTest: rerun the page
+    assert not app.exception
+    assert len(app.get("plotly_chart")) >= 5
+    assert any("step 300 / 300" in str(p.proto) for p in app.get("progress"))

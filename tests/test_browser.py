@@ -1,0 +1,110 @@
+"""The page in a real browser: Playwright for Python driving Debian's /usr/bin/chromium.
+
+Starts `streamlit run app/main.py` on a free loopback port, opens a link with autorun=1, waits for
+charts and a moving step counter, changes a control and sees the address bar follow, pauses and sees
+the counter stop, and saves a screenshot. Never `playwright install`: the browser comes from Debian.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect, sync_playwright
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+SCREENSHOTS = Path(os.environ.get("LAYERSCOPE_SCREENSHOTS", ROOT / "tests" / "screenshots"))
+STEP = re.compile(r"step ([\d,]+) / ([\d,]+)")
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server():
+    port = _free_port()
+    env = {**os.environ, "LAYERSCOPE_WORKERS": "2"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app" / "main.py"), "--server.port", str(port),
+         "--server.address", "127.0.0.1", "--server.headless", "true"],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as answer:
+                if answer.status == 200:
+                    break
+        except OSError:
+            time.sleep(0.3)
+    else:
+        process.kill()
+        pytest.fail(f"streamlit did not start: {process.stdout.read().decode()[-2000:]}")
+    yield url
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    assert Path(CHROMIUM).exists(), "Debian's chromium is missing: apt-get install -y chromium"
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+def _step(page: Page) -> int:
+    text = page.get_by_text(STEP).first.inner_text(timeout=30_000)
+    return int(STEP.search(text).group(1).replace(",", ""))
+
+
+def test_autorun_link_trains_charts_follow_controls_and_pause_stops(server, browser):
+    page = browser.new_page(viewport={"width": 1400, "height": 1800})
+    page.goto(f"{server}/?hidden=6x16&activation=sigmoid&init=standard&steps=200000&probe_every=20&autorun=1")
+    expect(page.get_by_text(STEP).first).to_be_visible(timeout=60_000)
+    charts = page.locator(".js-plotly-plot")
+    expect(charts.first).to_be_visible(timeout=60_000)
+    first = _step(page)
+    deadline = time.monotonic() + 30
+    while _step(page) <= first and time.monotonic() < deadline:
+        page.wait_for_timeout(500)
+    assert _step(page) > first, "the step counter did not advance"
+    assert charts.count() >= 5
+    expect(page.get_by_text("vanishing gradients").first).to_be_visible(timeout=30_000)
+
+    # A control changes the address bar (minimal link: only non-default keys).
+    lr = page.get_by_role("spinbutton", name="lr", exact=True)
+    lr.fill("0.1")
+    lr.press("Enter")
+    page.wait_for_url(re.compile(r"lr=0\.1"), timeout=20_000)
+    assert "hidden=6x16" in page.url and "activation=sigmoid" in page.url
+
+    # Pause stops the counter.
+    page.get_by_role("button", name="Pause").click()
+    expect(page.get_by_text(re.compile(r"· paused$"))).to_be_visible(timeout=20_000)  # confirmed by the worker
+    paused_at = _step(page)
+    page.wait_for_timeout(2500)
+    assert _step(page) == paused_at, "the step counter moved while paused"
+
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "playground.png"), full_page=True)
+    assert (SCREENSHOTS / "playground.png").stat().st_size > 10_000
+    page.close()

@@ -1,0 +1,504 @@
+"""Chart builders (app/charts.py) on real tables from short engine runs: shape, order, colour, scale,
+budgets, and robustness (empty tables, diverged runs, tables in another row order)."""
+
+from __future__ import annotations
+
+import colorsys
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import plotly.io as pio
+import pytest
+
+import engine
+from app import charts
+from engine.api import summarize
+from engine.predictions import Prediction, predict
+from engine.trainer import GroupTrainer
+
+
+@dataclass
+class Run:
+    scalars: pd.DataFrame
+    layers: pd.DataFrame
+    hists: pd.DataFrame
+    findings: list[dict]
+    prediction: Prediction
+    data: Any
+    labels: dict[str, str]
+
+
+def _train(config: dict) -> Run:
+    group = engine.parse_group(config)
+    trainer = GroupTrainer(group)
+    trainer.run()
+    scalars, layers, hists, _, findings = summarize(trainer)
+    return Run(scalars, layers, hists, findings, predict(trainer), trainer.data,
+               dict(zip(group.ids, group.labels)))
+
+
+@pytest.fixture(scope="module")
+def deep() -> Run:
+    """One 10-layer classification run with a full history (256 probe steps)."""
+    return _train({"dataset": "spiral", "hidden": "10x8", "activation": "tanh", "steps": 510, "probe_every": 2,
+                   "samples": 400})
+
+
+@pytest.fixture(scope="module")
+def group() -> Run:
+    """Three runs side by side (relu, sigmoid, tanh), labelled."""
+    return _train({"dataset": "moons", "hidden": "4x8", "activation": "relu", "steps": 150, "probe_every": 5,
+                   "samples": 300, "b.activation": "sigmoid", "c.activation": "tanh", "b.label": "sigmoid"})
+
+
+@pytest.fixture(scope="module")
+def sine() -> Run:
+    return _train({"dataset": "sine", "hidden": "2x16", "steps": 100, "probe_every": 10, "samples": 200,
+                   "b.activation": "relu"})
+
+
+@pytest.fixture(scope="module")
+def digits() -> Run:
+    return _train({"dataset": "digits", "hidden": "16", "activation": "relu", "optimizer": "adam", "lr": 0.01,
+                   "steps": 60, "probe_every": 10})
+
+
+@pytest.fixture(scope="module")
+def diverged() -> Run:
+    return _train({"dataset": "sine", "lr": 10, "hidden": "3x16", "steps": 200, "probe_every": 5})
+
+
+# ------------------------------------------------------------------------------------------ helpers
+
+
+def _all_figures(run: Run, run_id: str = "a") -> dict[str, go.Figure]:
+    return {
+        "loss": charts.loss_accuracy_figure(run.scalars, labels=run.labels),
+        "loss_log": charts.loss_accuracy_figure(run.scalars, log_y=True),
+        "output": charts.prediction_figure(run.prediction, run_id, run.data),
+        "act_time": charts.histogram_heatmap(run.hists, run_id, kind="act"),
+        "preact_time": charts.histogram_heatmap(run.hists, run_id, kind="preact"),
+        "grad_hist": charts.histogram_heatmap(run.hists, run_id, kind="grad"),
+        "act_now": charts.depth_profile(run.hists, run_id, kind="act"),
+        "preact_now": charts.depth_profile(run.hists, run_id, kind="preact"),
+        "grad_now": charts.depth_profile(run.hists, run_id, kind="grad"),
+        "grad_depth": charts.gradient_depth_figure(run.layers, labels=run.labels),
+        "grad_time": charts.gradient_time_figure(run.layers, run_id),
+        "grad_time_all": charts.gradient_time_figure(run.layers, labels=run.labels),
+        "saturation": charts.saturation_figure(run.layers, labels=run.labels),
+        "update": charts.update_ratio_figure(run.layers, run_id),
+    }
+
+
+def _validate(fig: go.Figure) -> None:
+    """The builders skip Plotly's validation for speed; every property must still be valid."""
+    go.Figure(fig.to_dict())
+    pio.to_json(fig, validate=False)
+
+
+def _line_points(fig: go.Figure) -> int:
+    return sum(len(t.x) for t in fig.data if t.type == "scatter" and t.x is not None)
+
+
+def _cells(fig: go.Figure) -> int:
+    return sum(np.size(t.z) for t in fig.data if t.type == "heatmap")
+
+
+def _waiting(fig: go.Figure) -> bool:
+    return any("waiting" in (a.text or "").lower() for a in fig.layout.annotations)
+
+
+def _hue(color: str) -> float:
+    r, g, b = (int(color[i : i + 2], 16) / 255 for i in (1, 3, 5))
+    return colorsys.rgb_to_hls(r, g, b)[0]
+
+
+def _lightness(color: str) -> float:
+    r, g, b = (int(color[i : i + 2], 16) / 255 for i in (1, 3, 5))
+    return colorsys.rgb_to_hls(r, g, b)[1]
+
+
+def _same_hue(color: str, run_id: str) -> bool:
+    difference = abs(_hue(color) - _hue(charts.run_color(run_id)))
+    return min(difference, 1 - difference) < 0.03
+
+
+def _latest(table: pd.DataFrame, run: str, stat: str) -> pd.Series:
+    rows = table[(table["run"] == run) & (table["stat"] == stat)]
+    return rows[rows["step"] == rows["step"].max()].set_index("layer")["value"]
+
+
+def _panel_names(fig: go.Figure) -> list[str]:
+    """Heatmap panels, top to bottom, by their trace names."""
+    return [t.name for t in fig.data if t.type == "heatmap"]
+
+
+# --------------------------------------------------------------------------------------------- basics
+
+
+def test_run_colours_are_fixed_and_distinct():
+    colours = [charts.run_color(r) for r in "abcd"]
+    assert len(set(colours)) == 4
+    assert colours == [charts.run_color(r) for r in "abcd"]
+    assert charts.run_color("zz").startswith("#")
+
+
+def test_depth_order_is_numeric():
+    assert charts.depth_order(["out", "h10", "h2", "h1", "h9"]) == ["h1", "h2", "h9", "h10", "out"]
+
+
+def test_how_to_read_covers_every_chart_of_the_page():
+    for key in ("loss", "output", "boundary", "curve", "confusion", "act_time", "act_now", "preact_time",
+                "preact_now", "grad_hist", "grad_now", "grad_depth", "grad_time", "saturation", "update"):
+        assert len(charts.HOW_TO_READ[key]) > 40, key
+
+
+@pytest.mark.parametrize("which", ["deep", "group", "sine", "digits", "diverged"])
+def test_every_figure_is_valid_plotly(which, request):
+    run = request.getfixturevalue(which)
+    for name, fig in _all_figures(run).items():
+        assert isinstance(fig, go.Figure), name
+        _validate(fig)
+        assert not _waiting(fig), name
+
+
+def test_builders_leave_the_tables_alone(group):
+    before = [t.copy() for t in (group.scalars, group.layers, group.hists)]
+    _all_figures(group, "b")
+    for old, new in zip(before, (group.scalars, group.layers, group.hists)):
+        pd.testing.assert_frame_equal(old, new)
+
+
+# ------------------------------------------------------------------------------------- 1. loss
+
+
+def test_loss_train_dotted_val_solid_and_log_axis(deep):
+    fig = charts.loss_accuracy_figure(deep.scalars)
+    assert len(fig.data) == 4  # loss and accuracy, train and val
+    dashes = {(t.name, t.yaxis): t.line.dash for t in fig.data}
+    assert dashes[("a train", "y")] == "dot" and dashes[("a val", "y")] == "solid"
+    assert {t.yaxis for t in fig.data} == {"y", "y2"}
+    assert fig.layout.yaxis.type == "linear"
+    assert charts.loss_accuracy_figure(deep.scalars, log_y=True).layout.yaxis.type == "log"
+    assert fig.layout.yaxis2.title.text == "accuracy"
+
+
+def test_loss_regression_has_no_accuracy_panel(sine):
+    fig = charts.loss_accuracy_figure(sine.scalars)
+    assert len(fig.data) == 4  # two runs, train and val
+    assert {t.yaxis for t in fig.data} == {"y"}
+
+
+def test_loss_group_one_colour_per_run_with_labels(group):
+    fig = charts.loss_accuracy_figure(group.scalars, labels=group.labels)
+    assert len(fig.data) == 12
+    for trace in fig.data:
+        run = trace.legendgroup.split("-")[0]
+        assert trace.line.color == charts.run_color(run)
+    assert any(t.name.startswith("sigmoid") for t in fig.data)
+    assert len(charts.loss_accuracy_figure(group.scalars, runs=["b"]).data) == 4
+
+
+# ------------------------------------------------------------------------------ 2. predictions
+
+
+def test_boundary_heatmap_and_points(group):
+    fig = charts.prediction_figure(group.prediction, "b", group.data)
+    heat, train, val = fig.data
+    assert heat.type == "heatmap" and heat.zmin == 0 and heat.zmax == 1 and heat.zmid == 0.5
+    z = np.asarray(heat.z, dtype=float)
+    assert z.shape == group.prediction.values[1].shape and np.nanmin(z) >= 0 and np.nanmax(z) <= 1
+    assert np.allclose(z, group.prediction.values[1], atol=1e-3)  # run b's, not a's
+    assert train.marker.symbol != val.marker.symbol
+    assert len(train.x) == min(len(group.data.raw_train), charts.MAX_TRAIN_POINTS)
+    assert len(val.x) == min(len(group.data.raw_val), charts.MAX_VAL_POINTS)
+    colours = dict(zip(np.asarray(train.customdata).tolist(), train.marker.color))
+    assert colours == {0: charts.CLASS_COLORS[0], 1: charts.CLASS_COLORS[1]}
+
+
+def test_boundary_accepts_tuples_tensors_and_keywords(group):
+    d = group.data
+    for fig in (charts.prediction_figure(group.prediction, "a", (d.raw_train, d.y_train, d.raw_val, d.y_val)),
+                charts.prediction_figure(group.prediction, "a", raw_train=d.raw_train, y_train=d.y_train,
+                                         raw_val=d.raw_val, y_val=d.y_val),
+                charts.prediction_figure(group.prediction, "a", {"raw_train": d.raw_train, "y_train": d.y_train})):
+        assert fig.data[0].type == "heatmap" and fig.data[1].type == "scatter"
+    assert len(charts.prediction_figure(group.prediction, "a").data) == 1  # no points given: the map alone
+
+
+def test_curve_points_and_one_line_per_run(sine):
+    fig = charts.prediction_figure(sine.prediction, None, sine.data, labels=sine.labels)
+    lines = [t for t in fig.data if t.mode == "lines"]
+    assert [t.line.color for t in lines] == [charts.run_color("a"), charts.run_color("b")]
+    assert len(lines[0].x) == len(sine.prediction.axes[0])
+    markers = [t for t in fig.data if t.mode == "markers"]
+    assert [t.name for t in markers] == ["train", "val"]
+    one = charts.prediction_figure(sine.prediction, "b", sine.data)
+    assert [t.line.color for t in one.data if t.mode == "lines"] == [charts.run_color("b")]
+
+
+def test_confusion_matrix(digits):
+    fig = charts.prediction_figure(digits.prediction, "a", digits.data)
+    (heat,) = fig.data
+    counts = np.asarray(heat.customdata)
+    assert counts.shape == (10, 10)
+    assert counts.sum() == len(digits.data.y_val)
+    assert fig.layout.yaxis.autorange == "reversed"
+
+
+# ------------------------------------------------------------------------- 3. histograms
+
+
+def test_histogram_heatmap_one_panel_per_hidden_layer_in_depth_order(deep):
+    fig = charts.histogram_heatmap(deep.hists, "a", kind="act")
+    assert _panel_names(fig) == [f"h{i}" for i in range(1, 11)]
+    assert [fig.layout[charts._axis_key(t.yaxis)].title.text for t in fig.data] == _panel_names(fig)
+    assert {t.xaxis for t in fig.data} == {"x"}  # one shared step axis
+    assert fig.layout.coloraxis.colorbar.title.text == "log10(1+count)"
+
+
+def test_histogram_heatmap_values_are_log_counts_with_table_edges(deep):
+    fig = charts.histogram_heatmap(deep.hists, "a", kind="act")
+    h3 = next(t for t in fig.data if t.name == "h3")
+    rows = deep.hists[(deep.hists["kind"] == "act") & (deep.hists["layer"] == "h3")]
+    last = rows[rows["step"] == rows["step"].max()].sort_values("lo")
+    assert int(h3.x[-1]) == int(rows["step"].max())
+    assert np.allclose(np.asarray(h3.z)[:, -1], np.log10(1 + last["count"].to_numpy()), atol=0.006)
+    assert np.allclose(h3.y, np.append(last["lo"].to_numpy(), last["hi"].to_numpy()[-1]))
+
+
+def test_grad_heatmap_has_a_zero_strip(group):
+    fig = charts.histogram_heatmap(group.hists, "a", kind="grad")  # relu: many exact zeros
+    h1 = fig.data[0]
+    rows = group.hists[(group.hists["run"] == "a") & (group.hists["kind"] == "grad") & (group.hists["layer"] == "h1")]
+    last = rows[rows["step"] == rows["step"].max()]
+    zeros = last.loc[np.isneginf(last["lo"]), "count"].sum()
+    z = np.asarray(h1.z)
+    assert z.shape[0] == len(last) and len(h1.y) == len(last) + 1  # value bins + the zero strip, as edges
+    assert math.isclose(z[0, -1], round(math.log10(1 + zeros), 2), abs_tol=0.006)
+    assert zeros > 0
+    assert "0" in fig.layout.yaxis.ticktext
+
+
+def test_histogram_heatmap_caps_panels_and_columns(deep):
+    wide = _more_layers(deep.hists, 30)
+    fig = charts.histogram_heatmap(wide, "a", kind="act")
+    names = _panel_names(fig)
+    assert len(names) == charts.MAX_PANELS and names[0] == "h1" and names[-1] == "h30"
+    assert names == charts.depth_order(names)
+    assert all(len(t.x) <= charts.MAX_COLUMNS for t in fig.data)
+    assert any("12 of 30" in (a.text or "") for a in fig.layout.annotations)
+
+
+def test_depth_profile_one_outline_per_layer_darkening_with_depth(deep):
+    fig = charts.depth_profile(deep.hists, "a", kind="act")
+    assert [t.name for t in fig.data] == [f"h{i}" for i in range(1, 11)]
+    assert list(fig.layout.xaxis.ticktext) == [f"h{i}" for i in range(1, 11)]
+    lightness = [_lightness(t.line.color) for t in fig.data]
+    assert lightness == sorted(lightness, reverse=True)
+    assert all(_same_hue(t.line.color, "a") for t in fig.data)
+    assert f"step {int(deep.hists['step'].max())}" in fig.layout.annotations[0].text
+    earlier = charts.depth_profile(deep.hists, "a", kind="act", step=7)
+    assert "step 6" in earlier.layout.annotations[0].text
+
+
+def test_depth_profile_grad_shows_zeros(group):
+    fig = charts.depth_profile(group.hists, "a", kind="grad")
+    assert "0" in fig.layout.yaxis.ticktext
+    for trace in fig.data:  # a separate block below the value bins, after a gap
+        y = np.asarray(trace.y, dtype=float)
+        assert np.isnan(y).sum() == 1
+        assert np.nanmin(y) < -12
+
+
+def test_tables_in_another_row_order_give_the_same_figures(group):
+    shuffled = group.hists.sample(frac=1.0, random_state=1)
+    for kind in ("act", "grad"):
+        a = charts.histogram_heatmap(group.hists, "c", kind=kind)
+        b = charts.histogram_heatmap(shuffled, "c", kind=kind)
+        assert [np.asarray(t.z).tolist() for t in a.data] == [np.asarray(t.z).tolist() for t in b.data]
+    layers = group.layers.sample(frac=1.0, random_state=1)
+    a, b = charts.update_ratio_figure(group.layers), charts.update_ratio_figure(layers)
+    assert [list(t.y) for t in a.data] == [list(t.y) for t in b.data]
+
+
+# ----------------------------------------------------------------------------- 4-6. layer stats
+
+
+def test_gradient_depth_latest_values_log_axes_depth_order(deep):
+    fig = charts.gradient_depth_figure(deep.layers)
+    assert fig.layout.yaxis.type == "log" and fig.layout.yaxis2.type == "log"
+    dz, dw = fig.data
+    expected = [f"h{i}" for i in range(1, 11)] + ["out"]
+    assert list(dz.x) == expected and list(dw.x) == expected
+    assert list(fig.layout.xaxis.categoryarray) == expected
+    truth = _latest(deep.layers, "a", "grad_preact_rms")
+    assert np.allclose(dz.y, truth.reindex(expected).to_numpy())
+    assert np.allclose(dw.y, _latest(deep.layers, "a", "weight_grad_rms").reindex(expected).to_numpy())
+
+
+def test_gradient_depth_one_line_per_run_in_run_colour(group):
+    fig = charts.gradient_depth_figure(group.layers, labels=group.labels)
+    assert len(fig.data) == 6
+    for trace in fig.data:
+        assert trace.line.color == charts.run_color(trace.legendgroup)
+    assert sum(bool(t.showlegend) for t in fig.data) == 3
+    at_step = charts.gradient_depth_figure(group.layers, step=20)
+    assert set(np.asarray(at_step.data[0].customdata).tolist()) == {20}
+
+
+def test_gradient_time_log_y_one_line_per_layer(deep):
+    fig = charts.gradient_time_figure(deep.layers, "a")
+    assert fig.layout.yaxis.type == "log"
+    assert [t.name for t in fig.data] == [f"h{i}" for i in range(1, 11)] + ["out"]
+    assert all(_same_hue(t.line.color, "a") for t in fig.data)
+
+
+def test_saturation_two_panels_per_run_colours(group):
+    fig = charts.saturation_figure(group.layers, labels=group.labels)
+    assert {t.yaxis for t in fig.data} == {"y", "y2"}
+    assert list(fig.layout.yaxis.range) == [-0.02, 1.02]
+    runs = {t.legendgroup for t in fig.data}
+    assert runs == {"a", "b", "c"}
+    for trace in fig.data:
+        assert _same_hue(trace.line.color, trace.legendgroup)
+        assert "out" not in trace.hovertemplate  # the output layer has no activation stats
+    assert [t.name for t in fig.data if t.showlegend] == ["a", "sigmoid", "c"]
+    assert len(fig.data) == 2 * 3 * 4  # two stats, three runs, four hidden layers
+
+
+def test_update_ratio_log_y_and_reference_line(deep):
+    fig = charts.update_ratio_figure(deep.layers, "a")
+    assert fig.layout.yaxis.type == "log"
+    (reference,) = [t for t in fig.data if t.legendgroup == "reference"]
+    assert list(reference.y) == [1e-3, 1e-3]
+    assert reference.line.dash == "dash"
+    steps = deep.layers.loc[deep.layers["stat"] == "update_ratio", "step"]
+    assert list(reference.x) == [steps.min(), steps.max()]
+
+
+def test_colours_agree_across_charts(group):
+    for run in ("a", "b", "c"):
+        colour = charts.run_color(run)
+        loss = charts.loss_accuracy_figure(group.scalars)
+        depth = charts.gradient_depth_figure(group.layers)
+        assert {t.line.color for t in loss.data if t.legendgroup.startswith(run + "-")} == {colour}
+        assert {t.line.color for t in depth.data if t.legendgroup == run} == {colour}
+        assert all(_same_hue(t.line.color, run) for t in charts.update_ratio_figure(group.layers, run).data
+                   if t.legendgroup != "reference")
+        assert all(_same_hue(t.line.color, run) for t in charts.depth_profile(group.hists, run).data)
+
+
+# --------------------------------------------------------------------------------- robustness
+
+
+def test_empty_tables_say_waiting(deep):
+    empty_s, empty_l, empty_h = deep.scalars.iloc[:0], deep.layers.iloc[:0], deep.hists.iloc[:0]
+    figures = [
+        charts.loss_accuracy_figure(empty_s), charts.loss_accuracy_figure(None),
+        charts.prediction_figure(None, "a"),
+        charts.histogram_heatmap(empty_h, "a"), charts.histogram_heatmap(None, "a", kind="grad"),
+        charts.histogram_heatmap(deep.hists, "d"),  # a run that is not there
+        charts.depth_profile(empty_h, "a"), charts.gradient_depth_figure(empty_l),
+        charts.gradient_time_figure(empty_l, "a"), charts.saturation_figure(empty_l),
+        charts.update_ratio_figure(None), charts.update_ratio_figure(deep.layers, "b"),
+    ]
+    for fig in figures:
+        assert _waiting(fig)
+        assert len(fig.data) == 0
+        _validate(fig)
+
+
+def test_a_run_that_just_started(group):
+    first = {name: t[t["step"] == 0] for name, t in
+             (("scalars", group.scalars), ("layers", group.layers), ("hists", group.hists))}
+    run = Run(first["scalars"], first["layers"], first["hists"], [], group.prediction, group.data, group.labels)
+    for name, fig in _all_figures(run).items():
+        _validate(fig)
+        assert not _waiting(fig), name
+
+
+def test_diverged_and_poisoned_tables_do_not_raise(diverged):
+    layers = diverged.layers.copy()
+    layers.loc[layers.index[::3], "value"] = np.nan
+    layers.loc[layers.index[1::3], "value"] = np.inf
+    layers.loc[layers.index[2::7], "value"] = 0.0
+    scalars = diverged.scalars.copy()
+    scalars.loc[scalars.index[::2], "value"] = np.inf
+    hists = diverged.hists.copy()
+    prediction = Prediction(diverged.prediction.kind, 0, ["a"], diverged.prediction.axes,
+                            np.full_like(diverged.prediction.values, np.nan))
+    run = Run(scalars, layers, hists, [], prediction, diverged.data, {})
+    for fig in _all_figures(run).values():
+        _validate(fig)
+        for trace in fig.data:
+            if trace.type == "scatter" and trace.y is not None:
+                y = np.asarray(trace.y, dtype=float)
+                assert not np.isinf(y).any()
+
+
+def test_points_stay_within_budget_for_a_deep_full_history(deep):
+    assert deep.layers["step"].nunique() == 256
+    figures = _all_figures(deep)
+    for name, fig in figures.items():
+        assert _line_points(fig) <= 5000, name
+        assert _cells(fig) <= 25_000, name
+        assert all(len(t.x) <= charts.MAX_TRACE_POINTS + 1 for t in fig.data if t.type == "scatter"
+                   and t.mode == "lines" and not t.fill), name
+    assert sum(_line_points(f) for f in figures.values()) < 25_000
+
+
+def test_many_layers_and_runs_cap_the_lines(group):
+    layers = _more_layers(group.layers, 40)
+    for fig in (charts.saturation_figure(layers), charts.update_ratio_figure(layers),
+                charts.gradient_time_figure(layers)):
+        per_panel: dict[str, int] = {}
+        for trace in fig.data:
+            if trace.legendgroup != "reference":
+                per_panel[trace.yaxis] = per_panel.get(trace.yaxis, 0) + 1
+        assert max(per_panel.values()) <= charts.MAX_LINES
+        assert _line_points(fig) <= 5000
+    depth = charts.gradient_depth_figure(layers)
+    assert list(depth.data[0].x) == charts.depth_order(depth.data[0].x)
+
+
+def _more_layers(table: pd.DataFrame, depth: int) -> pd.DataFrame:
+    """A deeper net's table made from a shallower one: hidden layers repeated and renamed h1..h{depth}."""
+    hidden = [name for name in charts.depth_order(table["layer"].unique()) if name != "out"]
+    parts = []
+    for i in range(depth):
+        part = table[table["layer"] == hidden[i % len(hidden)]].copy()
+        part["layer"] = f"h{i + 1}"
+        parts.append(part)
+    parts.append(table[table["layer"] == "out"])
+    return pd.concat(parts, ignore_index=True).sort_values("step", kind="stable").reset_index(drop=True)
+
+
+# ------------------------------------------------------------------------------------ findings
+
+
+def test_findings_frame(deep, diverged):
+    frame = charts.findings_frame(diverged.findings, labels={"a": "too fast"})
+    assert list(frame.columns) == charts.FINDING_COLUMNS
+    assert frame.loc[0, "run"] == "too fast" and frame.loc[0, "finding"] == "Diverged"
+    assert frame.loc[0, "layer"] == ""
+    empty = charts.findings_frame([])
+    assert empty.empty and list(empty.columns) == charts.FINDING_COLUMNS
+
+
+def test_a_table_is_read_once_and_a_new_table_is_read_again(deep):
+    first = charts.hist_cube(deep.hists, "a", "grad")
+    assert charts.hist_cube(deep.hists, "a", "grad") is first
+    assert not first.counts.flags.writeable
+    changed = deep.hists.copy()
+    changed["count"] = changed["count"] * 2
+    assert np.array_equal(charts.hist_cube(changed, "a", "grad").counts, first.counts * 2)
+    layers = deep.layers.copy()
+    layers["value"] = layers["value"] * 10
+    before = charts.update_ratio_figure(deep.layers, "a").data[0].y
+    after = charts.update_ratio_figure(layers, "a").data[0].y
+    assert np.allclose(np.asarray(after), np.asarray(before) * 10)

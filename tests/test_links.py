@@ -1,0 +1,41 @@
+"""Reading links: never raises, names every bad key, applies the rest, and round-trips the config."""
+
+from __future__ import annotations
+
+from app.links import MAX_KEYS, link_params, read_link
+from engine.group import parse_group
+
+
+def test_a_link_restores_the_config_it_was_made_from():
+    group = parse_group({"hidden": "10x32", "activation": "sigmoid", "init": "standard", "lr": "0.1"})
+    link = read_link({k: [v] for k, v in link_params(group).items()})
+    assert link.group == group and link.problems == [] and not link.autorun
+
+
+def test_bad_keys_are_named_and_good_keys_apply():
+    link = read_link({"hidden": ["4x8"], "lr": ["abc"], "colour": ["blue"], "autorun": ["1"]})
+    assert link.autorun
+    assert link.group.base.hidden == (8, 8, 8, 8)
+    assert link.group.base.lr == 0.03
+    named = {p.key for p in link.problems}
+    assert named == {"lr", "colour"}
+    assert all(p.allowed for p in link.problems)
+
+
+def test_repeated_long_and_too_many_keys_are_reported_not_fatal():
+    link = read_link({"lr": ["0.1", "0.2"], "noise": ["0." + "1" * 1000]})
+    assert link.group.base.lr == 0.2
+    assert {p.key for p in link.problems} == {"lr", "noise"}
+    flood = {f"k{i}": ["1"] for i in range(MAX_KEYS + 40)}
+    link = read_link(flood)
+    assert any(p.key == "(link)" for p in link.problems)
+    assert len(link.problems) <= MAX_KEYS + 1
+
+
+def test_presets_load_and_explicit_keys_override_them():
+    link = read_link({"preset": ["vanishing-sigmoid"], "lr": ["0.5"]})
+    assert link.problems == [] and link.preset == "vanishing-sigmoid"
+    assert link.group.base.activation == "sigmoid" and link.group.base.lr == 0.5
+    bad = read_link({"preset": ["../../etc/passwd"], "hidden": ["4"]})
+    assert [p.key for p in bad.problems] == ["preset"]
+    assert bad.group.base.hidden == (4,)
