@@ -71,6 +71,7 @@ MAX_TRAIN_POINTS = 600  # dataset points drawn over a prediction
 MAX_VAL_POINTS = 300
 PANEL_HEIGHT = 72  # px per histogram heatmap panel
 ZERO_STRIP = 3  # the grad heatmap's "exact zero" strip is this many bins tall
+LOG_COUNT_STEPS = 36  # heatmap colour codes per decade of count: a bin of 4 M counts still fits a byte
 
 HOW_TO_READ: dict[str, str] = {
     "loss": "Dotted: the training minibatch; solid: the held-out validation split. Validation rising while "
@@ -83,17 +84,17 @@ HOW_TO_READ: dict[str, str] = {
              "for every x. A straight or flat line means the hidden layers are not helping.",
     "confusion": "Rows: the true digit; columns: the net's answer on the validation split. Everything on the "
                  "diagonal is right; bright cells off it are the digits it confuses.",
-    "act_time": "One panel per hidden layer, step to the right, activation value up; colour is log10(1 + count) "
-                "of the minibatch's activations in that bin. Mass piling at the edges (±1 for tanh, 0 and 1 for "
-                "sigmoid) is saturation; a layer collapsing onto one value has stopped carrying signal.",
+    "act_time": "One panel per hidden layer, step to the right, activation value up; colour is how many of "
+                "the minibatch's activations fall in that bin (log scale). Mass piling at the edges (±1 for tanh, "
+                "0 and 1 for sigmoid) is saturation; a layer collapsing onto one value has stopped carrying signal.",
     "preact_time": "One panel per hidden layer, step to the right, pre-activation value up (the input to the "
-                   "activation function); colour is log10(1 + count). Widening means larger inputs, which "
+                   "activation function); colour is the count on a log scale. Widening means larger inputs, which "
                    "saturating functions turn into flat slopes.",
     "grad_time": "RMS of the back-propagated gradient dL/dz per layer over training, log scale; light lines are "
                  "near the input, dark ones near the output. Lines fanning apart by orders of magnitude: "
                  "gradients vanish (lower layers below) or explode (above).",
-    "grad_hist": "One panel per hidden layer: the distribution of log10 |dL/dz| over training, colour "
-                 "log10(1 + count). The bottom strip counts gradients that are exactly 0 (dead or saturated "
+    "grad_hist": "One panel per hidden layer: the distribution of |dL/dz| (log scale) over training, colour "
+                 "the count (log scale). The bottom strip counts gradients that are exactly 0 (dead or saturated "
                  "relu units). Panels sliding down toward the input: vanishing gradients.",
     "act_now": "The activations of every hidden layer at the latest step, side by side from input (left) to "
                "output (right), each scaled to its own peak. The depth profile shows at a glance where "
@@ -758,6 +759,14 @@ def _value_axis(cube: HistCube, layer: int, every: int = 3) -> tuple[np.ndarray,
     return edges, {"tickmode": "array", "tickvals": ticks, "ticktext": ["0", *[_decade(d) for d in decades]]}
 
 
+def _count_ticks(zmax: int) -> dict:
+    """Colour bar ticks in counts (0, 1, 10, 100, ...) for colour codes log10(1 + count) * LOG_COUNT_STEPS."""
+    counts = [0] + [10**k for k in range(7) if math.log10(1 + 10**k) * LOG_COUNT_STEPS <= max(zmax, 1) + 0.5]
+    values = [round(math.log10(1 + c) * LOG_COUNT_STEPS, 2) for c in counts]
+    text = [f"{c // 1000}k" if c >= 1000 else str(c) for c in counts]
+    return {"tickmode": "array", "tickvals": values, "ticktext": text}
+
+
 def _decade(exponent: float) -> str:
     e = round(exponent)
     return "1" if e == 0 else f"1e{e}"
@@ -767,7 +776,8 @@ def histogram_heatmap(hists: pd.DataFrame | HistCube | None, run: str, kind: str
                       max_panels: int = MAX_PANELS, max_columns: int = MAX_COLUMNS) -> go.Figure:
     """Histograms over time for one run: one panel per hidden layer (depth order, input at the top),
     step on x, bin value on y (log10 |gradient| for kind 'grad', with a strip for exact zeros at the
-    bottom), colour log10(1 + count). Deep nets show at most `max_panels` evenly picked layers."""
+    bottom), colour the count on a log scale (one-byte codes log10(1 + count) * LOG_COUNT_STEPS). Deep
+    nets show at most `max_panels` evenly picked layers."""
     cube = _cube(hists, run, kind)
     if cube is None:
         return waiting_figure(height=PANEL_HEIGHT * 3)
@@ -779,8 +789,9 @@ def histogram_heatmap(hists: pd.DataFrame | HistCube | None, run: str, kind: str
     counts = cube.counts[columns][:, shown, :]  # [S', n, B]
     if cube.zeros is not None:  # the exact-zero strip goes below the value bins
         counts = np.concatenate([cube.zeros[columns][:, shown, None], counts], axis=2)
-    z_all = np.round(np.log10(1.0 + counts.transpose(1, 2, 0)), 2).astype(np.float32)  # [n, rows, S']
-    zmax = float(z_all.max(initial=0.0))
+    # Colour codes: LOG_COUNT_STEPS per decade of count, one byte per cell (a quarter of float32's JSON).
+    z_all = np.minimum(np.rint(np.log10(1.0 + counts.transpose(1, 2, 0)) * LOG_COUNT_STEPS), 255).astype(np.uint8)
+    zmax = int(z_all.max(initial=0))
     value_name = {"act": "activation", "preact": "pre-activation", "grad": "log10 |dL/dz|"}.get(kind, kind)
     traces = []
     for row, layer in enumerate(shown, start=1):
@@ -790,13 +801,14 @@ def histogram_heatmap(hists: pd.DataFrame | HistCube | None, run: str, kind: str
         traces.append({
             "type": "heatmap", "x": x, "y": edges, "z": z_all[row - 1], "coloraxis": "coloraxis",
             "xaxis": "x", "yaxis": yref, "name": name,
-            "hovertemplate": f"{name} · step %{{x}}<br>{value_name} %{{y:.3g}}<br>log10(1+count) %{{z}}<extra></extra>",
+            "hovertemplate": f"{name} · step %{{x}}<br>{value_name} %{{y:.3g}}<extra></extra>",
         })
         layout[_axis_key(yref)].update(title={"text": name, "font": {"size": 11}}, showgrid=False, zeroline=False,
                                        tickfont={"size": 9}, **ticks)
     layout["xaxis"].update(title={"text": "step"})
-    layout["coloraxis"] = {"colorscale": COUNT_SCALE, "cmin": 0.0, "cmax": max(zmax, 1e-9),
-                           "colorbar": {"title": {"text": "log10(1+count)", "side": "right"}, "thickness": 12}}
+    layout["coloraxis"] = {"colorscale": COUNT_SCALE, "cmin": 0, "cmax": max(zmax, 1),
+                           "colorbar": {"title": {"text": "count", "side": "right"}, "thickness": 12,
+                                        **_count_ticks(zmax)}}
     annotations = []
     if n < len(cube.layers):
         annotations.append({"text": f"{n} of {len(cube.layers)} layers shown", "xref": "paper", "yref": "paper",

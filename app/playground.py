@@ -89,7 +89,7 @@ def _downloads(job_id: str, group: GroupConfig) -> None:
     columns[4].download_button("weights.pt", weights, file_name="weights.pt", on_click="ignore")
 
 
-def _live(job_id: str, group: GroupConfig) -> None:
+def _live(job_id: str) -> None:
     runner = get_runner()
     job = runner.job(job_id)
     if job is None:
@@ -137,7 +137,7 @@ def _live(job_id: str, group: GroupConfig) -> None:
         st.subheader("Update ratio")
         _chart(figures["update"], "update")
     st.subheader("Downloads")
-    _downloads(job_id, group)
+    _downloads(job_id, job.group)
     if job.status not in LIVE and st.session_state.get("polling"):
         st.session_state.polling = False
         st.rerun()  # the whole page, so the fragment stops polling
@@ -151,7 +151,10 @@ def _controls(group: GroupConfig | None) -> None:
     train = columns[0].button("Train", type="primary", disabled=group is None, use_container_width=True)
     if train or (state.pop("autorun", False) and group is not None):
         try:
-            state.job_id = runner.start(group, token.id)
+            new_id = runner.start(group, token.id)
+            if job_id and job_id != new_id:
+                runner.release(job_id, token.id)  # not stop: other viewers may share that run
+            state.job_id = new_id
             state.job_config = json.dumps(link_params(group), sort_keys=True)
             state.polling = True
         except JobLimitError as error:
@@ -207,4 +210,4 @@ def render() -> None:
         st.caption("The settings changed since this run started: press **Train** to run them.")
     job = get_runner().job(job_id)
     live = job is not None and job.status in LIVE
-    st.fragment(run_every=REFRESH_SECONDS if live else None)(_live)(job_id, group)
+    st.fragment(run_every=REFRESH_SECONDS if live else None)(_live)(job_id)
