@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import json
 
+import plotly.graph_objects as go
 import streamlit as st
 import torch
 import yaml
@@ -64,9 +65,9 @@ def _figures(job_id: str, version: int, log_y: bool) -> dict:
     }
 
 
-def _chart(figure, name: str) -> None:
-    st.plotly_chart(figure, key=f"chart-{name}", config={"displaylogo": False})
-    st.caption(charts.HOW_TO_READ[name])
+def _chart(figure: go.Figure, name: str, how_to_read: str | None = None) -> None:
+    st.plotly_chart(figure, key=f"chart-{name}", config={"displaylogo": False}, theme=None)
+    st.caption(how_to_read or charts.HOW_TO_READ[name])
 
 
 def _downloads(job_id: str, group: GroupConfig) -> None:
@@ -118,7 +119,7 @@ def _live(job_id: str) -> None:
     with right:
         st.subheader("What the net computes")
         if figures["output"] is not None:
-            _chart(figures["output"], "output")
+            _chart(figures["output"], "output", charts.HOW_TO_READ[job.prediction.kind])
     st.subheader("Gradient magnitude across depth")
     left, right = st.columns(2)
     with left:
