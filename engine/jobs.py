@@ -192,22 +192,6 @@ class JobView:
     def snapshots(self) -> list:
         return self.history.snapshots()
 
-    @property
-    def raw_train(self) -> np.ndarray:
-        return self.points.raw_train
-
-    @property
-    def y_train(self) -> np.ndarray:
-        return self.points.y_train
-
-    @property
-    def raw_val(self) -> np.ndarray:
-        return self.points.raw_val
-
-    @property
-    def y_val(self) -> np.ndarray:
-        return self.points.y_val
-
     def tables(self) -> Tables:
         """Built once per view (the first caller builds, the others wait and share)."""
         with self._lock:

@@ -196,7 +196,7 @@ def test_a_finished_job_has_engine_trains_numbers(runner: JobRunner) -> None:
     job = wait_for("the group to finish", settled(runner, job_id, "finished"), timeout=60)
     assert job.step == 240 and job.run_statuses == {"a": "finished", "b": "finished"}
     assert job.prediction is not None and job.prediction.step == 240
-    assert job.raw_train.shape[1] == 2 and len(job.y_train) == len(job.raw_train)
+    assert job.points.raw_train.shape[1] == 2 and len(job.points.y_train) == len(job.points.raw_train)
 
     expected = engine.train(config)
     scalars, layers, hists, summary, findings = runner.tables(job_id)
