@@ -1,7 +1,8 @@
 """Server cost of the Playground page, measured in-process with Streamlit's AppTest.
 
-- `refresh_ms`: server CPU time of one page run for a 10-layer run whose figures are already built
-  (what every viewer pays per refresh); target <= 30 ms.
+- `refresh_ms`: server CPU time of one run of the live fragment for a 10-layer run whose figures are
+  already built (what every viewer pays per refresh, about once a second); target <= 30 ms.
+  `full_page_run_ms` is a whole page run, sidebar included, which happens only on interaction.
 - `build_ms`: the same when a new data version arrives and every figure is built once (shared by all
   viewers of the job).
 - `latency_s`: worker-to-server latency of the last snapshot (target <= 1 s).
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -35,6 +37,17 @@ def _moving(runner, job_ids: list[str], seconds: float = 60.0) -> None:
     deadline = time.monotonic() + seconds
     while any(runner.job(j).step == 0 for j in job_ids) and time.monotonic() < deadline:
         time.sleep(0.1)
+
+
+# The live fragment alone, as a guarded script: spawned workers re-import the main script.
+FRAGMENT_SCRIPT = """
+import sys
+if __name__ == "__main__":
+    sys.path.insert(0, {root!r})
+    import streamlit as st
+    from app.playground import _live
+    _live(st.query_params["job"])
+"""
 
 
 def _page_cost(quick: bool) -> dict:
@@ -59,11 +72,25 @@ def _page_cost(quick: bool) -> dict:
         started = time.process_time()
         app.run()
         refreshes.append((time.process_time() - started) * 1000)
+    # What a viewer pays each second in production: only the live fragment reruns, not the sidebar.
+    with tempfile.TemporaryDirectory() as folder:
+        script = Path(folder) / "fragment.py"
+        script.write_text(FRAGMENT_SCRIPT.format(root=str(ROOT)))
+        fragment = AppTest.from_file(str(script), default_timeout=120)
+        fragment.query_params["job"] = job_id
+        fragment.run()
+        fragment_runs = []
+        for _ in range(3 if quick else 15):
+            started = time.process_time()
+            fragment.run()
+            fragment_runs.append((time.process_time() - started) * 1000)
+    assert not fragment.exception, fragment.exception
     job = runner.job(job_id)
-    refresh = statistics.median(refreshes)
+    refresh = statistics.median(fragment_runs)
     return {
         "net": "10x32 sigmoid, probe_every=10", "steps": steps, "points": len(job.snapshots()),
-        "build_ms": rnd(build_ms), "refresh_ms": rnd(refresh), "target": f"<= {TARGET_REFRESH_MS} ms",
+        "build_ms": rnd(build_ms), "full_page_run_ms": rnd(statistics.median(refreshes)),
+        "refresh_ms": rnd(refresh), "target": f"<= {TARGET_REFRESH_MS} ms",
         "meets_target": refresh <= TARGET_REFRESH_MS, "latency_s": job.latency_s,
         "charts": len(app.get("plotly_chart")),
     }
@@ -99,7 +126,9 @@ def _concurrent(quick: bool) -> dict:
 def run(quick: bool) -> dict:
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
-    return {"page": _page_cost(quick), "concurrent": _concurrent(quick)}
+    # Concurrency first: AppTest leaves its script as __main__, which later spawned workers re-import.
+    concurrent = _concurrent(quick)
+    return {"page": _page_cost(quick), "concurrent": concurrent}
 
 
 main = main_of("app_cost", __doc__, run)
