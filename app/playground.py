@@ -99,7 +99,8 @@ def _live(job_id: str) -> None:
     fraction = min(1.0, job.step / max(1, job.steps))
     speed = f" · {job.steps_per_s:,.0f} steps/s" if job.status == "running" else ""
     waiting = " (waiting for the worker)" if job.pending else ""  # a control was sent, not yet confirmed
-    st.progress(fraction, text=f"step {job.step:,} / {job.steps:,}{speed} · {job.status}{waiting}")
+    place = f" (#{job.queue_position} in line)" if job.status == "queued" and job.queue_position else ""
+    st.progress(fraction, text=f"step {job.step:,} / {job.steps:,}{speed} · {job.status}{place}{waiting}")
     if job.message:
         (st.error if job.status == "failed" else st.info)(job.message)
     log_y = st.session_state.get("log_y", False)
