@@ -19,11 +19,9 @@ from engine.config import (
     Problem,
     RunConfig,
     _shown,
-    all_keys,
     allowed_text,
     parse_run,
     render_run,
-    to_text,
 )
 
 MAX_LABEL = 40
@@ -182,12 +180,3 @@ def render_group(group: GroupConfig) -> dict[str, str]:
         if label != run_id or not diff:
             out[f"{run_id}.label"] = label  # an identical run still needs a key to exist
     return out
-
-
-def differing_keys(group: GroupConfig) -> list[str]:
-    """Keys whose value is not the same in every run (the Compare page lists them)."""
-    return [k for k in all_keys() if len({getattr(r, k) for r in group.runs}) > 1]
-
-
-def describe(run: RunConfig) -> dict[str, str]:
-    return {k: to_text(k, getattr(run, k)) for k in all_keys()}

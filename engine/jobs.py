@@ -414,12 +414,7 @@ class JobRunner:
         with self._lock:
             job = self._get(job_id)
             self._check_open()
-            if job.worker is not None:
-                job.worker.send(("drop", job.id))
-                job.worker.jobs.discard(job.id)
-                job.worker = None
-            if job.id in self._queue:
-                self._queue.remove(job.id)
+            self._detach(job)
             job.gen += 1
             job.cseq = job.acked = 0
             job.clear("queued", len(job.run_status))
@@ -618,13 +613,19 @@ class JobRunner:
         for job_id in self._queue:  # their queue positions changed
             self._changed(self._jobs[job_id])
 
-    def _remove(self, job: _Job) -> None:
+    def _detach(self, job: _Job) -> bool:
+        """Take the job off its worker and out of the queue; True if it was queued."""
         if job.worker is not None:
             job.worker.send(("drop", job.id))
             job.worker.jobs.discard(job.id)
             job.worker = None
-        if job.id in self._queue:
-            self._queue.remove(job.id)
+        if job.id not in self._queue:
+            return False
+        self._queue.remove(job.id)
+        return True
+
+    def _remove(self, job: _Job) -> None:
+        if self._detach(job):
             self._mark_queue()
         self._jobs.pop(job.id, None)
         if self._by_key.get(job.key) == job.id:
