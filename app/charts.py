@@ -61,6 +61,7 @@ REFERENCE_UPDATE_RATIO = 1e-3
 WAITING = "Waiting for data…"
 
 MAX_PANELS = 12  # histogram heatmap panels per figure
+MAX_GRID_ROWS = 8  # layers (rows) of a side-by-side histogram grid
 MAX_COLUMNS = 64  # steps per heatmap panel
 MAX_LINES = 24  # lines per panel of a per-layer time chart (all runs together)
 MAX_PROFILE_LAYERS = 24  # violins in a depth profile
@@ -109,6 +110,12 @@ HOW_TO_READ: dict[str, str] = {
     "saturation": "Top: the fraction of activations on the flat part of the function (slope below 5% of its "
                   "maximum). Bottom: the fraction of units with zero slope for every example (dead units). "
                   "Light lines are near the input, dark ones near the output.",
+    "saturation_depth": "Left: the fraction of each layer's activations on the flat part of the function (slope "
+                        "below 5% of its maximum), input (left) to output (right), at the latest step; right: the "
+                        "fraction of units with zero slope for every example (dead units). One line per run.",
+    "act_grid": "One column per run, one row per hidden layer (input at the top): step to the right, activation "
+                "value up, colour the count (log scale, one scale for all). A row's cells share the value axis, "
+                "so the runs compare layer by layer: mass at the edges is saturation, a thin line is collapse.",
     "update": "How much each step changes a layer's weights relative to their size, log scale. The dashed line "
               "is the rule of thumb 1e-3: far above, the learning rate is too high; far below, the layer "
               "barely learns.",
@@ -818,6 +825,75 @@ def histogram_heatmap(hists: pd.DataFrame | HistCube | None, run: str, kind: str
     return _figure(traces, layout)
 
 
+def histogram_grid(hists: pd.DataFrame | None, runs: Sequence[str], kind: str = "act", *,
+                   labels: Mapping[str, str] | None = None, max_rows: int = MAX_GRID_ROWS,
+                   max_columns: int = MAX_COLUMNS) -> go.Figure:
+    """Histograms over time of several runs side by side: one column per run (its label on top, in its
+    colour), one row per hidden layer (depth order, input at the top). Every cell shares the step axis,
+    the cells of a row share the value axis, and all share one colour scale, so runs compare cell by
+    cell. Runs of different depths leave the rows they lack empty."""
+    cubes = [(run, _cube(hists, run, kind)) for run in runs]
+    cubes = [(run, cube) for run, cube in cubes if cube is not None]
+    if not cubes:
+        return waiting_figure(height=PANEL_HEIGHT * 3)
+    names = depth_order(name for _, cube in cubes for name in cube.layers)
+    shown = [names[i] for i in _pick(len(names), max_rows)]
+    rows, cols = len(shown), len(cubes)
+    layout = _grid(rows, cols, shared_xaxes=True, vertical_spacing=min(0.04, 0.3 / max(1, rows)),
+                   horizontal_spacing=0.02 if cols > 1 else None)
+    value_name = {"act": "activation", "preact": "pre-activation", "grad": "log10 |dL/dz|"}.get(kind, kind)
+    traces, zmax, x_hi = [], 0, 0
+    for col, (run, cube) in enumerate(cubes, start=1):
+        columns = _thin(len(cube.steps), max_columns)
+        x_hi = max(x_hi, int(cube.steps[-1]))
+        for row, name in enumerate(shown, start=1):
+            if name not in cube.layers:
+                continue
+            layer = cube.layers.index(name)
+            counts = cube.counts[columns, layer, :]  # [S', B]
+            if cube.zeros is not None:
+                counts = np.concatenate([cube.zeros[columns, layer, None], counts], axis=1)
+            z = np.minimum(np.rint(np.log10(1.0 + counts.T) * LOG_COUNT_STEPS), 255).astype(np.uint8)
+            zmax = max(zmax, int(z.max(initial=0)))
+            edges, ticks = _value_axis(cube, layer, every=4)
+            xref, yref = _axis_ids(row, col, cols)
+            label = run_label(run, labels)
+            traces.append({
+                "type": "heatmap", "x": cube.steps[columns], "y": edges, "z": z, "coloraxis": "coloraxis",
+                "xaxis": xref, "yaxis": yref, "name": f"{label} {name}",
+                "hovertemplate": f"{label} {name} · step %{{x}}<br>{value_name} %{{y:.3g}}<extra></extra>",
+            })
+            axis = layout[_axis_key(yref)]
+            axis.update(showgrid=False, zeroline=False, tickfont={"size": 9}, **ticks)
+            if col == 1:
+                axis.update(title={"text": name, "font": {"size": 11}})
+    for row in range(1, rows + 1):
+        first_y = _axis_ids(row, 1, cols)[1]
+        for col in range(2, cols + 1):  # a row's cells share the value axis; only the first shows it
+            layout[_axis_key(_axis_ids(row, col, cols)[1])].update(matches=first_y, showticklabels=False)
+    anchor_x = _axis_ids(rows, 1, cols)[0]  # every cell's step axis follows the bottom-left one
+    layout[_axis_key(anchor_x)].update(range=[0, max(x_hi, 1)])
+    for col in range(1, cols + 1):
+        layout[_axis_key(_axis_ids(rows, col, cols)[0])].update(title={"text": "step"})
+        for row in range(1, rows + 1):
+            xref = _axis_ids(row, col, cols)[0]
+            if xref != anchor_x:
+                layout[_axis_key(xref)].update(matches=anchor_x)
+    annotations = [{"text": f"<b>{run_label(run, labels)}</b>", "xref": f"{_axis_ids(1, col, cols)[0]} domain",
+                    "yref": "paper", "x": 0.5, "y": 1, "xanchor": "center", "yanchor": "bottom", "showarrow": False,
+                    "font": {"size": 13, "color": run_color(run)}}
+                   for col, (run, _) in enumerate(cubes, start=1)]
+    if rows < len(names):
+        annotations.append({"text": f"{rows} of {len(names)} layers shown", "xref": "paper", "yref": "paper",
+                            "x": 1, "y": 0, "xanchor": "right", "yanchor": "top", "yshift": -28,
+                            "showarrow": False, "font": {"size": 11, "color": "#888888"}})
+    layout["coloraxis"] = {"colorscale": COUNT_SCALE, "cmin": 0, "cmax": max(zmax, 1),
+                           "colorbar": {"title": {"text": "count", "side": "right"}, "thickness": 12,
+                                        **_count_ticks(zmax)}}
+    layout.update(height=80 + PANEL_HEIGHT * rows, annotations=annotations, margin={**_MARGIN, "t": 30})
+    return _figure(traces, layout)
+
+
 def depth_profile(hists: pd.DataFrame | HistCube | None, run: str, kind: str = "act", *, step: int | None = None,
                   max_layers: int = MAX_PROFILE_LAYERS) -> go.Figure:
     """The distributions of all hidden layers at one step (the latest, or the last one at or before
@@ -882,18 +958,39 @@ def gradient_depth_figure(layers: pd.DataFrame | None, *, step: int | None = Non
     """Gradient RMS per layer at the latest step of each run (or the last one at or before `step`), layers
     in depth order on x, log y; left the back-propagated dL/dz, right dL/dW. One line per run."""
     panels = (("grad_preact_rms", "RMS dL/dz (back-propagated)"), ("weight_grad_rms", "RMS dL/dW"))
+    return _across_depth(layers, panels, log_y=True, step=step, labels=labels, runs=runs)
+
+
+def saturation_depth_figure(layers: pd.DataFrame | None, *, step: int | None = None,
+                            labels: Mapping[str, str] | None = None, runs: Sequence[str] | None = None) -> go.Figure:
+    """saturated_frac (left) and dead_frac (right) per layer at the latest step of each run, layers in
+    depth order on x: one line per run, so runs compare at a glance."""
+    panels = (("saturated_frac", "saturated fraction"), ("dead_frac", "dead units"))
+    return _across_depth(layers, panels, log_y=False, step=step, labels=labels, runs=runs, y_range=[-0.02, 1.02])
+
+
+def _across_depth(layers: pd.DataFrame | None, panels: Sequence[tuple[str, str]], *, log_y: bool,
+                  step: int | None, labels: Mapping[str, str] | None, runs: Sequence[str] | None,
+                  y_range: list[float] | None = None) -> go.Figure:
+    """Panels side by side, one per stat: the stat per layer (depth order on x) at the latest step of each
+    run (or the last one at or before `step`), one line per run in its colour."""
     series = [_stat_series(layers, stat) for stat, _ in panels]
     if all(s is None for s in series):
         return waiting_figure(height=320)
-    layout = _grid(1, 2, horizontal_spacing=0.14)
+    cols = len(panels)
+    layout = _grid(1, cols, horizontal_spacing=0.14)
     all_layers = depth_order(name for s in series if s is not None for name in s.present_layers())
     traces = []
     shown_runs: set[str] = set()
     for col, (s, (stat, title)) in enumerate(zip(series, panels), start=1):
-        xref, yref = _axis_ids(1, col, 2)
+        xref, yref = _axis_ids(1, col, cols)
         layout[_axis_key(xref)].update(type="category", categoryorder="array", categoryarray=all_layers,
                                        title={"text": "layer (input → output)"})
-        layout[_axis_key(yref)].update(type="log", title={"text": title}, exponentformat="power")
+        layout[_axis_key(yref)].update(title={"text": title})
+        if log_y:
+            layout[_axis_key(yref)].update(type="log", exponentformat="power")
+        elif y_range is not None:
+            layout[_axis_key(yref)].update(range=y_range)
         if s is None:
             continue
         for run in s.runs:
@@ -904,7 +1001,7 @@ def gradient_depth_figure(layers: pd.DataFrame | None, *, step: int | None = Non
                 continue
             label = run_label(run, labels)
             traces.append({
-                "type": "scatter", "mode": "lines+markers", "x": names, "y": _finite(values, positive=True),
+                "type": "scatter", "mode": "lines+markers", "x": names, "y": _finite(values, positive=log_y),
                 "xaxis": xref, "yaxis": yref, "name": label, "legendgroup": run, "showlegend": run not in shown_runs,
                 "line": {"color": run_color(run), "width": 2}, "marker": {"size": 6}, "customdata": steps,
                 "hovertemplate": f"{label} %{{x}} (step %{{customdata}})<br>{stat} %{{y:.3g}}<extra></extra>",
@@ -1049,7 +1146,24 @@ def findings_frame(findings: Iterable[Any] | None, labels: Mapping[str, str] | N
 
 
 __all__ = [
-    "HOW_TO_READ", "RUN_COLORS", "HistCube", "depth_key", "depth_order", "depth_profile", "findings_frame",
-    "gradient_depth_figure", "gradient_time_figure", "hist_cube", "histogram_heatmap", "loss_accuracy_figure",
-    "prediction_figure", "run_color", "run_label", "saturation_figure", "update_ratio_figure", "waiting_figure",
+    "HOW_TO_READ",
+    "RUN_COLORS",
+    "HistCube",
+    "depth_key",
+    "depth_order",
+    "depth_profile",
+    "findings_frame",
+    "gradient_depth_figure",
+    "gradient_time_figure",
+    "hist_cube",
+    "histogram_grid",
+    "histogram_heatmap",
+    "loss_accuracy_figure",
+    "prediction_figure",
+    "run_color",
+    "run_label",
+    "saturation_depth_figure",
+    "saturation_figure",
+    "update_ratio_figure",
+    "waiting_figure",
 ]

@@ -19,9 +19,11 @@ from engine.config import (
     Problem,
     RunConfig,
     _shown,
+    all_keys,
     allowed_text,
     parse_run,
     render_run,
+    to_text,
 )
 
 MAX_LABEL = 40
@@ -91,7 +93,8 @@ def split_prefixed(mapping: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str
     return base, overrides, problems
 
 
-def _label(run_id: str, value: Any, problems: list[Problem]) -> str:
+def parse_label(run_id: str, value: Any, problems: list[Problem]) -> str:
+    """A run's label, or its id when `value` is missing or unusable (reported in `problems`)."""
     if value is None:
         return run_id
     text = str(value).strip()
@@ -106,7 +109,7 @@ def _label(run_id: str, value: Any, problems: list[Problem]) -> str:
 def parse_group(mapping: Mapping[str, Any]) -> GroupConfig:
     """Strict: every problem of every run is collected, then raised together."""
     base_map, overrides, problems = split_prefixed(mapping)
-    labels = [_label("a", base_map.pop("label", None), problems)]
+    labels = [parse_label("a", base_map.pop("label", None), problems)]
     try:
         base = parse_run(base_map)
     except ConfigError as error:
@@ -119,7 +122,7 @@ def parse_group(mapping: Mapping[str, Any]) -> GroupConfig:
             continue
         ids.append(run_id)
         over = dict(overrides[run_id])
-        labels.append(_label(run_id, over.pop("label", None), problems))
+        labels.append(parse_label(run_id, over.pop("label", None), problems))
         for key in over:
             if key in GROUP_KEYS:
                 problems.append(Problem(key=f"{run_id}.{key}", value=_shown(over[key]),
@@ -179,4 +182,15 @@ def render_group(group: GroupConfig) -> dict[str, str]:
         out.update({f"{run_id}.{k}": v for k, v in diff.items()})
         if label != run_id or not diff:
             out[f"{run_id}.label"] = label  # an identical run still needs a key to exist
+    return out
+
+
+def differences(group: GroupConfig) -> dict[str, tuple[str, ...]]:
+    """The keys whose values differ between the group's runs, in vocabulary order: key -> each run's value
+    as text (what a comparison changes, listed above its charts)."""
+    out = {}
+    for key in all_keys():
+        texts = tuple(to_text(key, getattr(run, key)) for run in group.runs)
+        if len(set(texts)) > 1:
+            out[key] = texts
     return out
