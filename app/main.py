@@ -15,12 +15,11 @@ if str(ROOT) not in sys.path:  # `streamlit run` puts app/ on the path, not the 
 def main() -> None:
     import streamlit as st
 
-    from app import guide, playground
-
     st.set_page_config(page_title="Layerscope", page_icon="🔬", layout="wide")
-    pages = [
-        st.Page(playground.render, title="Playground", icon="🧪", url_path="playground", default=True),
-        st.Page(guide.render, title="Guide", icon="📖", url_path="guide"),
+    pages = [  # files, not callables, so that st.switch_page and AppTest can open each page by its path
+        st.Page("views/playground.py", title="Playground", icon="🧪", url_path="playground", default=True),
+        st.Page("views/compare.py", title="Compare", icon="⚖️", url_path="compare"),
+        st.Page("views/guide.py", title="Guide", icon="📖", url_path="guide"),
     ]
     st.navigation(pages).run()
 

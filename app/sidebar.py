@@ -2,7 +2,9 @@
 
 Types, choices, bounds, defaults and help texts all come from `engine.config.RunConfig`; this module
 only decides the grouping and the kind of widget. Widget state lives in st.session_state under
-`widget_key(key)`, seeded from a link or preset by `load_into_widgets`.
+`widget_key(key, prefix)` (each page has its own prefix), seeded from a link or preset by
+`load_into_widgets`, and kept for the whole session (`persist_state`), so leaving a page and coming
+back finds it as it was.
 """
 
 from __future__ import annotations
@@ -23,8 +25,11 @@ SECTIONS: dict[str, list[str]] = {
 }
 
 
-def widget_key(key: str) -> str:
-    return f"config.{key}"
+PLAYGROUND = "config."  # the Playground's widget keys: config.lr, config.hidden, ...
+
+
+def widget_key(key: str, prefix: str = PLAYGROUND) -> str:
+    return f"{prefix}{key}"
 
 
 def _bounds(key: str) -> tuple[Any, Any]:
@@ -34,29 +39,35 @@ def _bounds(key: str) -> tuple[Any, Any]:
     return lo, hi
 
 
-def load_into_widgets(config: RunConfig) -> None:
+def widget_value(config: RunConfig, key: str) -> Any:
+    """A config's value as its widget holds it (`hidden` as text)."""
+    value = getattr(config, key)
+    return format_hidden(value) if key == "hidden" else value
+
+
+def load_into_widgets(config: RunConfig, prefix: str = PLAYGROUND) -> None:
     """Seed every widget from a config (a link, a preset, a reset)."""
     for key in RunConfig.model_fields:
-        value = getattr(config, key)
-        st.session_state[widget_key(key)] = format_hidden(value) if key == "hidden" else value
+        st.session_state[widget_key(key, prefix)] = widget_value(config, key)
 
 
-def _widget(key: str, locked: bool) -> Any:
+def widget(key: str, locked: bool = False, prefix: str = PLAYGROUND) -> Any:
+    """The widget of one vocabulary key, in the current container; returns its value."""
     field = RunConfig.model_fields[key]
-    label, help_text, state_key = key, f"{field.description} Allowed: {allowed_text(key)}.", widget_key(key)
+    label, help_text, state_key = key, f"{field.description} Allowed: {allowed_text(key)}.", widget_key(key, prefix)
+    keep = {"key": state_key, "help": help_text, "disabled": locked, "persist_state": "session"}
     choices = get_args(field.annotation)
     if key == "hidden":
-        return st.text_input(label, key=state_key, help=help_text, disabled=locked)
+        return st.text_input(label, **keep)
     if choices and all(isinstance(c, str) for c in choices):
-        return st.selectbox(label, choices, key=state_key, help=help_text, disabled=locked)
+        return st.selectbox(label, choices, **keep)
     if field.annotation is bool:
-        return st.toggle(label, key=state_key, help=help_text, disabled=locked)
+        return st.toggle(label, **keep)
     lo, hi = _bounds(key)
     if field.annotation is int:
-        return st.number_input(label, min_value=lo, max_value=hi, step=1, key=state_key, help=help_text,
-                               disabled=locked)
-    return st.number_input(label, min_value=float(lo), max_value=float(hi), key=state_key, help=help_text,
-                           format="%g", step=_float_step(key), disabled=locked)
+        return st.number_input(label, min_value=lo, max_value=hi, step=1, **keep)
+    return st.number_input(label, min_value=float(lo), max_value=float(hi), format="%g", step=_float_step(key),
+                           **keep)
 
 
 def _float_step(key: str) -> float:
@@ -64,20 +75,29 @@ def _float_step(key: str) -> float:
     return 0.01 if hi <= 1 else 0.1 if hi <= 10 else 1.0
 
 
-def render_sidebar(locked: set[str] = frozenset()) -> tuple[RunConfig | None, list[str]]:
-    """Draw every control; return the config they describe (None while `hidden` does not parse) and errors."""
+def render_sidebar(locked: set[str] = frozenset(), prefix: str = PLAYGROUND) -> tuple[RunConfig | None, list[str]]:
+    """Draw every control; return the config they describe (None while it does not parse) and errors."""
     values: dict[str, Any] = {}
-    errors: list[str] = []
     for section, keys in SECTIONS.items():
         with st.sidebar.expander(section, expanded=section in ("Network", "Training")):
             for key in keys:
-                values[key] = _widget(key, key in locked)
+                values[key] = widget(key, key in locked, prefix)
+    return config_from_widgets(values)
+
+
+def config_from_widgets(values: dict[str, Any], base: RunConfig | None = None,
+                        run_prefix: str = "") -> tuple[RunConfig | None, list[str]]:
+    """The config that widget values describe (over `base`'s other keys), or None and the errors, each
+    naming its key (`run_prefix` + key, e.g. c.lr) and what is allowed."""
+    values = dict(values)
+    if "hidden" in values:
+        try:
+            values["hidden"] = parse_hidden(values["hidden"])
+        except ValueError as error:
+            return None, [f"{run_prefix}hidden: got {values['hidden']!r}: {error} "
+                          f"(allowed: {allowed_text('hidden')})"]
+    merged = {**base.model_dump(), **values} if base is not None else values
     try:
-        values["hidden"] = parse_hidden(values["hidden"])
-    except ValueError as error:
-        errors.append(f"hidden: got {values['hidden']!r}: {error} (allowed: {allowed_text('hidden')})")
-        return None, errors
-    try:
-        return parse_run(values), errors
+        return parse_run(merged, prefix=run_prefix), []
     except ConfigError as error:
         return None, [str(p) for p in error.problems]

@@ -1,0 +1,184 @@
+"""The Compare page: two to four runs side by side, trained as one group in lock-step.
+
+Run a is set up in the sidebar; runs b-d change chosen keys of it (app/variants.py). The runs see the
+same data in the same batch order and, where their shapes and init agree, start from the same
+weights, so the only difference is the one the user made. Charts that compare are overlaid, one
+colour per run; charts that cannot overlay stand side by side, one column per run, on shared axes.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from app import address_bar, charts, run_panel, variants
+from app.runtime import get_runner, session_token
+from app.sidebar import render_sidebar
+from engine.group import GroupConfig, differences
+from engine.jobs import JobView
+
+PAGE = "compare"
+SCOPE = variants.SCOPE
+REFRESH_SECONDS = 1.0
+
+
+def _load_link() -> None:
+    """A new link in the address bar seeds every run; a one-run link gets a copy as run b to change."""
+    link = address_bar.incoming(PAGE)
+    if link is None:
+        return
+    state = st.session_state
+    state[f"{SCOPE}link_problems"] = [str(p) for p in link.problems]
+    variants.load(link.group)
+    if len(link.group.runs) == 1:
+        variants.add_run()
+    state[f"{SCOPE}autorun"] = link.autorun
+
+
+@st.cache_resource(max_entries=256, show_spinner=False)
+def _figures(job_id: str, version: int, log_y: bool) -> dict:
+    """Every figure of the page for one job at one data version; shared by all viewers of the job."""
+    runner = get_runner()
+    job = runner.job(job_id)
+    scalars, layers, hists, _, findings = runner.tables(job_id)
+    labels = dict(zip(job.ids, job.labels))
+    prediction = job.prediction
+    if prediction is None:
+        outputs = {}
+    elif prediction.kind == "curve":  # one curve per run overlays well on the same data
+        outputs = {"all": charts.prediction_figure(prediction, None, job.points, labels=labels)}
+    else:
+        outputs = {run: charts.prediction_figure(prediction, run, job.points) for run in job.ids}
+    return {
+        "loss": charts.loss_accuracy_figure(scalars, log_y=log_y, labels=labels),
+        "grad_depth": charts.gradient_depth_figure(layers, labels=labels),
+        "saturation_depth": charts.saturation_depth_figure(layers, labels=labels),
+        "act_grid": charts.histogram_grid(hists, job.ids, "act", labels=labels),
+        "outputs": outputs,
+        "findings": findings,
+    }
+
+
+def _chart(figure: go.Figure, name: str, how_to_read: str | None = None) -> None:
+    st.plotly_chart(figure, key=f"compare-chart-{name}", config={"displaylogo": False}, theme=None)
+    if how_to_read != "":
+        st.caption(how_to_read or charts.HOW_TO_READ[name])
+
+
+def _heading(run_id: str, label: str) -> None:
+    st.markdown(f"<span style='color:{charts.run_color(run_id)};font-weight:700'>● {html.escape(label)}</span>",
+                unsafe_allow_html=True)
+
+
+def run_status(job: JobView, k: int) -> str:
+    """One run's state in plain words: a run that diverged or stopped early says when, the others go on."""
+    status = job.run_statuses.get(job.ids[k], job.status)
+    end = job.end_step[k]
+    if status == "diverged":
+        loss = job.end_loss[k]
+        shown = "not a number" if loss is None or not math.isfinite(loss) else f"{loss:.3g}"
+        return f"diverged at step {end:,} (loss {shown}); the other runs go on"
+    if status == "early_stopped":
+        return f"stopped early at step {end:,}: validation loss stopped improving"
+    if status == "finished":
+        return f"finished, {job.step:,} steps"
+    return status
+
+
+def _differences(group: GroupConfig) -> None:
+    diff = differences(group)
+    if not diff:
+        st.info("The runs are identical: choose keys for run b to change, above.")
+        return
+    columns = [f"{run_id}: {label}" if label != run_id else run_id for run_id, label in zip(group.ids, group.labels)]
+    table = pd.DataFrame(list(diff.values()), index=list(diff), columns=columns)
+    table.index.name = "key"
+    st.markdown("**What differs between the runs**")
+    st.dataframe(table, width="content")
+
+
+def _live(job_id: str) -> None:
+    job = get_runner().job(job_id)
+    if job is None:
+        st.info("This comparison has ended and was cleared from the server. Press Train to run it again.")
+        return
+    run_panel.progress(job)
+    figures = _figures(job_id, job.version, st.session_state.get(f"{SCOPE}log_y", False))
+    columns = st.columns(len(job.ids))
+    for k, (column, run_id, label) in enumerate(zip(columns, job.ids, job.labels)):
+        with column:
+            _heading(run_id, label)
+            status = job.run_statuses.get(run_id, job.status)
+            (st.error if status == "diverged" else st.caption)(run_status(job, k))
+    left, right = st.columns(2)
+    with left:
+        st.subheader("Loss and accuracy")
+        _chart(figures["loss"], "loss")
+    with right:
+        st.subheader("Gradient magnitude across depth")
+        _chart(figures["grad_depth"], "grad_depth")
+    st.subheader("Saturation and dead units across depth")
+    _chart(figures["saturation_depth"], "saturation_depth")
+    st.subheader("Activations over time, side by side")
+    _chart(figures["act_grid"], "act_grid")
+    st.subheader("What each net computes")
+    outputs = figures["outputs"]
+    how_to_read = charts.HOW_TO_READ[job.prediction.kind] if job.prediction else ""
+    if "all" in outputs:
+        _chart(outputs["all"], "output", how_to_read)
+    elif outputs:
+        for column, run_id, label in zip(st.columns(len(job.ids)), job.ids, job.labels):
+            with column:
+                _heading(run_id, label)
+                _chart(outputs[run_id], f"output-{run_id}", "")
+        st.caption(how_to_read)
+    st.subheader("Findings")
+    for column, run_id, label in zip(st.columns(len(job.ids)), job.ids, job.labels):
+        with column:
+            _heading(run_id, label)
+            mine = [f for f in figures["findings"] if f["run"] == run_id]
+            for finding in mine:
+                where = f" in **{finding['layer']}**" if finding["layer"] else ""
+                st.warning(f"**{charts.FINDING_TITLES.get(finding['code'], finding['code'])}**{where} "
+                           f"(step {finding['step']}): {finding['message']}")
+            if not mine:
+                st.success("No problems found so far.")
+    st.subheader("Downloads")
+    st.caption("Every run's numbers in one table each, told apart by the `run` column.")
+    run_panel.downloads(job_id, job.group)
+    run_panel.stop_polling_when_ended(job, SCOPE)
+
+
+def render() -> None:
+    _load_link()
+    session_token()  # creating it registers the session with the runner's reaper
+    st.title("Compare")
+    state = st.session_state
+    for problem in state.get(f"{SCOPE}link_problems", []):
+        st.warning(f"Link: {problem}")
+    st.sidebar.markdown("**Run a**: every run starts from this setup.")
+    base, errors = render_sidebar(prefix=variants.BASE)
+    for error in errors:
+        st.sidebar.error(error)
+    group, run_errors = variants.render_runs(base)
+    for error in run_errors:
+        st.error(error)
+    if group is not None:
+        run_panel.share_box(address_bar.share_url(address_bar.write(PAGE, group)))
+        _differences(group)
+    job = run_panel.controls(group if group is not None and len(group.runs) > 1 else None, SCOPE)
+    st.toggle("log-scale loss", key=f"{SCOPE}log_y")
+    if job is None:
+        st.info("This comparison has ended and was cleared from the server. Press **Train** to run it again."
+                if run_panel.job_id(SCOPE) else
+                "Choose what each run changes, then press **Train**: all runs train together, on the same "
+                "batches, from the same starting weights where their shapes agree.")
+        return
+    if run_panel.changed_since_start(group, SCOPE):
+        st.caption("The runs changed since this comparison started: press **Train** to run them.")
+    live = job.status in run_panel.LIVE
+    st.fragment(run_every=REFRESH_SECONDS if live else None)(_live)(job.id)

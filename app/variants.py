@@ -1,0 +1,131 @@
+"""The Compare page's runs: run a is the sidebar's config; runs b-d each change chosen keys of it.
+
+A run b-d is a set of overrides, exactly as a link writes it (`b.activation=relu`): the keys it
+changes, each with its own widget, and an optional label. A new run starts as a copy of run a; a key
+chosen for a run starts at run a's value; keys shared by the whole group (the data, batch size,
+steps, probe_every) are set once, in the sidebar. Widget state lives under `compare.<run>.`.
+"""
+
+from __future__ import annotations
+
+import html
+
+import streamlit as st
+
+from app import charts
+from app.sidebar import config_from_widgets, load_into_widgets, widget, widget_key, widget_value
+from engine.config import GROUP_KEYS, MAX_RUNS, RUN_IDS, Problem, RunConfig, all_keys, render_run
+from engine.group import MAX_LABEL, GroupConfig, parse_label
+
+SCOPE = "compare."
+BASE = f"{SCOPE}a.config."  # run a's widgets (the sidebar)
+RUNS = f"{SCOPE}runs"  # the ids of runs b-d on the page, in order
+VARIANT_KEYS = [key for key in all_keys() if key not in GROUP_KEYS]
+
+
+def _prefix(run_id: str) -> str:
+    return f"{SCOPE}{run_id}.config."
+
+
+def _keys_key(run_id: str) -> str:
+    return f"{SCOPE}{run_id}.keys"
+
+
+def _label_key(run_id: str) -> str:
+    return f"{SCOPE}{run_id}.label"
+
+
+def _clear(run_id: str) -> None:
+    state = st.session_state
+    for key in [k for k in state if str(k).startswith(f"{SCOPE}{run_id}.") and not str(k).endswith(".remove")]:
+        del state[key]
+
+
+def load(group: GroupConfig) -> None:
+    """Seed every widget of the page from a group (a link, a preset, the Playground's Compare with…)."""
+    state = st.session_state
+    for run_id in RUN_IDS[1:]:
+        _clear(run_id)
+    load_into_widgets(group.base, BASE)
+    state[_label_key("a")] = group.labels[0] if group.labels[0] != "a" else ""
+    state[RUNS] = list(group.ids[1:])
+    for run_id, run, label in zip(group.ids[1:], group.runs[1:], group.labels[1:]):
+        changed = list(render_run(run, base=group.base))
+        state[_keys_key(run_id)] = changed
+        state[_label_key(run_id)] = label if label != run_id else ""
+        for key in changed:
+            state[widget_key(key, _prefix(run_id))] = widget_value(run, key)
+
+
+def add_run() -> None:
+    """A new run: the next free id, a copy of run a until keys are chosen."""
+    ids = st.session_state.setdefault(RUNS, [])
+    free = [run_id for run_id in RUN_IDS[1:] if run_id not in ids]
+    if free:
+        _clear(free[0])
+        ids.append(free[0])
+
+
+def _remove_run(run_id: str) -> None:
+    st.session_state[RUNS] = [r for r in st.session_state.get(RUNS, []) if r != run_id]
+    _clear(run_id)
+
+
+def _heading(run_id: str, text: str) -> None:
+    color = charts.run_color(run_id)
+    st.markdown(f"<span style='color:{color};font-weight:700;font-size:1.1rem'>● {html.escape(text)}</span>",
+                unsafe_allow_html=True)
+
+
+def _label(run_id: str) -> tuple[str, list[str]]:
+    text = st.text_input("label", key=_label_key(run_id), max_chars=MAX_LABEL, placeholder=run_id,
+                         persist_state="session", help="A name for this run in every chart (optional).")
+    problems: list[Problem] = []
+    label = parse_label(run_id, text.strip() or None, problems)
+    return label, [str(p) for p in problems]
+
+
+def _variant(run_id: str, base: RunConfig) -> tuple[RunConfig | None, str, list[str]]:
+    """One run's editor: its label, the keys it changes and their widgets. Returns (config, label, errors)."""
+    state = st.session_state
+    _heading(run_id, f"run {run_id}")
+    label, errors = _label(run_id)
+    chosen = st.multiselect("keys it changes", VARIANT_KEYS, key=_keys_key(run_id), persist_state="session",
+                            placeholder="a copy of run a: choose keys to change",
+                            help="Each chosen key starts at run a's value. Data, batch size, steps and "
+                                 "probe_every are shared by every run: set them in the sidebar.")
+    prefix = _prefix(run_id)
+    for key in VARIANT_KEYS:  # a key taken off the list starts again from run a's value when chosen again
+        if key not in chosen:
+            state.pop(widget_key(key, prefix), None)
+    values = {}
+    for key in chosen:
+        state.setdefault(widget_key(key, prefix), widget_value(base, key))
+        values[key] = widget(key, prefix=prefix)
+    st.button(f"Remove run {run_id}", key=f"{SCOPE}{run_id}.remove", on_click=_remove_run, args=(run_id,))
+    config, config_errors = config_from_widgets(values, base=base, run_prefix=f"{run_id}.")
+    return config, label, errors + config_errors
+
+
+def render_runs(base: RunConfig | None) -> tuple[GroupConfig | None, list[str]]:
+    """The runs editor, one column per run. Returns the group (None while any run does not parse) and
+    the errors, each naming its key with the run's prefix (`c.lr`)."""
+    ids = st.session_state.setdefault(RUNS, [])
+    columns = st.columns(MAX_RUNS)
+    with columns[0]:
+        _heading("a", "run a")
+        label_a, errors = _label("a")
+        st.caption("Run a is the setup in the sidebar. Every other run changes some of its keys.")
+        if len(ids) < MAX_RUNS - 1:
+            st.button("Add a run", on_click=add_run, key=f"{SCOPE}add", icon=":material/add:",
+                      help="A new run starts as a copy of run a")
+    runs, labels = [base], [label_a]
+    for column, run_id in zip(columns[1:], ids):
+        with column, st.container(border=True):
+            config, label, run_errors = _variant(run_id, base or RunConfig())
+        runs.append(config)
+        labels.append(label)
+        errors += run_errors
+    if base is None or any(run is None for run in runs):
+        return None, errors
+    return GroupConfig(runs=tuple(runs), labels=tuple(labels), ids=("a", *ids)), errors
