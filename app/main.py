@@ -19,6 +19,8 @@ def main() -> None:
     pages = [  # files, not callables, so that st.switch_page and AppTest can open each page by its path
         st.Page("views/playground.py", title="Playground", icon="🧪", url_path="playground", default=True),
         st.Page("views/compare.py", title="Compare", icon="⚖️", url_path="compare"),
+        # URL paths are case-sensitive: /Compare?... (as people type it) opens the same page.
+        st.Page("views/compare.py", title="Compare", icon="⚖️", url_path="Compare", visibility="hidden"),
         st.Page("views/guide.py", title="Guide", icon="📖", url_path="guide"),
     ]
     st.navigation(pages).run()

@@ -28,10 +28,7 @@ def _load_link() -> None:
         return
     state = st.session_state
     state.link_problems = [str(p) for p in link.problems]
-    if len(link.group.runs) > 1:
-        state.link_problems.append(
-            f"this link compares {len(link.group.runs)} runs; the Playground shows run a "
-            f"({', '.join(link.group.labels)}). Open it on the Compare page to see them all.")
+    state.comparison = link.group if len(link.group.runs) > 1 else None  # offered on the Compare page
     load_into_widgets(link.group.base, PLAYGROUND)
     state.autorun = link.autorun
 
@@ -119,6 +116,11 @@ def render() -> None:
     st.title("Playground")
     for problem in st.session_state.get("link_problems", []):
         st.warning(f"Link: {problem}")
+    comparison = st.session_state.get("comparison")
+    if comparison is not None:
+        st.warning(f"This link compares {len(comparison.runs)} runs; the Playground shows run a.")
+        st.page_link(COMPARE_PAGE, label="Open the comparison on the Compare page", icon="⚖️",
+                     query_params=link_params(comparison))
     config, errors = render_sidebar(prefix=PLAYGROUND)
     for error in errors:
         st.sidebar.error(error)

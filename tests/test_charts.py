@@ -90,6 +90,9 @@ def _all_figures(run: Run, run_id: str = "a") -> dict[str, go.Figure]:
         "grad_time": charts.gradient_time_figure(run.layers, run_id),
         "grad_time_all": charts.gradient_time_figure(run.layers, labels=run.labels),
         "saturation": charts.saturation_figure(run.layers, labels=run.labels),
+        "saturation_depth": charts.saturation_depth_figure(run.layers, labels=run.labels),
+        "act_grid": charts.histogram_grid(run.hists, list(run.labels), "act", labels=run.labels),
+        "grad_grid": charts.histogram_grid(run.hists, list(run.labels), "grad", labels=run.labels),
         "update": charts.update_ratio_figure(run.layers, run_id),
     }
 
@@ -351,6 +354,51 @@ def test_gradient_depth_one_line_per_run_in_run_colour(group):
     assert sum(bool(t.showlegend) for t in fig.data) == 3
     at_step = charts.gradient_depth_figure(group.layers, step=20)
     assert set(np.asarray(at_step.data[0].customdata).tolist()) == {20}
+
+
+def test_saturation_depth_one_line_per_run_at_the_latest_step(group):
+    fig = charts.saturation_depth_figure(group.layers, labels=group.labels)
+    assert [t.name for t in fig.data if t.showlegend] == ["a", "sigmoid", "c"]
+    assert len(fig.data) == 2 * 3  # two stats, three runs
+    assert list(fig.layout.yaxis.range) == [-0.02, 1.02] and fig.layout.yaxis.type != "log"
+    for trace in fig.data:
+        assert trace.line.color == charts.run_color(trace.legendgroup)
+        assert list(trace.x) == ["h1", "h2", "h3", "h4"]
+        stat = "saturated_frac" if trace.yaxis == "y" else "dead_frac"
+        assert np.allclose(trace.y, _latest(group.layers, trace.legendgroup, stat).reindex(list(trace.x)))
+
+
+def test_histogram_grid_one_column_per_run_sharing_axes_and_colours(group):
+    fig = charts.histogram_grid(group.hists, ["a", "b", "c"], "act", labels=group.labels)
+    heatmaps = [t for t in fig.data if t.type == "heatmap"]
+    assert len(heatmaps) == 3 * 4  # three runs, four hidden layers
+    assert {t.coloraxis for t in heatmaps} == {"coloraxis"}  # one colour scale for every cell
+    titles = [a.text for a in fig.layout.annotations]
+    assert titles[:3] == ["<b>a</b>", "<b>sigmoid</b>", "<b>c</b>"]
+    assert [a.font.color for a in fig.layout.annotations[:3]] == [charts.run_color(r) for r in "abc"]
+    layout = fig.layout.to_plotly_json()
+    bottom_left = "x10"  # row 4, column 1 of a 4x3 grid: (4 - 1) * 3 + 1
+    for row in range(4):
+        first = "y" if row == 0 else f"y{3 * row + 1}"
+        for col in (2, 3):
+            n = 3 * row + col
+            assert layout[f"yaxis{n}"]["matches"] == first  # a row's cells share the value axis
+            assert layout[f"xaxis{n}"]["matches"] == bottom_left  # every cell shares the step axis
+    # Each cell holds its own run's counts for its layer, as log codes.
+    cube = charts.hist_cube(group.hists, "b", "act")
+    cell = heatmaps[1 * 4 + 2]  # run b (second column), h3 (third row): traces go column by column
+    assert cell.name == "sigmoid h3"
+    expected = np.rint(np.log10(1 + cube.counts[:, 2, :].T) * charts.LOG_COUNT_STEPS)
+    assert np.array_equal(np.asarray(cell.z), np.minimum(expected, 255).astype(np.uint8)[:, : np.shape(cell.z)[1]])
+
+
+def test_histogram_grid_runs_of_other_depths_leave_their_missing_rows_empty():
+    mixed = _train({"dataset": "moons", "hidden": "3x8", "steps": 20, "probe_every": 5, "samples": 200,
+                    "b.hidden": "8"})
+    fig = charts.histogram_grid(mixed.hists, ["a", "b"], "act", labels=mixed.labels)
+    names = [t.name for t in fig.data]
+    assert names == ["a h1", "a h2", "a h3", "b h1"]
+    assert charts.histogram_grid(mixed.hists, ["x"], "act").data == ()  # no such run: waiting
 
 
 def test_gradient_time_log_y_one_line_per_layer(deep):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from urllib.parse import parse_qsl
 
 import pandas as pd
 import pytest
@@ -210,3 +211,16 @@ def test_differences_name_exactly_the_changed_keys(changed):
     assert sorted(diff) == sorted(changed)
     for key, value in changed.items():
         assert diff[key][1] == value and diff[key][0] == str(getattr(RunConfig(), key))
+
+
+def test_a_comparison_link_on_the_playground_offers_the_compare_page():
+    app = AppTest.from_file(MAIN, default_timeout=60)
+    for key, value in LINK.items():
+        app.query_params[key] = value
+    app.run()
+    assert not app.exception
+    assert "compares 3 runs" in _warnings(app)
+    assert app.session_state["config.activation"] == "sigmoid"  # run a
+    link = app.get("page_link")[0].proto
+    assert link.page == "compare"
+    assert dict(parse_qsl(link.query_string)) == LINK
