@@ -270,11 +270,17 @@ def _shade(color: str, position: float) -> str:
 
 
 def _eq(table: pd.DataFrame, column: str, value: str) -> np.ndarray:
-    """Boolean mask table[column] == value, fast for Arrow-backed strings."""
+    """Boolean mask table[column] == value, fast for categoricals (the engine's) and Arrow strings."""
+    series = table[column]
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        categories = list(series.cat.categories)
+        if value not in categories:
+            return np.zeros(len(series), dtype=bool)
+        return series.cat.codes.to_numpy() == categories.index(value)
     arrow = _arrow(table, column)
     if arrow is not None:
         return pc.fill_null(pc.equal(arrow, value), False).to_numpy(zero_copy_only=False)
-    return (table[column] == value).fillna(False).to_numpy(dtype=bool)
+    return (series == value).fillna(False).to_numpy(dtype=bool)
 
 
 def _is_empty(table: pd.DataFrame | None) -> bool:
@@ -329,14 +335,21 @@ def _arrow(table: pd.DataFrame, column: str) -> Any:
 
 def _codes_at(table: pd.DataFrame, column: str, rows: np.ndarray | None = None) -> tuple[np.ndarray, list[str]]:
     """table[column][rows] (or the whole column) factorized: (integer codes, the distinct values as
-    str). Arrow strings are dictionary-encoded in Arrow, never turned into Python objects."""
+    str). Categoricals and Arrow strings are read as codes, never turned into Python objects."""
+    series = table[column]
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        codes = series.cat.codes.to_numpy()
+        taken = (codes if rows is None else codes[rows]).astype(np.int64)
+        used = np.flatnonzero(np.bincount(taken[taken >= 0], minlength=len(series.cat.categories)))
+        remap = np.full(len(series.cat.categories), -1, dtype=np.int64)
+        remap[used] = np.arange(len(used))  # only the values present, numbered as factorize would
+        return remap[taken], [str(series.cat.categories[i]) for i in used]
     arrow = _arrow(table, column)
     if arrow is not None:
         taken = arrow if rows is None else arrow.take(pa.array(rows))
         encoded = taken.dictionary_encode()
         codes = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
         return codes, [str(x) for x in encoded.dictionary.to_pylist()]
-    series = table[column]
     values = series.to_numpy(dtype=object) if rows is None else series.iloc[rows].to_numpy(dtype=object)
     codes, uniques = pd.factorize(values)
     return codes.astype(np.int64), [str(x) for x in uniques]

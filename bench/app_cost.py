@@ -6,6 +6,8 @@
 - `build_ms`: the same when a new data version arrives and every figure is built once (shared by all
   viewers of the job).
 - `latency_s`: worker-to-server latency of the last snapshot (target <= 1 s).
+- `compare`: the Compare page's live fragment for four runs of the same 10-layer net (four activations)
+  against the Playground's for one: server CPU per refresh and per new data version; target <= 2x.
 - `concurrent`: 8 runs on the workers at once: every run advances; aggregate steps/s vs one run alone.
 
     .venv/bin/python -m bench.app_cost [--quick]
@@ -24,6 +26,8 @@ from bench.common import main_of, rnd
 ROOT = Path(__file__).resolve().parent.parent
 TARGET_REFRESH_MS = 30.0
 TEN_LAYERS = {"hidden": "10x32", "activation": "sigmoid", "init": "standard", "probe_every": "10"}
+FOUR_ACTIVATIONS = {"b.activation": "tanh", "c.activation": "relu", "d.activation": "elu"}
+TARGET_COMPARE_RATIO = 2.0
 
 
 def _wait(runner, job_id: str, statuses: tuple[str, ...], seconds: float) -> None:
@@ -45,7 +49,7 @@ import sys
 if __name__ == "__main__":
     sys.path.insert(0, {root!r})
     import streamlit as st
-    from app.playground import _live
+    from app.{page} import _live
     _live(st.query_params["job"])
 """
 
@@ -73,18 +77,7 @@ def _page_cost(quick: bool) -> dict:
         app.run()
         refreshes.append((time.process_time() - started) * 1000)
     # What a viewer pays each second in production: only the live fragment reruns, not the sidebar.
-    with tempfile.TemporaryDirectory() as folder:
-        script = Path(folder) / "fragment.py"
-        script.write_text(FRAGMENT_SCRIPT.format(root=str(ROOT)))
-        fragment = AppTest.from_file(str(script), default_timeout=120)
-        fragment.query_params["job"] = job_id
-        fragment.run()
-        fragment_runs = []
-        for _ in range(3 if quick else 15):
-            started = time.process_time()
-            fragment.run()
-            fragment_runs.append((time.process_time() - started) * 1000)
-    assert not fragment.exception, fragment.exception
+    _, fragment_runs = _fragment_cost("playground", job_id, 3 if quick else 15)
     job = runner.job(job_id)
     refresh = statistics.median(fragment_runs)
     return {
@@ -93,6 +86,55 @@ def _page_cost(quick: bool) -> dict:
         "refresh_ms": rnd(refresh), "target": f"<= {TARGET_REFRESH_MS} ms",
         "meets_target": refresh <= TARGET_REFRESH_MS, "latency_s": job.latency_s,
         "charts": len(app.get("plotly_chart")),
+    }
+
+
+def _fragment_cost(page: str, job_id: str, repeats: int) -> tuple[float, list[float]]:
+    """Server CPU (ms) of a page's live fragment for a finished job: the first run (every figure built
+    for the job's data version) and each of `repeats` refreshes after it."""
+    from streamlit.testing.v1 import AppTest
+
+    with tempfile.TemporaryDirectory() as folder:
+        script = Path(folder) / "fragment.py"
+        script.write_text(FRAGMENT_SCRIPT.format(root=str(ROOT), page=page))
+        fragment = AppTest.from_file(str(script), default_timeout=120)
+        fragment.query_params["job"] = job_id
+        started = time.process_time()
+        fragment.run()
+        first = (time.process_time() - started) * 1000
+        runs = []
+        for _ in range(repeats):
+            started = time.process_time()
+            fragment.run()
+            runs.append((time.process_time() - started) * 1000)
+    assert not fragment.exception, fragment.exception
+    return first, runs
+
+
+def _compare_cost(quick: bool) -> dict:
+    """The Compare page for four runs against the Playground for one, on the same net and steps."""
+    from app.runtime import get_runner
+    from engine.group import parse_group
+
+    runner = get_runner()
+    steps = 600 if quick else 5000
+    repeats = 3 if quick else 15
+    single = runner.start(parse_group({**TEN_LAYERS, "steps": str(steps), "seed": "7"}), "bench-compare")
+    four = runner.start(parse_group({**TEN_LAYERS, **FOUR_ACTIVATIONS, "steps": str(steps), "seed": "7"}),
+                        "bench-compare")
+    for job_id in (single, four):
+        _wait(runner, job_id, ("finished",), 240)
+    single_build, single_runs = _fragment_cost("playground", single, repeats)
+    four_build, four_runs = _fragment_cost("compare", four, repeats)
+    ratio = statistics.median(four_runs) / statistics.median(single_runs)
+    runner.release_session("bench-compare")
+    return {
+        "net": "10x32, four activations (sigmoid, tanh, relu, elu) vs one", "steps": steps,
+        "one_run_refresh_ms": rnd(statistics.median(single_runs)),
+        "four_runs_refresh_ms": rnd(statistics.median(four_runs)),
+        "refresh_ratio": rnd(ratio), "target": f"<= {TARGET_COMPARE_RATIO}x",
+        "meets_target": ratio <= TARGET_COMPARE_RATIO,
+        "one_run_new_version_ms": rnd(single_build), "four_runs_new_version_ms": rnd(four_build),
     }
 
 
@@ -128,7 +170,7 @@ def run(quick: bool) -> dict:
         sys.path.insert(0, str(ROOT))
     # Concurrency first: AppTest leaves its script as __main__, which later spawned workers re-import.
     concurrent = _concurrent(quick)
-    return {"page": _page_cost(quick), "concurrent": concurrent}
+    return {"page": _page_cost(quick), "compare": _compare_cost(quick), "concurrent": concurrent}
 
 
 main = main_of("app_cost", __doc__, run)

@@ -1,7 +1,10 @@
 """Tidy pandas tables from snapshots: `scalars`, `layers`, `hists`, with DESIGN.md's columns.
 
 Built with numpy broadcasting per snapshot and run, never per row, so a full history (a few hundred
-snapshots of a 50-layer group) still turns into tables in well under a second.
+snapshots of a 50-layer group) still turns into tables in well under a second. The text columns
+(run, split, metric, layer, stat, kind) are pandas categoricals made from integer codes: building
+hundreds of thousands of strings costs more than everything else together, and the values, the
+comparisons and the CSV files are the same.
 """
 
 from __future__ import annotations
@@ -17,51 +20,78 @@ from engine.probes import STATS
 SCALAR_COLUMNS = ["run", "step", "split", "metric", "value"]
 LAYER_COLUMNS = ["run", "step", "layer", "stat", "value"]
 HIST_COLUMNS = ["run", "step", "layer", "kind", "lo", "hi", "count"]
+TEXT_COLUMNS = ("run", "split", "metric", "layer", "stat", "kind")
 
 
 def layer_names(depth: int) -> list[str]:
     return [f"h{i}" for i in range(1, depth + 1)] + ["out"]
 
 
+class _Names:
+    """Integer codes for text values, in order of first use: the categories of a categorical column."""
+
+    def __init__(self, first: Sequence[str] = ()):
+        self.names: list[str] = []
+        self.codes: dict[str, int] = {}
+        for name in first:
+            self.code(name)
+
+    def code(self, name: str) -> int:
+        if name not in self.codes:
+            self.codes[name] = len(self.names)
+            self.names.append(name)
+        return self.codes[name]
+
+    def column(self, codes: list[np.ndarray] | np.ndarray) -> pd.Categorical:
+        joined = np.concatenate(codes) if isinstance(codes, list) else codes
+        return pd.Categorical.from_codes(joined, categories=self.names)
+
+
 def scalars_table(snapshots: Sequence[Snapshot]) -> pd.DataFrame:
+    run_names = _Names()
     runs, steps, values = [], [], []
     for snap in snapshots:
         if snap.runs:
-            runs.append(np.repeat(np.array(snap.runs, dtype=object), len(SCALARS)))
+            codes = np.array([run_names.code(r) for r in snap.runs], dtype=np.int32)
+            runs.append(np.repeat(codes, len(SCALARS)))
             steps.append(np.full(len(snap.runs) * len(SCALARS), snap.step))
             values.append(snap.scalars.reshape(-1))
     if not runs:
-        return _concat([], SCALAR_COLUMNS)
+        return _empty(SCALAR_COLUMNS)
     n_rows = sum(len(r) for r in runs) // len(SCALARS)
+    splits, metrics = _Names(s for s, _ in SCALARS), _Names(m for _, m in SCALARS)
     table = pd.DataFrame({
-        "run": np.concatenate(runs),
+        "run": run_names.column(runs),
         "step": np.concatenate(steps),
-        "split": np.tile(np.array([s for s, _ in SCALARS], dtype=object), n_rows),
-        "metric": np.tile(np.array([m for _, m in SCALARS], dtype=object), n_rows),
+        "split": splits.column(np.tile([splits.codes[s] for s, _ in SCALARS], n_rows)),
+        "metric": metrics.column(np.tile([metrics.codes[m] for _, m in SCALARS], n_rows)),
         "value": np.concatenate(values),
     })
     return table[table["value"].notna()].reset_index(drop=True)  # regression has no accuracy
 
 
 def layers_table(snapshots: Sequence[Snapshot]) -> pd.DataFrame:
+    run_names, layer_codes = _Names(), _Names()
     runs, steps, layers, values = [], [], [], []
     names_of: dict[int, np.ndarray] = {}
     for snap in snapshots:
         for run, stats in zip(snap.runs, snap.layers):
             n_layers = stats.shape[0]
             if n_layers not in names_of:
-                names_of[n_layers] = np.repeat(np.array(layer_names(n_layers - 1), dtype=object), len(STATS))
-            runs.append(np.full(stats.size, run, dtype=object))
+                codes = [layer_codes.code(name) for name in layer_names(n_layers - 1)]
+                names_of[n_layers] = np.repeat(np.array(codes, dtype=np.int32), len(STATS))
+            runs.append(np.full(stats.size, run_names.code(run), dtype=np.int32))
             steps.append(np.full(stats.size, snap.step))
             layers.append(names_of[n_layers])
             values.append(stats.reshape(-1).astype(np.float64))
     if not runs:
-        return _concat([], LAYER_COLUMNS)
+        return _empty(LAYER_COLUMNS)
+    n_rows = sum(len(v) for v in values) // len(STATS)
     table = pd.DataFrame({
-        "run": np.concatenate(runs),
+        "run": run_names.column(runs),
         "step": np.concatenate(steps),
-        "layer": np.concatenate(layers),
-        "stat": np.tile(np.array(STATS, dtype=object), sum(len(v) for v in values) // len(STATS)),
+        "layer": layer_codes.column(layers),
+        "stat": _Names(STATS).column(np.tile(np.arange(len(STATS), dtype=np.int32), n_rows)),
         "value": np.concatenate(values),
     })
     return table[table["value"].notna()].reset_index(drop=True)  # out has no activation stats
@@ -84,6 +114,7 @@ def hists_table(snapshots: Sequence[Snapshot], ranges: dict[str, dict[str, np.nd
     """One row per bin. The grad histogram's extra last row counts exact zeros (lo = hi = -inf).
     Bin edges never change during a run, so they are computed once per (run, kind) and repeated."""
     columns: dict[str, list[np.ndarray]] = {c: [] for c in HIST_COLUMNS}
+    names = {"run": _Names(), "layer": _Names(), "kind": _Names()}
     fixed: dict[tuple[str, str, int, int], tuple[np.ndarray, ...]] = {}
     for snap in snapshots:
         for run, kinds in zip(snap.runs, snap.hists):
@@ -94,24 +125,23 @@ def hists_table(snapshots: Sequence[Snapshot], ranges: dict[str, dict[str, np.nd
                 key = (run, kind, n_layers, n_slots)
                 if key not in fixed:
                     lo, hi = _bin_edges(ranges[run][kind], kind, n_slots)
-                    names = np.repeat(np.array(layer_names(n_layers)[:-1], dtype=object), n_slots)
-                    fixed[key] = (np.full(lo.size, run, dtype=object), names, np.full(lo.size, kind, dtype=object),
-                                  lo, hi)
-                run_column, names, kind_column, lo, hi = fixed[key]
+                    layer_codes = [names["layer"].code(name) for name in layer_names(n_layers)[:-1]]
+                    fixed[key] = (np.full(lo.size, names["run"].code(run), dtype=np.int32),
+                                  np.repeat(np.array(layer_codes, dtype=np.int32), n_slots),
+                                  np.full(lo.size, names["kind"].code(kind), dtype=np.int32), lo, hi)
+                run_column, layer_column, kind_column, lo, hi = fixed[key]
                 columns["run"].append(run_column)
                 columns["step"].append(np.full(lo.size, snap.step))
-                columns["layer"].append(names)
+                columns["layer"].append(layer_column)
                 columns["kind"].append(kind_column)
                 columns["lo"].append(lo)
                 columns["hi"].append(hi)
                 columns["count"].append(counts.reshape(-1))
     if not columns["run"]:
-        return _concat([], HIST_COLUMNS)
-    return pd.DataFrame({c: np.concatenate(parts) for c, parts in columns.items()})
+        return _empty(HIST_COLUMNS)
+    return pd.DataFrame({c: names[c].column(parts) if c in names else np.concatenate(parts)
+                         for c, parts in columns.items()})
 
 
-def _concat(parts: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
-    if not parts:
-        return pd.DataFrame({c: pd.Series(dtype=object if c in ("run", "split", "metric", "layer", "stat", "kind")
-                                          else float) for c in columns})
-    return pd.concat(parts, ignore_index=True)[columns]
+def _empty(columns: list[str]) -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype=object if c in TEXT_COLUMNS else float) for c in columns})
