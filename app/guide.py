@@ -50,6 +50,12 @@ CHARTS = [
      "Size of each update relative to the weights, per layer, with the 1e-3 rule of thumb as a dashed line."),
     ("Findings",
      "The engine's diagnoses in plain language: what is happening, in which layer, with the number, and what to try."),
+    ("Comparing runs (the Compare page)",
+     "Two to four runs train together on the same batches from the same starting weights (where their shapes and "
+     "init agree), so a difference between their charts comes from the one thing you changed. Each run has one "
+     "colour in every chart. Loss, gradient size across depth and saturation across depth are drawn on top of "
+     "each other; the activation histograms stand side by side, one column per run, with one value axis per "
+     "layer and one colour scale, so the same layer of two runs compares cell by cell."),
 ]
 
 FIXES = """
