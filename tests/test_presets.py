@@ -42,9 +42,11 @@ FIRST_SIX = ("vanishing-sigmoid", "dying-relu", "xavier-vs-he", "batchnorm-rescu
 
 
 def test_the_preset_folder_holds_the_core_lessons():
-    assert len(PRESETS) >= 6, PRESETS
+    assert len(PRESETS) >= 16, PRESETS
     missing = [p for p in FIRST_SIX if p not in PRESETS]
     assert not missing, f"missing presets: {missing}"
+    covered = {load_preset(p).topic for p in PRESETS}
+    assert not set(TOPICS) - covered, f"topics without a preset: {sorted(set(TOPICS) - covered)}"
     assert sorted(p.stem for p in PRESET_DIR.iterdir() if p.suffix in (".yml", ".json")) == [], \
         "presets must be .yaml files"
 
