@@ -1,8 +1,10 @@
 """A page's address bar: the link it was opened with, and the minimal link of what it shows now.
 
 A page loads the address bar's link when it holds one the page did not write itself: the first visit,
-a shared link, another page's "Compare with…". Coming back through the menu (which clears the address
-bar) keeps what the page had, and the page writes its link again.
+a shared link, another page's "Compare with…", a Gallery card. Coming back through the menu (which
+clears the address bar) keeps what the page had, and the page writes its link again. What a link set
+besides the config (the preset in use, locked keys, the presenter view) stays with the page and in
+its link.
 """
 
 from __future__ import annotations
@@ -20,17 +22,35 @@ def _params() -> dict[str, list[str]]:
 
 
 def incoming(page: str) -> Link | None:
-    """The link to load on this run of `page`, or None when the address bar holds nothing new."""
+    """The link to load on this run of `page`, or None when the address bar holds nothing new. A new
+    link also becomes the page's preset, locks and view."""
     params = _params()
     written = st.session_state.get(f"{page}.written")
     if written is not None and (not params or params == {k: [v] for k, v in written.items()}):
         return None
-    return read_link(params)
+    link = read_link(params)
+    st.session_state[f"{page}.link"] = Link(group=link.group, preset=link.preset, lock=link.lock, view=link.view)
+    return link
 
 
-def write(page: str, group: GroupConfig) -> dict[str, str]:
-    """Put the group's minimal link in the address bar; returns its parameters."""
-    params = link_params(group)
+def current(page: str) -> Link:
+    """What the page's last link set: its preset, locks and view (the config itself lives in widgets)."""
+    return st.session_state.get(f"{page}.link") or Link(group=GroupConfig.single())
+
+
+def params_for(page: str, group: GroupConfig, *, whole_group: bool = True) -> dict[str, str]:
+    """The link of `group` on `page`: relative to the preset in use, with the page's locks and view
+    (`whole_group=False` for a page that shows run a only)."""
+    link = current(page)
+    params = link_params(group, link.preset, whole_group=whole_group)
+    if "preset" not in params and link.preset:  # the setup no longer reads as the preset plus changes
+        st.session_state[f"{page}.link"] = Link(group=link.group, lock=link.lock, view=link.view)
+    return {**params, **link.page_keys()}
+
+
+def write(page: str, group: GroupConfig, *, whole_group: bool = True) -> dict[str, str]:
+    """Put the group's link in the address bar; returns its parameters."""
+    params = params_for(page, group, whole_group=whole_group)
     if st.session_state.get(f"{page}.written") != params or _params() != {k: [v] for k, v in params.items()}:
         st.query_params.from_dict(params)
     st.session_state[f"{page}.written"] = params

@@ -17,7 +17,9 @@ import streamlit as st
 
 from app import address_bar, charts, run_panel, variants
 from app.runtime import get_runner, session_token
+from app.share import share_panel
 from app.sidebar import render_sidebar
+from app.story import show_story
 from engine.group import GroupConfig, differences
 from engine.jobs import JobView
 
@@ -40,7 +42,7 @@ def _load_link() -> None:
 
 
 @st.cache_resource(max_entries=256, show_spinner=False)
-def _figures(job_id: str, version: int, log_y: bool) -> dict:
+def _figures(job_id: str, version: int, log_y: bool, present: bool = False) -> dict:
     """Every figure of the page for one job at one data version; shared by all viewers of the job."""
     runner = get_runner()
     job = runner.job(job_id)
@@ -53,14 +55,16 @@ def _figures(job_id: str, version: int, log_y: bool) -> dict:
         outputs = {"all": charts.prediction_figure(prediction, None, job.points, labels=labels)}
     else:
         outputs = {run: charts.prediction_figure(prediction, run, job.points) for run in job.ids}
-    return {
+    figures = {
         "loss": charts.loss_accuracy_figure(scalars, log_y=log_y, labels=labels),
         "grad_depth": charts.gradient_depth_figure(layers, labels=labels),
         "saturation_depth": charts.saturation_depth_figure(layers, labels=labels),
         "act_grid": charts.histogram_grid(hists, job.ids, "act", labels=labels),
-        "outputs": outputs,
-        "findings": findings,
     }
+    if present:
+        figures = {name: charts.projected(figure) for name, figure in figures.items()}
+        outputs = {name: charts.projected(figure) for name, figure in outputs.items()}
+    return {**figures, "outputs": outputs, "findings": findings}
 
 
 def _chart(figure: go.Figure, name: str, how_to_read: str | None = None) -> None:
@@ -101,20 +105,20 @@ def _differences(group: GroupConfig) -> None:
     st.dataframe(table, width="content")
 
 
-def _live(job_id: str) -> None:
+def _live(job_id: str, present: bool = False) -> None:
     job = get_runner().job(job_id)
     if job is None:
         st.info("This comparison has ended and was cleared from the server. Press Train to run it again.")
         return
     run_panel.progress(job)
-    figures = _figures(job_id, job.version, st.session_state.get(f"{SCOPE}log_y", False))
+    figures = _figures(job_id, job.version, st.session_state.get(f"{SCOPE}log_y", False), present)
     columns = st.columns(len(job.ids))
     for k, (column, run_id, label) in enumerate(zip(columns, job.ids, job.labels)):
         with column:
             _heading(run_id, label)
             status = job.run_statuses.get(run_id, job.status)
             (st.error if status == "diverged" else st.caption)(run_status(job, k))
-    left, right = st.columns(2)
+    left, right = (st.container(), st.container()) if present else st.columns(2)
     with left:
         st.subheader("Loss and accuracy")
         _chart(figures["loss"], "loss")
@@ -156,22 +160,28 @@ def _live(job_id: str) -> None:
 def render() -> None:
     _load_link()
     session_token()  # creating it registers the session with the runner's reaper
+    link = address_bar.current(PAGE)
+    present = link.view == "present"
     st.title("Compare")
     state = st.session_state
     for problem in state.get(f"{SCOPE}link_problems", []):
         st.warning(f"Link: {problem}")
+    show_story(link.preset, present=present)
     st.sidebar.markdown("**Run a**: every run starts from this setup.")
-    base, errors = render_sidebar(prefix=variants.BASE)
+    base, errors = render_sidebar(locked=set(link.lock), prefix=variants.BASE)
     for error in errors:
         st.sidebar.error(error)
-    group, run_errors = variants.render_runs(base)
+    with st.expander("Runs", expanded=False) if present else st.container():  # the presenter folds them away
+        group, run_errors = variants.render_runs(base, locked=set(link.lock))
     for error in run_errors:
         st.error(error)
     if group is not None:
-        run_panel.share_box(address_bar.share_url(address_bar.write(PAGE, group)))
+        params = address_bar.write(PAGE, group)
+        share_panel(address_bar.share_url(params), address_bar.share_url({**params, "view": "present"}))
         _differences(group)
-    job = run_panel.controls(group if group is not None and len(group.runs) > 1 else None, SCOPE)
-    st.toggle("log-scale loss", key=f"{SCOPE}log_y")
+    with st.expander("Controls", expanded=False) if present else st.container():
+        job = run_panel.controls(group if group is not None and len(group.runs) > 1 else None, SCOPE)
+        st.toggle("log-scale loss", key=f"{SCOPE}log_y")
     if job is None:
         st.info("This comparison has ended and was cleared from the server. Press **Train** to run it again."
                 if run_panel.job_id(SCOPE) else
@@ -181,4 +191,4 @@ def render() -> None:
     if run_panel.changed_since_start(group, SCOPE):
         st.caption("The runs changed since this comparison started: press **Train** to run them.")
     live = job.status in run_panel.LIVE
-    st.fragment(run_every=REFRESH_SECONDS if live else None)(_live)(job.id)
+    st.fragment(run_every=REFRESH_SECONDS if live else None)(_live)(job.id, present)

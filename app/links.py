@@ -2,21 +2,24 @@
 
 Every link is untrusted input. Reading one never raises: each bad key falls back to its default and
 comes back as a Problem naming the key, the value and what is allowed; the rest of the link applies.
+Besides the config, a link may carry page keys: `preset=ID` (loaded first, explicit keys override
+it), `autorun=1`, `lock=key1,key2` (those controls read-only) and `view=present` (presenter layout).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
-from engine.config import ConfigError, Problem
-from engine.group import GroupConfig, parse_group_lenient, render_group
-from engine.presets import resolve
+from engine.config import ConfigError, Problem, all_keys, render_run, to_text
+from engine.group import GroupConfig, parse_group, parse_group_lenient, render_group
+from engine.presets import Preset, load_preset, resolve
 
 MAX_KEYS = 60  # more keys than the vocabulary could ever need: the rest are ignored, with a warning
 MAX_VALUE = 400
-FLAGS = ("autorun",)
+VIEWS = ("present",)
 
 
 @dataclass
@@ -25,6 +28,13 @@ class Link:
     problems: list[Problem] = field(default_factory=list)
     autorun: bool = False
     preset: str | None = None
+    lock: tuple[str, ...] = ()  # vocabulary keys shown read-only
+    view: str | None = None  # "present": the presenter layout
+
+    def page_keys(self) -> dict[str, str]:
+        """The page keys a page writes back into the address bar (not autorun: it acts once)."""
+        out = {"lock": ",".join(self.lock)} if self.lock else {}
+        return {**out, "view": self.view} if self.view else out
 
 
 def read_link(params: Mapping[str, list[str]]) -> Link:
@@ -46,6 +56,8 @@ def read_link(params: Mapping[str, list[str]]) -> Link:
             continue
         mapping[key] = value
     autorun = mapping.pop("autorun", "").strip().lower() in ("1", "true", "yes")
+    lock = _lock(mapping.pop("lock", ""), problems)
+    view = _view(mapping.pop("view", None), problems)
     preset = mapping.get("preset")
     try:
         mapping = resolve(mapping)
@@ -54,9 +66,64 @@ def read_link(params: Mapping[str, list[str]]) -> Link:
         mapping.pop("preset", None)
         preset = None
     group, bad = parse_group_lenient(mapping)
-    return Link(group=group, problems=problems + bad, autorun=autorun, preset=preset)
+    return Link(group=group, problems=problems + bad, autorun=autorun, preset=preset, lock=lock, view=view)
 
 
-def link_params(group: GroupConfig) -> dict[str, str]:
-    """The minimal mapping for the address bar: non-default keys only."""
-    return render_group(group)
+def _lock(text: str, problems: list[Problem]) -> tuple[str, ...]:
+    keys = [k.strip() for k in text.split(",") if k.strip()]
+    known = [k for k in keys if k in all_keys()]
+    for key in keys:
+        if key not in all_keys():
+            problems.append(Problem(key="lock", value=repr(key)[:60], message="not a key of the vocabulary",
+                                    allowed="keys such as activation,init,lr separated by commas"))
+    return tuple(dict.fromkeys(known))
+
+
+def _view(text: str | None, problems: list[Problem]) -> str | None:
+    if text is None or not text.strip():
+        return None
+    if text.strip() in VIEWS:
+        return text.strip()
+    problems.append(Problem(key="view", value=repr(text)[:60], message="no such view",
+                            allowed=" or ".join(VIEWS)))
+    return None
+
+
+@lru_cache(maxsize=64)
+def preset_named(preset_id: str) -> Preset | None:
+    """A preset by id (files ship with the app: read once), or None for an unknown id."""
+    try:
+        return load_preset(preset_id)
+    except ConfigError:
+        return None
+
+
+def link_params(group: GroupConfig, preset: str | None = None, *, whole_group: bool = True) -> dict[str, str]:
+    """The minimal mapping for the address bar: non-default keys only. With a preset in use, `preset=ID`
+    and only the keys that differ from the preset, when that reads back to exactly the same group (with
+    `whole_group=False`, the same run a: the Playground shows run a of a comparison preset)."""
+    plain = render_group(group) if whole_group else render_run(group.base)
+    chosen = preset_named(preset) if preset else None
+    if chosen is None:
+        return plain
+    reference = chosen.group()
+    theirs = render_group(reference) if whole_group else render_run(reference.base)
+    relative = {"preset": chosen.id, **_relative(plain, theirs, group)}
+    try:
+        back = parse_group(resolve(relative))
+    except ConfigError:
+        return plain
+    same = back == group if whole_group else back.base == group.base
+    return relative if same else plain
+
+
+def _relative(current: dict[str, str], preset: dict[str, str], group: GroupConfig) -> dict[str, str]:
+    """The keys of `current` that differ from `preset`'s, and a key for each preset key the group undoes."""
+    out = {k: v for k, v in current.items() if preset.get(k) != v}
+    for key in preset.keys() - current.keys():
+        run_id, _, name = key.rpartition(".")
+        k = group.ids.index(run_id) if run_id in group.ids else 0 if not run_id else None
+        if k is None:
+            continue  # the preset has a run this group lacks: no preset-relative link (checked by the caller)
+        out[key] = group.labels[k] if name == "label" else to_text(name, getattr(group.runs[k], name))
+    return out

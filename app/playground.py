@@ -11,9 +11,11 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from app import address_bar, charts, run_panel
-from app.links import link_params
+from app.links import link_params, preset_named
 from app.runtime import get_runner, session_token
+from app.share import share_panel
 from app.sidebar import PLAYGROUND, load_into_widgets, render_sidebar
+from app.story import show_story
 from engine.group import GroupConfig
 
 PAGE = "playground"
@@ -34,13 +36,13 @@ def _load_link() -> None:
 
 
 @st.cache_resource(max_entries=512, show_spinner=False)
-def _figures(job_id: str, version: int, log_y: bool) -> dict:
+def _figures(job_id: str, version: int, log_y: bool, present: bool = False) -> dict:
     """Every figure of the page for one job at one data version; shared by all viewers of the job."""
     runner = get_runner()
     job = runner.job(job_id)
     scalars, layers, hists, summary, findings = runner.tables(job_id)
     run = job.ids[0]
-    return {
+    figures = {
         "loss": charts.loss_accuracy_figure(scalars, log_y=log_y),
         "output": charts.prediction_figure(job.prediction, run, job.points) if job.prediction else None,
         "act_time": charts.histogram_heatmap(hists, run, kind="act"),
@@ -50,9 +52,15 @@ def _figures(job_id: str, version: int, log_y: bool) -> dict:
         "grad_hist": charts.histogram_heatmap(hists, run, kind="grad"),
         "saturation": charts.saturation_figure(layers),
         "update": charts.update_ratio_figure(layers, run),
-        "findings": findings,
-        "summary": summary,
     }
+    if present:
+        figures = {name: charts.projected(figure) if figure is not None else None for name, figure in figures.items()}
+    return {**figures, "findings": findings, "summary": summary}
+
+
+def _pair(present: bool) -> tuple:
+    """Two charts side by side, or one above the other in the presenter view (bigger)."""
+    return (st.container(), st.container()) if present else tuple(st.columns(2))
 
 
 def _chart(figure: go.Figure, name: str, how_to_read: str | None = None) -> None:
@@ -60,13 +68,13 @@ def _chart(figure: go.Figure, name: str, how_to_read: str | None = None) -> None
     st.caption(how_to_read or charts.HOW_TO_READ[name])
 
 
-def _live(job_id: str) -> None:
+def _live(job_id: str, present: bool = False) -> None:
     job = get_runner().job(job_id)
     if job is None:
         st.info("This run has ended and was cleared from the server. Press Train to run it again.")
         return
     run_panel.progress(job)
-    figures = _figures(job_id, job.version, st.session_state.get("log_y", False))
+    figures = _figures(job_id, job.version, st.session_state.get("log_y", False), present)
     st.subheader("Findings")
     if figures["findings"]:
         for finding in figures["findings"]:
@@ -74,7 +82,7 @@ def _live(job_id: str) -> None:
             st.warning(f"**{finding['code'].replace('_', ' ')}**{where} (step {finding['step']}): {finding['message']}")
     else:
         st.success("No problems found so far.")
-    left, right = st.columns(2)
+    left, right = _pair(present)
     with left:
         st.subheader("Loss and accuracy")
         _chart(figures["loss"], "loss")
@@ -83,7 +91,7 @@ def _live(job_id: str) -> None:
         if figures["output"] is not None:
             _chart(figures["output"], "output", charts.HOW_TO_READ[job.prediction.kind])
     st.subheader("Gradient magnitude across depth")
-    left, right = st.columns(2)
+    left, right = _pair(present)
     with left:
         _chart(figures["grad_depth"], "grad_depth")
     with right:
@@ -92,7 +100,7 @@ def _live(job_id: str) -> None:
     st.subheader("Activations")
     _chart(figures["act_now"], "act_now")
     _chart(figures["act_time"], "act_time")
-    left, right = st.columns(2)
+    left, right = _pair(present)
     with left:
         st.subheader("Saturation and dead units")
         _chart(figures["saturation"], "saturation")
@@ -107,12 +115,17 @@ def _live(job_id: str) -> None:
 def _compare_with(group: GroupConfig | None) -> None:
     """Open the Compare page with this setup as run a and an identical run b to change."""
     if st.button("Compare with…", disabled=group is None, help="Open the Compare page with this setup as run a"):
-        st.switch_page(COMPARE_PAGE, query_params={**link_params(group), "b.label": "b"})
+        params = address_bar.params_for(PAGE, group, whole_group=False)
+        if "preset" in params and len(preset_named(params["preset"]).group().runs) > 1:
+            params = {**link_params(group), **address_bar.current(PAGE).page_keys()}  # only this run as run a
+        st.switch_page(COMPARE_PAGE, query_params={**params, "b.label": "b"})
 
 
 def render() -> None:
     _load_link()
     session_token()  # creating it registers the session with the runner's reaper
+    link = address_bar.current(PAGE)
+    present = link.view == "present"
     st.title("Playground")
     for problem in st.session_state.get("link_problems", []):
         st.warning(f"Link: {problem}")
@@ -120,19 +133,22 @@ def render() -> None:
     if comparison is not None:
         st.warning(f"This link compares {len(comparison.runs)} runs; the Playground shows run a.")
         st.page_link(COMPARE_PAGE, label="Open the comparison on the Compare page", icon="⚖️",
-                     query_params=link_params(comparison))
-    config, errors = render_sidebar(prefix=PLAYGROUND)
+                     query_params={**link_params(comparison, link.preset), **link.page_keys()})
+    show_story(link.preset, present=present)
+    config, errors = render_sidebar(locked=set(link.lock), prefix=PLAYGROUND)
     for error in errors:
         st.sidebar.error(error)
     group = GroupConfig.single(config) if config is not None else None
     if group is not None:
-        run_panel.share_box(address_bar.share_url(address_bar.write(PAGE, group)))
-    job = run_panel.controls(group)
-    left, right = st.columns([1, 4])
-    with left:
-        _compare_with(group)
-    with right:
-        st.toggle("log-scale loss", key="log_y")
+        params = address_bar.write(PAGE, group, whole_group=False)
+        share_panel(address_bar.share_url(params), address_bar.share_url({**params, "view": "present"}))
+    with st.expander("Controls", expanded=False) if present else st.container():  # the presenter folds them away
+        job = run_panel.controls(group)
+        left, right = st.columns([1, 4])
+        with left:
+            _compare_with(group)
+        with right:
+            st.toggle("log-scale loss", key="log_y")
     if job is None:
         st.info("This run has ended and was cleared from the server. Press **Train** to run it again."
                 if run_panel.job_id("") else
@@ -141,4 +157,4 @@ def render() -> None:
     if run_panel.changed_since_start(group):
         st.caption("The settings changed since this run started: press **Train** to run them.")
     live = job.status in run_panel.LIVE
-    st.fragment(run_every=REFRESH_SECONDS if live else None)(_live)(job.id)
+    st.fragment(run_every=REFRESH_SECONDS if live else None)(_live)(job.id, present)

@@ -31,6 +31,10 @@ def _keys_key(run_id: str) -> str:
     return f"{SCOPE}{run_id}.keys"
 
 
+def _fixed_key(run_id: str) -> str:
+    return f"{SCOPE}{run_id}.locked_keys"  # keys the link changes for this run and locks
+
+
 def _label_key(run_id: str) -> str:
     return f"{SCOPE}{run_id}.label"
 
@@ -85,29 +89,36 @@ def _label(run_id: str) -> tuple[str, list[str]]:
     return label, [str(p) for p in problems]
 
 
-def _variant(run_id: str, base: RunConfig) -> tuple[RunConfig | None, str, list[str]]:
-    """One run's editor: its label, the keys it changes and their widgets. Returns (config, label, errors)."""
+def _variant(run_id: str, base: RunConfig, locked: set[str]) -> tuple[RunConfig | None, str, list[str]]:
+    """One run's editor: its label, the keys it changes and their widgets. Returns (config, label, errors).
+    A locked key the run changes stays changed, read-only; a locked key it does not change cannot be added."""
     state = st.session_state
     _heading(run_id, f"run {run_id}")
     label, errors = _label(run_id)
-    chosen = st.multiselect("keys it changes", VARIANT_KEYS, key=_keys_key(run_id), persist_state="session",
+    fixed = [key for key in state.get(_keys_key(run_id), []) if key in locked]
+    if fixed:
+        state[_keys_key(run_id)] = [key for key in state[_keys_key(run_id)] if key not in locked]
+        state[_fixed_key(run_id)] = fixed
+    fixed = state.get(_fixed_key(run_id), [])
+    options = [key for key in VARIANT_KEYS if key not in locked]
+    chosen = st.multiselect("keys it changes", options, key=_keys_key(run_id), persist_state="session",
                             placeholder="a copy of run a: choose keys to change",
                             help="Each chosen key starts at run a's value. Data, batch size, steps and "
                                  "probe_every are shared by every run: set them in the sidebar.")
     prefix = _prefix(run_id)
     for key in VARIANT_KEYS:  # a key taken off the list starts again from run a's value when chosen again
-        if key not in chosen:
+        if key not in chosen and key not in fixed:
             state.pop(widget_key(key, prefix), None)
     values = {}
-    for key in chosen:
+    for key in [*fixed, *chosen]:
         state.setdefault(widget_key(key, prefix), widget_value(base, key))
-        values[key] = widget(key, prefix=prefix)
+        values[key] = widget(key, locked=key in fixed, prefix=prefix)
     st.button(f"Remove run {run_id}", key=f"{SCOPE}{run_id}.remove", on_click=_remove_run, args=(run_id,))
     config, config_errors = config_from_widgets(values, base=base, run_prefix=f"{run_id}.")
     return config, label, errors + config_errors
 
 
-def render_runs(base: RunConfig | None) -> tuple[GroupConfig | None, list[str]]:
+def render_runs(base: RunConfig | None, locked: set[str] = frozenset()) -> tuple[GroupConfig | None, list[str]]:
     """The runs editor, one column per run. Returns the group (None while any run does not parse) and
     the errors, each naming its key with the run's prefix (`c.lr`)."""
     ids = st.session_state.setdefault(RUNS, [])
@@ -122,7 +133,7 @@ def render_runs(base: RunConfig | None) -> tuple[GroupConfig | None, list[str]]:
     runs, labels = [base], [label_a]
     for column, run_id in zip(columns[1:], ids):
         with column, st.container(border=True):
-            config, label, run_errors = _variant(run_id, base or RunConfig())
+            config, label, run_errors = _variant(run_id, base or RunConfig(), locked)
         runs.append(config)
         labels.append(label)
         errors += run_errors

@@ -64,7 +64,7 @@ def _page_cost(quick: bool) -> dict:
     for key, value in {**TEN_LAYERS, "steps": str(steps)}.items():
         app.query_params[key] = value
     app.run()
-    app.button[0].click().run()
+    app.button(key="train").click().run()
     runner = get_runner()
     job_id = app.session_state["job_id"]
     _wait(runner, job_id, ("finished",), 120)

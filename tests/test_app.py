@@ -48,7 +48,7 @@ def test_hostile_values_never_crash(hostile):
 
 def test_train_starts_a_run_and_the_live_fragment_draws_charts():
     app = _app(hidden="3x8", steps="300", probe_every="5")
-    app.button[0].click().run()  # Train
+    app.button(key="train").click().run()  # Train
     assert not app.exception
     job_id = app.session_state["job_id"]
     from app.runtime import get_runner

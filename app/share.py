@@ -1,0 +1,64 @@
+"""The Share panel: the link of what the page shows, a Copy button, and a QR code big enough to scan
+from a projected screen (drawn by segno, a maintained QR library), plus the presenter's variant."""
+
+from __future__ import annotations
+
+import io
+import json
+from functools import lru_cache
+
+import segno
+import streamlit as st
+
+QR_SIZE = 320  # px in the panel; the full-screen dialog draws it at 640
+COPY_BUTTON = """<div style="font-family:sans-serif">
+<button id="copy" style="padding:6px 14px;border-radius:8px;border:1px solid #bbb;background:#fff;cursor:pointer">
+Copy link</button> <span id="said" style="color:#555;font-size:14px"></span></div>
+<script>
+const url = {url};
+const said = document.getElementById("said");
+document.getElementById("copy").onclick = async () => {{
+  try {{ await navigator.clipboard.writeText(url); said.textContent = "Copied."; }}
+  catch (error) {{  // plain http on a LAN: no clipboard API; the old way still works in most browsers
+    const area = document.createElement("textarea"); area.value = url; document.body.appendChild(area);
+    area.select(); said.textContent = document.execCommand("copy") ? "Copied." : "Select the link above and copy it.";
+    area.remove();
+  }}
+}};
+</script>"""
+
+
+@lru_cache(maxsize=256)
+def qr_png(url: str, scale: int = 8) -> bytes:
+    """The link as a QR code image (PNG), error correction M: readable from a photo of a projector."""
+    buffer = io.BytesIO()
+    segno.make(url, error="m", micro=False).save(buffer, kind="png", scale=scale, border=3)
+    return buffer.getvalue()
+
+
+def _copy_button(url: str) -> None:
+    script_safe = json.dumps(url).replace("</", "<\\/")  # the link is data, never markup
+    st.iframe(COPY_BUTTON.format(url=script_safe), height=44)
+
+
+@st.dialog("Scan to open this view", width="large")
+def _big_qr(url: str) -> None:
+    st.image(qr_png(url, scale=16), width=640)
+    st.caption(url)
+
+
+def share_panel(url: str, presenter_url: str, *, expanded: bool = False) -> None:
+    """The link with a Copy button and its QR code; the presenter link beside it."""
+    with st.expander("Share this view", expanded=expanded, icon=":material/share:"):
+        left, right = st.columns([3, 2])
+        with left:
+            st.code(url, language=None, wrap_lines=True)
+            _copy_button(url)
+            st.caption("Everyone who opens this link sees the same setup, and the same run once it trains: add "
+                       "`&autorun=1` to start it on open, `&lock=lr,activation` to make controls read-only.")
+            st.markdown("**Presenter view** (bigger charts, the story, controls folded away):")
+            st.code(presenter_url, language=None, wrap_lines=True)
+        with right:
+            st.image(qr_png(url), width=QR_SIZE, caption="Scan to open this view")
+            if st.button("Show the QR code full screen", icon=":material/qr_code_2:"):
+                _big_qr(url)
