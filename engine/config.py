@@ -185,7 +185,7 @@ def allowed_text(key: str) -> str:
     if key == "hidden":
         return f"widths such as 32,32,32 or 8x32: 0-{MAX_LAYERS} layers of width 1-{MAX_WIDTH}"
     if key == "label":
-        return "a short name for the run, up to 40 characters"
+        return "a short name for the run, up to 40 characters (fewer with accents or emoji: 40 bytes)"
     field = RunConfig.model_fields.get(key)
     if field is None:
         return "one of " + ", ".join(all_keys())

@@ -26,7 +26,7 @@ from engine.config import (
     to_text,
 )
 
-MAX_LABEL = 40
+MAX_LABEL = 40  # characters, and at most as many bytes of UTF-8: links stay short
 # Keys that are not run settings but may stand in a link or preset mapping beside them.
 PAGE_KEYS = ("preset", "autorun", "lock", "view", "page")
 
@@ -98,7 +98,7 @@ def parse_label(run_id: str, value: Any, problems: list[Problem]) -> str:
     if value is None:
         return run_id
     text = str(value).strip()
-    if not text or len(text) > MAX_LABEL or not text.isprintable():
+    if not text or len(text.encode()) > MAX_LABEL or not text.isprintable():
         key = "label" if run_id == "a" else f"{run_id}.label"
         problems.append(Problem(key=key, value=_shown(value), message="not a usable label",
                                 allowed=allowed_text("label")))

@@ -308,6 +308,7 @@ class JobRunner:
         self._request_ids = itertools.count(1)
         self._closed = False
         self._failed_starts = 0  # workers in a row that died before they were ready
+        self.trainings_started = 0  # new jobs; a viewer joining an identical config's job adds none
         self._broken = ""  # why no worker can start, once that is clear
         self._wake_r, self._wake_w = self._ctx.Pipe(duplex=False)
         self._pool: list[_Worker] = [_Worker(self._ctx, i) for i in range(self.workers)]
@@ -342,6 +343,7 @@ class JobRunner:
             if to_end is not None:
                 self._remove(to_end)
             job = _Job(uuid.uuid4().hex[:12], key, group, data)
+            self.trainings_started += 1
             job.start_pause_at = 0 if paused else None
             self._jobs[job.id] = job
             self._by_key[key] = job.id
@@ -476,6 +478,7 @@ class JobRunner:
                 counts[job.status] += 1
             return {"workers": sum(w.alive for w in self._pool), "jobs": len(self._jobs),
                     "sessions": len(self._sessions), "queued": len(self._queue), "statuses": counts,
+                    "trainings_started": self.trainings_started,
                     "worker_pids": [w.process.pid for w in self._pool]}
 
     def shutdown(self, timeout: float = 1.0) -> None:
