@@ -15,9 +15,12 @@ if str(ROOT) not in sys.path:  # `streamlit run` puts app/ on the path, not the 
 def main() -> None:
     import streamlit as st
 
-    st.set_page_config(page_title="Layerscope", page_icon="🔬", layout="wide")
+    present = st.query_params.get("view") == "present"  # the presenter view starts with the sidebar folded
+    st.set_page_config(page_title="Layerscope", page_icon="🔬", layout="wide",
+                       initial_sidebar_state="collapsed" if present else "auto")
     pages = [  # files, not callables, so that st.switch_page and AppTest can open each page by its path
         st.Page("views/playground.py", title="Playground", icon="🧪", url_path="playground", default=True),
+        st.Page("views/gallery.py", title="Gallery", icon="🖼️", url_path="gallery"),
         st.Page("views/compare.py", title="Compare", icon="⚖️", url_path="compare"),
         # URL paths are case-sensitive: /Compare?... (as people type it) opens the same page.
         st.Page("views/compare.py", title="Compare", icon="⚖️", url_path="Compare", visibility="hidden"),

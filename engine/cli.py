@@ -1,4 +1,6 @@
 """`python -m engine run ...`: train without a browser, show progress, write the tables, print findings.
+`python -m engine presets` lists the presets; `python -m engine previews [--check]` writes (or checks)
+presets/previews.json, the Gallery's preview of each preset (engine/previews.py).
 
 Exit codes: 0 for a finished, early-stopped or diverged run (divergence is a result), 2 for bad input
 (the message names each bad key; nothing is written), 1 for an internal error.
@@ -20,7 +22,7 @@ from tqdm import tqdm
 from engine.api import train
 from engine.config import ConfigError, Problem
 from engine.group import GroupConfig, parse_group
-from engine.presets import load_preset, load_preset_file, preset_ids, resolve
+from engine.presets import all_presets, load_preset, load_preset_file, preset_ids, resolve
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -35,6 +37,10 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--out", help="folder for config.yaml, the CSV files, summary.json and weights.pt "
                                    "(default: runs/<time>)")
     commands.add_parser("presets", help="list the presets")
+    previews = commands.add_parser("previews", help="train each preset's short preview run and write "
+                                                    "presets/previews.json (the Gallery's charts)")
+    previews.add_argument("--check", action="store_true",
+                          help="write nothing; exit 1 naming each preset whose stored preview is stale")
     return parser
 
 
@@ -122,12 +128,43 @@ def command_presets() -> int:
     return 0
 
 
+def command_previews(args: argparse.Namespace) -> int:
+    from engine import previews  # imported here: `run` does not need it
+
+    presets = all_presets()
+    stored = previews.read_previews()
+    started = time.perf_counter()
+
+    def progress(preset_id: str, seconds: float) -> None:
+        print(f"  {preset_id:32} {seconds:5.1f} s", file=sys.stderr)
+
+    fresh = previews.compute_previews(presets, progress=progress)
+    seconds = time.perf_counter() - started
+    if args.check:
+        stale = previews.stale(presets, stored, fresh)
+        if stale:
+            print(f"{len(stale)} stale preview(s) in {previews.PREVIEWS_FILE}:", file=sys.stderr)
+            for preset_id, why in stale.items():
+                print(f"  {preset_id}: {why}", file=sys.stderr)
+            print("Run `python -m engine previews` to write them again.", file=sys.stderr)
+            return 1
+        print(f"{len(fresh)} previews are up to date ({seconds:.1f} s).")
+        return 0
+    previews.write_previews(fresh)
+    changed = sorted(preset_id for preset_id in fresh if stored.get(preset_id) != fresh[preset_id])
+    print(f"{len(fresh)} previews in {seconds:.1f} s -> {previews.PREVIEWS_FILE}"
+          + (f" (changed: {', '.join(changed)})" if changed else " (none changed)"))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     torch.set_num_threads(1)  # small nets: more threads only add contention
     try:
         if args.command == "presets":
             return command_presets()
+        if args.command == "previews":
+            return command_previews(args)
         return command_run(args)
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)

@@ -1,5 +1,9 @@
 """Presets: one YAML file per lesson in `presets/`, validated by the config schema, with claims.
 
+Each file has `id` (its file name), `title`, `lesson` (one plain sentence, at most MAX_LESSON characters:
+the Gallery card's line), `topic` (one of TOPICS), `story` (2-5 sentences: what to watch, why, what to
+try), `config` (the keys of run a, and `b.`/`c.`/`d.` overrides for comparison runs) and `claims`.
+
 A claim is a measurable sentence that a test checks by running the preset, e.g.
 
     - says: At step 0 the back-propagated gradient of h1 is below 1% of h8's.
@@ -22,7 +26,7 @@ from typing import Any, Literal
 
 import pandas as pd
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from engine.config import ConfigError, Problem, _shown
 from engine.findings import FINDING_CODES
@@ -30,6 +34,7 @@ from engine.group import GroupConfig, parse_group
 
 PRESET_DIR = Path(__file__).resolve().parent.parent / "presets"
 PRESET_ID = re.compile(r"[a-z0-9][a-z0-9-]{1,60}")
+MAX_LESSON = 110  # one line on a Gallery card
 TOPICS = ("gradients", "activations", "initialization", "normalization", "regularization", "optimization",
           "data", "depth", "debugging")
 
@@ -121,10 +126,19 @@ class Preset(BaseModel):
 
     id: str = Field(pattern=f"^{PRESET_ID.pattern}$")
     title: str = Field(min_length=3, max_length=100)
+    lesson: str = Field(min_length=10, max_length=MAX_LESSON)  # one plain sentence: what the preset teaches
     topic: Literal[TOPICS]  # type: ignore[valid-type]
     story: str = Field(min_length=40, max_length=1200)
     config: dict[str, Any]
     claims: list[Claim] = Field(min_length=1)
+
+    @field_validator("lesson")
+    @classmethod
+    def _one_sentence(cls, lesson: str) -> str:
+        text = lesson.strip()
+        if "\n" in text or not text.endswith((".", "!", "?")) or re.search(r"[.!?]\s+[A-Z]", text):
+            raise ValueError("the lesson is one sentence on one line, ending with a full stop")
+        return text
 
     def group(self) -> GroupConfig:
         return parse_group(self.config)
@@ -150,7 +164,7 @@ def load_preset_file(path: str | Path) -> Preset:
                                    allowed="a readable YAML file")], source=str(path)) from None
     if not isinstance(data, Mapping):
         raise ConfigError([Problem(key="(file)", value=type(data).__name__, message="not a mapping",
-                                   allowed="a YAML mapping with id, title, topic, story, config, claims")],
+                                   allowed="a YAML mapping with id, title, lesson, topic, story, config, claims")],
                           source=str(path))
     try:
         preset = Preset.model_validate(data)

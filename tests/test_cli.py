@@ -210,6 +210,7 @@ def test_preset_file_as_config(tmp_path, capsys):
     preset = {
         "id": "tiny-test",
         "title": "A tiny test preset",
+        "lesson": "A preset file works as a --config file.",
         "topic": "debugging",
         "story": "A preset written by the test suite to check that --config reads preset files.",
         "config": {"hidden": "4", "activation": "relu", "b.activation": "tanh"},
@@ -263,3 +264,52 @@ def test_entry_point_subprocess(tmp_path):
     assert "Findings" in result.stdout
     for name in FILES:
         assert (out / name).is_file(), name
+
+
+# ---------------------------------------------------------------- previews: write, then --check
+
+
+@pytest.fixture
+def two_previews(tmp_path, monkeypatch):
+    """`previews` on two cheap presets, into a file of the test's own."""
+    from engine import previews
+
+    presets = [load_preset("zeros-init"), load_preset("learning-rate-range")]
+    monkeypatch.setattr(cli, "all_presets", lambda: presets)
+    monkeypatch.setattr(previews, "PREVIEWS_FILE", tmp_path / "previews.json")
+    return tmp_path / "previews.json"
+
+
+def test_previews_writes_the_file_and_check_passes_on_it(two_previews, capsys):
+    code, stdout, err = run_cli(capsys, "previews", "--check")
+    assert code == 1 and not two_previews.exists()  # --check never writes
+    assert "zeros-init: no preview" in err and "learning-rate-range: no preview" in err
+    code, stdout, err = run_cli(capsys, "previews")
+    assert code == 0, err[-500:]
+    assert "2 previews" in stdout and str(two_previews) in stdout
+    assert "zeros-init" in err and "learning-rate-range" in err  # progress, one line per preset
+    stored = json.loads(two_previews.read_text())["previews"]
+    assert sorted(stored) == ["learning-rate-range", "zeros-init"]
+    assert [run["id"] for run in stored["learning-rate-range"]["runs"]] == ["a", "b", "c"]
+    assert stored["learning-rate-range"]["runs"][0]["status"] == "diverged"
+    code, stdout, err = run_cli(capsys, "previews", "--check")
+    assert code == 0, err[-500:]
+    assert "up to date" in stdout
+
+
+def test_previews_check_names_each_stale_preset_and_why(two_previews, capsys):
+    assert run_cli(capsys, "previews")[0] == 0
+    data = json.loads(two_previews.read_text())
+    data["previews"]["zeros-init"]["runs"][1]["val_loss"][-1][1] += 0.001  # the engine trains differently
+    data["previews"]["learning-rate-range"]["hash"] = "0" * 16  # the preset's config changed
+    data["previews"]["no-such-preset"] = data["previews"]["zeros-init"]  # the preset was removed
+    two_previews.write_text(json.dumps(data))
+    before = two_previews.read_text()
+    code, _, err = run_cli(capsys, "previews", "--check")
+    assert code == 1
+    assert "3 stale preview(s)" in err
+    assert re.search(r"zeros-init: .*numbers changed", err), err
+    assert re.search(r"learning-rate-range: .*config changed", err), err
+    assert re.search(r"no-such-preset: .*no longer exists", err), err
+    assert "python -m engine previews" in err
+    assert two_previews.read_text() == before

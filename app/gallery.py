@@ -1,0 +1,102 @@
+"""The Gallery: every preset as a card, grouped by topic; one click opens it ready to train.
+
+A card shows the preset's title, its one-line lesson, how many runs it compares and a tiny chart of
+their validation loss from a precomputed short run (presets/previews.json, written by
+`python -m engine previews`). A one-run preset opens on the Playground, a comparison on the Compare
+page, both through `?preset=ID`, so the page loads the preset exactly as a shared link would.
+"""
+
+from __future__ import annotations
+
+import html
+
+import streamlit as st
+
+from app.charts import run_color
+from app.preview_charts import CONFIG, preview_figure
+from engine.presets import TOPICS, Preset, all_presets
+from engine.previews import preview_hash, read_previews
+
+PLAYGROUND_PAGE = "views/playground.py"
+COMPARE_PAGE = "views/compare.py"
+COLUMNS = 3
+TOPIC_TITLES = {  # engine.presets.TOPICS in plain words, in the same order
+    "gradients": "Gradients that vanish or explode",
+    "activations": "Activation functions: saturation and dead units",
+    "initialization": "Where the weights start",
+    "normalization": "Normalization",
+    "regularization": "Overfitting, and what holds it back",
+    "optimization": "Learning rates and optimizers",
+    "data": "Preparing the data",
+    "depth": "Depth and width",
+    "debugging": "Debugging a net that does not learn",
+}
+
+
+@st.cache_data(show_spinner=False)
+def _presets() -> list[Preset]:
+    return all_presets()
+
+
+@st.cache_data(show_spinner=False)
+def _previews() -> dict:
+    """presets/previews.json, read once per server."""
+    return read_previews()
+
+
+def page_for(preset: Preset) -> str:
+    """The page a preset opens on: a comparison needs the Compare page."""
+    return PLAYGROUND_PAGE if len(preset.group().runs) == 1 else COMPARE_PAGE
+
+
+def by_topic(presets: list[Preset]) -> list[tuple[str, list[Preset]]]:
+    """(topic, its presets by title) in TOPICS order, topics without a preset left out."""
+    groups = [(topic, sorted((p for p in presets if p.topic == topic), key=lambda p: p.title.lower()))
+              for topic in TOPICS]
+    return [(topic, members) for topic, members in groups if members]
+
+
+def _runs_text(preset: Preset) -> str:
+    group = preset.group()
+    runs = len(group.runs)
+    what = "one run" if runs == 1 else f"{runs} runs compared"
+    return f"{what} · {group.base.steps:,} steps"
+
+
+def _run_labels(preset: Preset) -> str:
+    """The runs' labels in their colours: the chart's legend, kept out of the chart."""
+    group = preset.group()
+    return " &nbsp; ".join(f"<span style='color:{run_color(run_id)};font-size:0.85rem;white-space:nowrap'>"
+                           f"● {html.escape(label)}</span>" for run_id, label in zip(group.ids, group.labels))
+
+
+def _card(preset: Preset, preview: dict | None) -> None:
+    with st.container(border=True, key=f"gallery-card-{preset.id}"):
+        st.markdown(f"**{preset.title}**")
+        st.markdown(preset.lesson)
+        st.caption(_runs_text(preset))
+        st.markdown(_run_labels(preset), unsafe_allow_html=True)
+        if preview is None:
+            st.caption("No preview yet: `python -m engine previews` draws one.")
+        else:
+            st.plotly_chart(preview_figure(preview), key=f"gallery-preview-{preset.id}", config=CONFIG, theme=None)
+            if preview.get("hash") != preview_hash(preset):
+                st.caption("This preview was made from an earlier version of the preset.")
+        page = page_for(preset)
+        label = "Open on the Playground" if page == PLAYGROUND_PAGE else "Open on the Compare page"
+        st.page_link(page, label=label, icon="🧪" if page == PLAYGROUND_PAGE else "⚖️",
+                     query_params={"preset": preset.id})
+
+
+def render() -> None:
+    st.title("Gallery")
+    st.markdown("Each card is a small experiment with one lesson. Open one: its runs are set up on the "
+                "Playground or the Compare page, ready to train. The chart is the validation loss of each "
+                "run (log scale), in the runs' colours.")
+    previews = _previews()
+    for topic, presets in by_topic(_presets()):
+        st.subheader(TOPIC_TITLES.get(topic, topic.capitalize()))
+        for start in range(0, len(presets), COLUMNS):
+            for column, preset in zip(st.columns(COLUMNS), presets[start:start + COLUMNS]):
+                with column:
+                    _card(preset, previews.get(preset.id))

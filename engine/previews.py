@@ -1,0 +1,185 @@
+"""Previews: a small summary of a short run of each preset, for the Gallery's cards.
+
+A preview trains the preset's group for at most PREVIEW_STEPS steps, probing about PREVIEW_POINTS
+times (probing never changes the numbers of training), and keeps per run: its id, label, status and
+end step, the validation loss curve `[[step, value], ...]`, and the back-propagated gradient
+(`grad_preact_rms`) across depth at the last probe step. All previews live in one committed file,
+presets/previews.json, written by `python -m engine previews`; `python -m engine previews --check`
+trains them again and names each stored preview that differs, writing nothing.
+
+Each preview stores `hash`: a hash of everything its numbers depend on that a preset file can change
+(every run's full config after defaults, the labels, the preview's own steps and probe spacing), so a
+stale preview is found without training. Changes to the engine's code are not in the hash: the test
+suite regenerates a few previews and compares their numbers exactly (training is deterministic on CPU).
+Numbers are rounded to SIGNIFICANT digits; a number that is not finite (a diverged run) is null.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from engine.api import train
+from engine.group import GroupConfig
+from engine.presets import PRESET_DIR, Preset, all_presets
+
+PREVIEWS_FILE = PRESET_DIR / "previews.json"
+FORMAT = 1  # bump when the content of a preview changes shape or meaning: every preview becomes stale
+# Every preset today runs at most 1,000 steps: its preview is the whole run, so the card shows what the
+# lesson says (at 300 steps Adam has not yet left SGD behind in optimizer-race). All 18 previews
+# together take 15-25 s of one core; a preset with more steps is cut at PREVIEW_STEPS.
+PREVIEW_STEPS = 1000
+PREVIEW_POINTS = 40  # probe steps per preview, about
+SIGNIFICANT = 5
+
+
+def preview_group(preset: Preset) -> GroupConfig:
+    """The preset's group, shortened to PREVIEW_STEPS and probed about PREVIEW_POINTS times.
+
+    A group with early stopping keeps the preset's probe spacing: its patience counts evaluations, so
+    probing more often would make it stop sooner than the preset does.
+    """
+    group = preset.group()
+    steps = min(group.base.steps, PREVIEW_STEPS)
+    probe_every = group.base.probe_every
+    if not any(run.early_stopping for run in group.runs):
+        probe_every = max(1, math.ceil(steps / PREVIEW_POINTS))
+    runs = tuple(run.model_copy(update={"steps": steps, "probe_every": probe_every}) for run in group.runs)
+    return GroupConfig(runs=runs, labels=group.labels, ids=group.ids)
+
+
+def preview_hash(preset: Preset) -> str:
+    """A short hash of what the preview's numbers depend on in the preset file (not the engine's code)."""
+    group = preview_group(preset)
+    canonical = {
+        "format": FORMAT,
+        "ids": list(group.ids),
+        "labels": list(group.labels),
+        "runs": [run.model_dump(mode="json") for run in group.runs],
+    }
+    text = json.dumps(canonical, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _number(value: Any) -> float | None:
+    value = float(value)
+    return float(f"{value:.{SIGNIFICANT}g}") if math.isfinite(value) else None
+
+
+def _depth_key(layer: str) -> tuple[int, int]:
+    return (0, int(layer[1:])) if layer[1:].isdigit() else (1, 0)  # h1, h2, ..., h10, then out
+
+
+def compute_preview(preset: Preset) -> dict[str, Any]:
+    """Train the preset's short run and summarise it (deterministic on CPU: the same numbers every time)."""
+    group = preview_group(preset)
+    result = train(group)
+    scalars, layers = result.scalars, result.layers
+    statuses = {run["run"]: run for run in result.summary["runs"]}
+    runs = []
+    for run_id, label in zip(group.ids, group.labels):
+        loss = scalars[(scalars["run"] == run_id) & (scalars["split"] == "val") & (scalars["metric"] == "loss")]
+        loss = loss.sort_values("step")
+        grads = layers[(layers["run"] == run_id) & (layers["stat"] == "grad_preact_rms")]
+        last = grads[grads["step"] == grads["step"].max()] if not grads.empty else grads
+        depth = sorted(((str(row.layer), _number(row.value)) for row in last.itertuples()),
+                       key=lambda item: _depth_key(item[0]))
+        runs.append({
+            "id": run_id,
+            "label": label,
+            "status": statuses[run_id]["status"],
+            "end_step": int(statuses[run_id]["steps"]),
+            "val_loss": [[int(step), _number(value)] for step, value in zip(loss["step"], loss["value"])],
+            "grad_step": int(last["step"].max()) if not last.empty else None,
+            "grad_depth": [layer for layer, _ in depth],
+            "grad_preact_rms": [value for _, value in depth],
+        })
+    return {
+        "hash": preview_hash(preset),
+        "steps": group.base.steps,
+        "preset_steps": preset.group().base.steps,
+        "probe_every": group.base.probe_every,
+        "runs": runs,
+    }
+
+
+def compute_previews(presets: Iterable[Preset] | None = None,
+                     progress: Callable[[str, float], None] | None = None) -> dict[str, dict[str, Any]]:
+    """Every preset's preview, by id; `progress(id, seconds)` after each."""
+    previews = {}
+    for preset in all_presets() if presets is None else presets:
+        started = time.perf_counter()
+        previews[preset.id] = compute_preview(preset)
+        if progress is not None:
+            progress(preset.id, time.perf_counter() - started)
+    return previews
+
+
+def dumps(previews: dict[str, dict[str, Any]]) -> str:
+    """The file's text: sorted by id, one line per run, so a diff shows which preset and run changed."""
+    lines = ["{", f'"format": {FORMAT},',
+             '"about": "Written by `python -m engine previews`; see engine/previews.py. Do not edit by hand.",',
+             '"previews": {']
+    ids = sorted(previews)
+    for i, preset_id in enumerate(ids):
+        preview = previews[preset_id]
+        head = {k: v for k, v in preview.items() if k != "runs"}
+        lines.append(f"{json.dumps(preset_id)}: {{")
+        lines += [f"  {json.dumps(key)}: {json.dumps(value)}," for key, value in head.items()]
+        lines.append('  "runs": [')
+        runs = [json.dumps(run, separators=(",", ":"), allow_nan=False) for run in preview["runs"]]
+        lines += [f"    {text}{',' if k < len(runs) - 1 else ''}" for k, text in enumerate(runs)]
+        lines.append("  ]")
+        lines.append("}," if i < len(ids) - 1 else "}")
+    lines += ["}", "}"]
+    return "\n".join(lines) + "\n"
+
+
+def write_previews(previews: dict[str, dict[str, Any]], path: Path | None = None) -> None:
+    Path(path or PREVIEWS_FILE).write_text(dumps(previews))
+
+
+def read_previews(path: Path | None = None) -> dict[str, dict[str, Any]]:
+    """The stored previews by preset id; {} when the file is missing, unreadable or of another format."""
+    try:
+        data = json.loads(Path(path or PREVIEWS_FILE).read_text())
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(data, dict) or data.get("format") != FORMAT or not isinstance(data.get("previews"), dict):
+        return {}
+    return data["previews"]
+
+
+def stale_by_hash(presets: Iterable[Preset] | None = None,
+                  stored: dict[str, dict[str, Any]] | None = None) -> dict[str, str]:
+    """{id: why} for every preset whose stored preview is missing or was made from another config,
+    and every stored preview without a preset. Cheap: nothing trains."""
+    presets = all_presets() if presets is None else list(presets)
+    stored = read_previews() if stored is None else stored
+    stale = {}
+    for preset in presets:
+        if preset.id not in stored:
+            stale[preset.id] = "no preview"
+        elif stored[preset.id].get("hash") != preview_hash(preset):
+            stale[preset.id] = "its config changed since the preview was made"
+    for preset_id in sorted(set(stored) - {p.id for p in presets}):
+        stale[preset_id] = "a preview of a preset that no longer exists"
+    return stale
+
+
+def stale(presets: Iterable[Preset] | None = None, stored: dict[str, dict[str, Any]] | None = None,
+          fresh: dict[str, dict[str, Any]] | None = None) -> dict[str, str]:
+    """{id: why} for every stored preview that differs from what the preset produces now (trains each)."""
+    presets = all_presets() if presets is None else list(presets)
+    stored = read_previews() if stored is None else stored
+    found = stale_by_hash(presets, stored)
+    fresh = compute_previews([p for p in presets if p.id not in found]) if fresh is None else fresh
+    for preset_id, preview in fresh.items():
+        if preset_id not in found and stored.get(preset_id) != preview:
+            found[preset_id] = "its numbers changed (the engine trains differently now)"
+    return dict(sorted(found.items()))
