@@ -20,7 +20,7 @@ from typing import Any
 if __package__ in (None, ""):  # run as a script: make `bench` and `engine` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import app_cost, group_cost, history_memory, probe_overhead, profile_engine
+from bench import app_cost, group_cost, history_memory, probe_overhead, profile_engine, workshop
 from bench.common import emit, environment
 
 BENCHMARKS = {
@@ -28,6 +28,7 @@ BENCHMARKS = {
     "group_cost": group_cost.run,
     "history_memory": history_memory.run,
     "app_cost": app_cost.run,
+    "workshop": workshop.run,
 }
 
 
