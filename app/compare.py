@@ -177,7 +177,7 @@ def render() -> None:
         st.error(error)
     if group is not None:
         params = address_bar.write(PAGE, group)
-        share_panel(address_bar.share_url(params), address_bar.share_url({**params, "view": "present"}))
+        share_panel(params, training=run_panel.has_run(SCOPE))
         _differences(group)
     with st.expander("Controls", expanded=False) if present else st.container():
         job = run_panel.controls(group if group is not None and len(group.runs) > 1 else None, SCOPE)

@@ -141,7 +141,7 @@ def render() -> None:
     group = GroupConfig.single(config) if config is not None else None
     if group is not None:
         params = address_bar.write(PAGE, group, whole_group=False)
-        share_panel(address_bar.share_url(params), address_bar.share_url({**params, "view": "present"}))
+        share_panel(params, training=run_panel.has_run(""))
     with st.expander("Controls", expanded=False) if present else st.container():  # the presenter folds them away
         job = run_panel.controls(group)
         left, right = st.columns([1, 4])

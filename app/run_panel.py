@@ -95,10 +95,9 @@ def stop_polling_when_ended(job: JobView, scope: str = "") -> None:
         st.rerun()
 
 
-def share_box(url: str) -> None:
-    with st.expander("Link to this setup"):
-        st.code(url, language=None)
-        st.caption("The copy button is at the right of the box. Add `&autorun=1` to start training on open.")
+def has_run(scope: str = "") -> bool:
+    """Whether the page trains (or will, this run, from a link's autorun=1)."""
+    return job_id(scope) is not None or bool(st.session_state.get(_key(scope, "autorun")))
 
 
 def downloads(job_id: str, group: GroupConfig) -> None:

@@ -10,6 +10,8 @@ from functools import lru_cache
 import segno
 import streamlit as st
 
+from app.address_bar import share_url
+
 QR_SIZE = 320  # px in the panel; the full-screen dialog draws it at 640
 COPY_BUTTON = """<div style="font-family:sans-serif">
 <button id="copy" style="padding:6px 14px;border-radius:8px;border:1px solid #bbb;background:#fff;cursor:pointer">
@@ -47,15 +49,20 @@ def _big_qr(url: str) -> None:
     st.caption(url)
 
 
-def share_panel(url: str, presenter_url: str, *, expanded: bool = False) -> None:
-    """The link with a Copy button and its QR code; the presenter link beside it."""
+def share_panel(params: dict[str, str], *, training: bool, expanded: bool = False) -> None:
+    """The page's link (`params`) with a Copy button and its QR code, and the presenter link. Once the page
+    trains, the links carry autorun=1: whoever opens them joins the same run at once."""
+    joined = {**params, "autorun": "1"} if training else dict(params)
+    url = share_url(joined)
+    presenter_url = share_url({**joined, "view": "present"})
     with st.expander("Share this view", expanded=expanded, icon=":material/share:"):
         left, right = st.columns([3, 2])
         with left:
             st.code(url, language=None, wrap_lines=True)
             _copy_button(url)
-            st.caption("Everyone who opens this link sees the same setup, and the same run once it trains: add "
-                       "`&autorun=1` to start it on open, `&lock=lr,activation` to make controls read-only.")
+            st.caption("Everyone who opens this link sees the same setup and, with `autorun=1` (there once this "
+                       "page trains), the same run: one run for the whole room. Add `&lock=lr,activation` to "
+                       "make controls read-only.")
             st.markdown("**Presenter view** (bigger charts, the story, controls folded away):")
             st.code(presenter_url, language=None, wrap_lines=True)
         with right:

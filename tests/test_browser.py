@@ -166,3 +166,17 @@ def test_a_three_run_comparison_link_separates_the_gradients_as_the_lectures_say
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "compare.png"), full_page=True)
     page.close()
+
+
+def test_a_presenter_link_shows_the_story_large_and_trains_for_the_room(server, browser):
+    page = browser.new_page(viewport={"width": 1500, "height": 2400})
+    page.goto(f"{server}/compare?preset=vanishing-sigmoid&view=present&autorun=1")
+    expect(page.get_by_text("Vanishing gradients in a deep sigmoid net").first).to_be_visible(timeout=60_000)
+    expect(page.get_by_text(STEP).first).to_be_visible(timeout=60_000)
+    expect(page.locator(".js-plotly-plot").first).to_be_visible(timeout=60_000)
+    assert page.get_by_role("button", name="Train").is_hidden()  # the controls are folded away
+    page.get_by_text("Share this view").click()
+    expect(page.get_by_role("img").first).to_be_visible(timeout=10_000)  # the QR code
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "presenter.png"), full_page=True)
+    page.close()

@@ -86,6 +86,9 @@ def test_the_share_panel_holds_the_link_a_copy_button_and_a_scannable_qr_code():
     assert any(c.endswith("?preset=vanishing-sigmoid&view=present") for c in codes), codes
     assert any("Copy link" in str(e.proto) for e in app.get("iframe")), "the Copy button"
     assert app.get("image"), "the QR code"
+    app.button(key="compare.train").click().run()  # once the page trains, its link joins that run on open
+    codes = [c.value for c in app.code]
+    assert any(c.endswith("?preset=vanishing-sigmoid&autorun=1") for c in codes), codes
     url = "http://192.168.1.20:8501/compare?preset=vanishing-sigmoid&autorun=1&view=present"
     width, height = _png_size(qr_png(url))
     assert width == height >= 300  # a projected QR code needs size: 8 px per module, version 4 or more
