@@ -177,11 +177,12 @@ def render() -> None:
         st.error(error)
     if group is not None:
         params = address_bar.write(PAGE, group)
-        share_panel(params, training=run_panel.has_run(SCOPE))
         _differences(group)
     with st.expander("Controls", expanded=False) if present else st.container():
         job = run_panel.controls(group if group is not None and len(group.runs) > 1 else None, SCOPE)
         st.toggle("log-scale loss", key=f"{SCOPE}log_y")
+    if group is not None:  # after the controls: a run started by this click is in the link already
+        share_panel(params, training=run_panel.has_run(SCOPE))
     if job is None:
         st.info("This comparison has ended and was cleared from the server. Press **Train** to run it again."
                 if run_panel.job_id(SCOPE) else

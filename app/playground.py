@@ -139,9 +139,7 @@ def render() -> None:
     for error in errors:
         st.sidebar.error(error)
     group = GroupConfig.single(config) if config is not None else None
-    if group is not None:
-        params = address_bar.write(PAGE, group, whole_group=False)
-        share_panel(params, training=run_panel.has_run(""))
+    params = address_bar.write(PAGE, group, whole_group=False) if group is not None else None
     with st.expander("Controls", expanded=False) if present else st.container():  # the presenter folds them away
         job = run_panel.controls(group)
         left, right = st.columns([1, 4])
@@ -149,6 +147,8 @@ def render() -> None:
             _compare_with(group)
         with right:
             st.toggle("log-scale loss", key="log_y")
+    if params is not None:  # after the controls: a run started by this click is in the link already
+        share_panel(params, training=run_panel.has_run(""))
     if job is None:
         st.info("This run has ended and was cleared from the server. Press **Train** to run it again."
                 if run_panel.job_id("") else
