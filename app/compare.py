@@ -25,7 +25,6 @@ from engine.jobs import JobView
 
 PAGE = "compare"
 SCOPE = variants.SCOPE
-REFRESH_SECONDS = 1.0
 
 
 def _load_link() -> None:
@@ -191,5 +190,4 @@ def render() -> None:
         return
     if run_panel.changed_since_start(group, SCOPE):
         st.caption("The runs changed since this comparison started: press **Train** to run them.")
-    live = job.status in run_panel.LIVE
-    st.fragment(run_every=REFRESH_SECONDS if live else None)(_live)(job.id, present)
+    st.fragment(run_every=run_panel.refresh_seconds(job))(_live)(job.id, present)

@@ -19,7 +19,6 @@ from app.story import show_story
 from engine.group import GroupConfig
 
 PAGE = "playground"
-REFRESH_SECONDS = 1.0
 COMPARE_PAGE = "views/compare.py"
 
 
@@ -156,5 +155,4 @@ def render() -> None:
         return
     if run_panel.changed_since_start(group):
         st.caption("The settings changed since this run started: press **Train** to run them.")
-    live = job.status in run_panel.LIVE
-    st.fragment(run_every=REFRESH_SECONDS if live else None)(_live)(job.id, present)
+    st.fragment(run_every=run_panel.refresh_seconds(job))(_live)(job.id, present)

@@ -21,6 +21,10 @@ from engine.group import GroupConfig
 from engine.jobs import JobLimitError, JobView
 
 LIVE = ("queued", "running")
+REFRESH_SECONDS = 1.0
+# A refresh costs the server ~15-30 ms of CPU per viewer (bench/workshop.py). Past this many viewers of one
+# job, each polls less often, so a room of 100 costs about one refresh budget, not three cores.
+VIEWERS_AT_FULL_RATE = 30
 
 
 def _key(scope: str, name: str) -> str:
@@ -86,6 +90,13 @@ def progress(job: JobView) -> None:
     st.progress(fraction, text=f"step {job.step:,} / {job.steps:,}{speed} · {job.status}{place}{waiting}")
     if job.message:
         (st.error if job.status == "failed" else st.info)(job.message)
+
+
+def refresh_seconds(job: JobView) -> float | None:
+    """How often a viewer's live charts poll: once a second, slower for a crowded job, never once it ended."""
+    if job.status not in LIVE:
+        return None
+    return REFRESH_SECONDS * max(1.0, job.subscribers / VIEWERS_AT_FULL_RATE)
 
 
 def stop_polling_when_ended(job: JobView, scope: str = "") -> None:

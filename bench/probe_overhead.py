@@ -25,7 +25,7 @@ from bench.common import (
     time_ratio,
 )
 
-NETS = {"default_3x32": DEFAULT_NET, "deep_10x32": DEEP_NET, "wide_4x256_batch128": WIDE_NET}
+NETS = {"default_3x32": DEFAULT_NET, "deep_10x32": DEEP_NET, "wide_8x64_batch64": WIDE_NET}
 PROBE_EVERY = (10, 1, 1000)
 TARGETS = {10: 0.95, 1: 0.67}
 

@@ -2,12 +2,12 @@
 
 Three views, for whoever optimizes the engine:
 
-- `phases`: exclusive CPU time per step of each part of a step (sampling, forward, loss, backward, probes,
-  optimizer, snapshot, validation, ...), measured by wrapping those methods with a timer for the
-  duration of the benchmark (no file is changed). The timers' own cost is what `us_per_step` exceeds
+- `phases`: exclusive CPU time per step of each part of a step (sampling, forward, loss and its gradient,
+  backward, probes, optimizer, snapshot, validation, ...), measured by wrapping those methods with a timer
+  for the duration of the benchmark (no file is changed). The timers' own cost is what `us_per_step` exceeds
   `unwrapped_us_per_step` by (the same number of steps without them): a few tens of µs per step.
   `step_rest` is what `_one_step` spends inline (batch indexing, the loss list and `.tolist()`, the
-  alive checks, clearing grads, the recorder, ...). Methods the engine no longer has are listed in
+  divergence check, the recorder, ...). Methods the engine no longer has are listed in
   `not_timed`; their time falls to the caller.
 - `python`: cProfile, top functions by own time and by cumulative time (profiling inflates Python-heavy
   code; read it for ranking, not for absolute numbers).
@@ -29,7 +29,6 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import torch
 import torch.nn.functional as F
 
 import engine.trainer
@@ -69,7 +68,7 @@ class PhaseClock:
 
 @contextlib.contextmanager
 def phase_timers(trainer: GroupTrainer, clock: PhaseClock) -> Iterator[None]:
-    """Wrap the parts of a step on this trainer's objects (and Tensor.backward) for the duration."""
+    """Wrap the parts of a step on this trainer's objects for the duration."""
     patched: list[tuple[Any, str, bool, Any]] = []  # (owner, attribute, had its own attribute, its value)
 
     def patch(owner: Any, attribute: str, name: str) -> None:
@@ -83,15 +82,14 @@ def phase_timers(trainer: GroupTrainer, clock: PhaseClock) -> Iterator[None]:
 
     patch(trainer, "_one_step", "step_rest")
     patch(trainer.sampler, "next", "sample_batch")
-    patch(trainer, "_loss", "loss")
+    patch(trainer, "_loss_and_grad", "loss")
     patch(trainer, "_validate", "validate_rest")
     patch(trainer, "_snapshot", "snapshot_rest")
     patch(trainer, "_early_stopping", "early_stopping")
     patch(trainer.history, "add", "history_add")
-    patch(engine.trainer, "per_run_grad_norm", "probe_grad_norm")
-    patch(torch.Tensor, "backward", "backward")
     for stack in trainer.stacks:
-        patch(stack, "forward", "forward")
+        patch(stack, "train_forward", "forward")
+        patch(stack, "train_backward", "backward")
         patch(stack.recorder, "keep", "recorder_hooks")
     for probe in trainer.probes:
         patch(probe, "measure", "probe_measure")

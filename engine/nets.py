@@ -1,14 +1,29 @@
 """A stack: K runs whose layer sizes agree, computed as one batched MLP.
 
-Weights of layer l live in one leaf tensor [K, in, out] and every linear layer is one
-`torch.baddbmm` for all K runs. Each run keeps its own activation, norm, dropout and init; the
-elementwise parts run once for the whole stack where the runs agree and per run where they differ.
+Weights of layer l are one tensor [K, in, out] and every linear layer is one `torch.baddbmm` for all K
+runs. Each run keeps its own activation, norm, dropout and init; the elementwise parts run once for the
+whole stack where the runs agree and once per run, on that run's slice, where they differ.
+
+All parameters of a stack live in one flat buffer, `flat`: the weights layer by layer, then the biases,
+then the norm gains and shifts, each tensor 64-byte aligned as if it had been allocated alone.
+`weights`, `biases`, `gammas` and `betas` are views of it (leaf tensors, so autograd works through
+`forward`), and `flat_grad` holds their gradients in the same layout: an optimizer step, a weight
+statistic or an update ratio is a few ops on two buffers, whatever the depth.
+
+Training (`train_forward`, then `train_backward`) of a stack without norm builds no autograd graph: the
+forward pass writes into buffers made once per batch size, and the backward pass makes the very ATen
+calls that autograd's formulas make (derivatives.yaml: baddbmm, the activations, dropout's two products),
+so every number is autograd's, bit for bit, without a graph to build and walk each step. A stack with norm
+trains through autograd.
+
 A probe recorder, when active, keeps z (linear output), s (activation input) and a (output) of every
-hidden layer, and dL/dz through a tensor hook; when inactive it costs one attribute test per layer.
+hidden layer, and dL/dz (from the hand-made backward pass, or a tensor hook under autograd); when
+inactive it costs one attribute test per layer.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from itertools import pairwise
 
@@ -20,6 +35,7 @@ from engine.initializers import initial_layer
 
 BN_MOMENTUM = 0.1
 NORM_EPS = 1e-5
+ALIGN_BYTES = 64  # where PyTorch's CPU allocator starts every tensor; BLAS output rounding can depend on it
 
 
 @dataclass
@@ -54,31 +70,50 @@ class Stack:
     def __init__(self, runs: list[RunConfig], sizes: list[int], dropout_seed: int):
         self.runs = runs
         self.sizes = sizes
-        self.k = len(runs)
+        self.k = k = len(runs)
         self.depth = len(sizes) - 2  # hidden layers
-        self.weights: list[torch.Tensor] = []
-        self.biases: list[torch.Tensor] = []
-        for fan_in, fan_out in pairwise(sizes):
-            self.weights.append(torch.empty(self.k, fan_in, fan_out))
-            self.biases.append(torch.empty(self.k, 1, fan_out))
-        self._initialize()
-        for tensor in self.weights + self.biases:
-            tensor.requires_grad_(True)
         self.norms = [r.norm for r in runs]
         self.uses_norm = any(n != "none" for n in self.norms)
+        self.uniform_norm = len(set(self.norms)) == 1
         widths = sizes[1:-1]
-        self.gammas = [torch.ones(self.k, 1, w, requires_grad=True) for w in widths] if self.uses_norm else []
-        self.betas = [torch.zeros(self.k, 1, w, requires_grad=True) for w in widths] if self.uses_norm else []
-        self.running_mean = [torch.zeros(self.k, 1, w) for w in widths]
-        self.running_var = [torch.ones(self.k, 1, w) for w in widths]
+        n = len(sizes) - 1  # linear layers
+        shapes = [(k, fan_in, fan_out) for fan_in, fan_out in pairwise(sizes)] + [(k, 1, w) for w in sizes[1:]]
+        if self.uses_norm:
+            shapes += [(k, 1, w) for w in widths] * 2  # gains, shifts
+        counts = [math.prod(shape) for shape in shapes]
+        align = max(1, ALIGN_BYTES // torch.empty(0).element_size())
+        self.offsets: list[int] = []  # of each parameter in `flat`; the gaps between them stay 0
+        end = 0
+        for count in counts:
+            self.offsets.append(end)
+            end += -(-count // align) * align
+        self.n_weights = self.offsets[n]  # flat[:n_weights] holds the weights
+        self.flat = torch.zeros(end)
+        self.flat_grad = torch.zeros(end)
+        params = [self.flat[o : o + c].view(shape) for o, c, shape in zip(self.offsets, counts, shapes)]
+        self.grads = [self.flat_grad[o : o + c].view(shape) for o, c, shape in zip(self.offsets, counts, shapes)]
+        self.weights: list[torch.Tensor] = params[:n]
+        self.biases: list[torch.Tensor] = params[n : 2 * n]
+        self.gammas: list[torch.Tensor] = params[2 * n : 2 * n + len(widths)]
+        self.betas: list[torch.Tensor] = params[2 * n + len(widths) :]
+        self._initialize()
+        for tensor in params:
+            tensor.requires_grad_(True)
+        self.running_mean = [torch.zeros(k, 1, w) for w in widths]
+        self.running_var = [torch.ones(k, 1, w) for w in widths]
         self.acts = [(r.activation, r.leak) for r in runs]
         self.uniform_act = len(set(self.acts)) == 1
-        self.uniform_norm = len(set(self.norms)) == 1
-        drop = torch.tensor([r.dropout for r in runs]).view(self.k, 1, 1)
+        specs = [activations.SPECS[name] for name, _ in self.acts]
+        self._kernels = [(spec.forward_into, spec.backward_into, leak) for spec, (_, leak) in zip(specs, self.acts)]
+        drop = torch.tensor([r.dropout for r in runs]).view(k, 1, 1)
         self.drop_p = drop if bool((drop > 0).any()) else None
         self.keep_scale = 1 / (1 - drop)
         self.dropout_generator = torch.Generator().manual_seed(dropout_seed + 7919)
         self.recorder = Recorder()
+        self.manual = not self.uses_norm  # trains with the hand-made backward pass (see the module docstring)
+        self._workspace: _Workspace | None = None
+        self._logits: torch.Tensor | None = None  # of the last train_forward under autograd
+        self._zero = torch.zeros(())
 
     # ------------------------------------------------------------------ parameters
 
@@ -90,8 +125,11 @@ class Stack:
                     weight, bias = initial_layer(run.init, fan_in, fan_out, run.init_std, run.init_gain, generator)
                     self.weights[layer][k].copy_(weight.T)
                     self.biases[layer][k, 0].copy_(bias)
+            for gamma in self.gammas:
+                gamma.fill_(1.0)
 
     def parameters(self) -> list[torch.Tensor]:
+        """Views of `flat`, in its order."""
         return self.weights + self.biases + self.gammas + self.betas
 
     def state_dict(self, k: int) -> dict[str, torch.Tensor]:
@@ -110,7 +148,7 @@ class Stack:
                     state[f"h{i + 1}.norm.running_var"] = self.running_var[i][k, 0].clone()
         return state
 
-    # ------------------------------------------------------------------ forward
+    # ------------------------------------------------------------------ forward (autograd, eval, init)
 
     def forward(self, x: torch.Tensor, mode: str = "train") -> torch.Tensor:
         """Logits [K, B, out] for inputs x [B, in]. mode: train, eval, or init (train without side effects)."""
@@ -142,7 +180,25 @@ class Stack:
         if self.uniform_act:
             name, leak = self.acts[0]
             return activations.apply(name, s, leak)
-        return torch.stack([activations.apply(name, s[k], leak) for k, (name, leak) in enumerate(self.acts)])
+        if s.requires_grad and torch.is_grad_enabled():
+            return _PerRunActivation.apply(s, self)
+        a = torch.empty_like(s)
+        self._activate_runs(s.unbind(0), a.unbind(0))
+        return a
+
+    def _activate_runs(self, s_runs: tuple[torch.Tensor, ...], a_runs: tuple[torch.Tensor, ...]) -> None:
+        """Each run's own activation of its slice [B, W], into a slice of one [K, B, W] tensor."""
+        for (forward_into, _, leak), s_k, a_k in zip(self._kernels, s_runs, a_runs):
+            forward_into(s_k, a_k, leak)
+
+    def _activation_backward_runs(self, grad: tuple[torch.Tensor, ...], s: tuple[torch.Tensor, ...],
+                                  a: tuple[torch.Tensor, ...], out: torch.Tensor,
+                                  out_runs: tuple[torch.Tensor, ...]) -> None:
+        """dL/ds of each run into its slice of `out`. Autograd summed the runs' slices (each zero outside its
+        run) into dL/ds; adding +0 does what that sum did to a -0 entry, and nothing else."""
+        for (_, backward_into, leak), g_k, s_k, a_k, o_k in zip(self._kernels, grad, s, a, out_runs):
+            backward_into(g_k, s_k, a_k, leak, o_k)
+        out.add_(self._zero)
 
     def _normalize(self, layer: int, z: torch.Tensor, mode: str) -> torch.Tensor:
         if self.uniform_norm:
@@ -167,3 +223,169 @@ class Stack:
                     self.running_mean[layer][runs].lerp_(mean, BN_MOMENTUM)
                     self.running_var[layer][runs].lerp_(var * (n / max(n - 1, 1)), BN_MOMENTUM)
         return torch.addcmul(beta, (z - mean) * torch.rsqrt(var + NORM_EPS), gamma)
+
+    # ------------------------------------------------------------------ training
+
+    def train_forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits of a training step (train mode), ready for `train_backward`. Without norm the result is a
+        buffer that the next step overwrites; pass the same x tensor (refilled) every step."""
+        if not self.manual:
+            with torch.enable_grad():
+                self._logits = self.forward(x, mode="train")
+            return self._logits.detach()
+        ws = self._workspace
+        if ws is None or ws.x is not x:
+            ws = self._workspace = _Workspace(self, x)
+        recorder = self.recorder
+        recording = recorder.active
+        for layer in range(self.depth):
+            z, a = ws.z[layer], ws.a[layer]
+            torch.baddbmm(ws.biases[layer], ws.inputs[layer], ws.weights[layer], out=z)
+            if self.uniform_act:
+                if a is not z:  # linear: a is z
+                    forward_into, _, leak = self._kernels[0]
+                    forward_into(z, a, leak)
+            else:
+                self._activate_runs(ws.z_runs[layer], ws.a_runs[layer])
+            if recording:
+                recorder.z.append(z)
+                recorder.s.append(z)
+                recorder.a.append(a)
+            if self.drop_p is not None:  # out = a * keep * keep_scale, as `forward` computes it
+                noise, keep, masked = ws.dropout[layer]
+                torch.rand(noise.shape, generator=self.dropout_generator, out=noise)
+                torch.ge(noise, self.drop_p, out=keep)
+                torch.mul(a, keep, out=masked)
+                torch.mul(masked, self.keep_scale, out=ws.inputs[layer + 1])
+        torch.baddbmm(ws.biases[-1], ws.inputs[-1], ws.weights[-1], out=ws.logits)
+        if recording:
+            recorder.out_z = ws.logits
+        return ws.logits
+
+    def train_backward(self, grad_out: torch.Tensor) -> None:
+        """Every parameter's gradient into `flat_grad`, from dL/dlogits of the last `train_forward`. Without
+        norm: autograd's formulas for baddbmm (bias: the gradient summed to the bias's shape; batch1:
+        grad @ W^T; batch2: h^T @ grad), dropout and the activations, by hand."""
+        if not self.manual:
+            self._logits.backward(grad_out)
+            self._logits = None
+            params = self.parameters()
+            torch._foreach_copy_(self.grads, [p.grad if p.grad is not None else torch.zeros_like(p) for p in params])
+            for p in params:
+                p.grad = None
+            return
+        ws = self._workspace
+        recorder = self.recorder
+        recording = recorder.active
+        if recording:
+            recorder.grad_z[self.depth] = grad_out
+        grad = grad_out
+        for layer in range(self.depth, -1, -1):
+            torch.bmm(ws.inputs_t[layer], grad, out=self.grads[layer])
+            bias_grad = self.grads[self.depth + 1 + layer]
+            if ws.batch > 1:
+                torch.sum(grad, dim=1, keepdim=True, out=bias_grad)
+            else:  # nothing to sum: autograd hands the gradient over as it is
+                bias_grad.copy_(grad)
+            if layer == 0:
+                break
+            hidden = layer - 1
+            # Each result goes to whichever of its width's two buffers the step is not reading (at a probe
+            # step to new tensors, which the probe reads after the pass).
+            grad_a, grad_a_runs = ws.buffer(hidden, grad, recording)
+            torch.bmm(grad, ws.weights_t[layer], out=grad_a)
+            if self.drop_p is not None:  # out = a * keep * keep_scale
+                _, keep, scratch = ws.dropout[hidden]
+                torch.mul(grad_a, self.keep_scale, out=scratch)
+                grad_a, grad_a_runs = ws.buffer(hidden, grad_a, recording)
+                torch.mul(scratch, keep, out=grad_a)
+            if self.uniform_act and ws.a[hidden] is ws.z[hidden]:  # linear: the gradient passes as it is
+                grad = grad_a
+            else:
+                grad, grad_runs = ws.buffer(hidden, grad_a, recording)
+                z, a = ws.z[hidden], ws.a[hidden]
+                if self.uniform_act:
+                    _, backward_into, leak = self._kernels[0]
+                    backward_into(grad_a, z, a, leak, grad)
+                else:
+                    self._activation_backward_runs(grad_a_runs, ws.z_runs[hidden], ws.a_runs[hidden], grad,
+                                                   grad_runs)
+            if recording:
+                recorder.grad_z[hidden] = grad
+
+    def release_workspace(self, keep_bytes: int) -> None:
+        """Drop the training buffers if they hold more than keep_bytes (made again by the next step), so an
+        idle group of big nets holds no activations, as between autograd steps."""
+        if self._workspace is not None and self._workspace.nbytes > keep_bytes:
+            self._workspace = None
+
+
+class _Workspace:
+    """The buffers of a norm-free stack's training step for one input buffer x [B, in], and their views
+    (per run, transposed), made once: a step allocates nothing and makes no views. Per hidden layer: z and a
+    (the backward pass reads them) and dropout's noise, mask, scratch and output; per width, two buffers
+    that the backward pass's gradients take turns in."""
+
+    def __init__(self, stack: Stack, x: torch.Tensor):
+        k, batch = stack.k, x.shape[0]
+        self.x, self.batch = x, batch
+        self.inputs = [x.unsqueeze(0).expand(k, -1, -1)]  # of each linear layer
+        self.z: list[torch.Tensor] = []
+        self.a: list[torch.Tensor] = []
+        self.dropout: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = []  # noise, keep, scratch
+        linear = stack.uniform_act and stack.acts[0][0] == "linear"
+        widths = stack.sizes[1:-1]
+        for width in widths:
+            shape = (k, batch, width)
+            z = torch.empty(shape)
+            self.z.append(z)
+            self.a.append(z if linear else torch.empty(shape))
+            if stack.drop_p is not None:
+                self.dropout.append((torch.empty(shape), torch.empty(shape, dtype=torch.bool), torch.empty(shape)))
+                self.inputs.append(torch.empty(shape))
+            else:
+                self.inputs.append(self.a[-1])
+        self.logits = torch.empty(k, batch, stack.sizes[-1])
+        self.inputs_t = [h.transpose(1, 2) for h in self.inputs]
+        # Detached views of the parameters: nothing here requires grad, so no op records a graph.
+        self.weights = [w.detach() for w in stack.weights]
+        self.biases = [b.detach() for b in stack.biases]
+        self.weights_t = [w.transpose(1, 2) for w in self.weights]
+        self.z_runs = [t.unbind(0) for t in self.z]
+        self.a_runs = [t.unbind(0) for t in self.a]
+        self.widths = widths
+        self.pairs = {}
+        for width in dict.fromkeys(widths):
+            pair = (torch.empty(k, batch, width), torch.empty(k, batch, width))
+            self.pairs[width] = tuple((t, t.unbind(0)) for t in pair)
+        tensors = self.z + self.a + [t for d in self.dropout for t in d] + self.inputs[1:] + [self.logits]
+        tensors += [t for pair in self.pairs.values() for t, _ in pair]
+        self.nbytes = sum(t.untyped_storage().nbytes() for t in {id(t): t for t in tensors}.values())
+
+    def buffer(self, hidden: int, busy: torch.Tensor, fresh: bool) -> tuple[torch.Tensor, tuple[torch.Tensor, ...]]:
+        """A gradient buffer of hidden layer `hidden`'s shape that is not `busy`, with its per-run views; a
+        new tensor if `fresh`."""
+        if fresh:
+            t = torch.empty_like(self.z[hidden])
+            return t, t.unbind(0)
+        first, second = self.pairs[self.widths[hidden]]
+        return second if busy is first[0] else first
+
+
+class _PerRunActivation(torch.autograd.Function):
+    """A mixed stack's activations under autograd: one node, where slicing, K results and a stack made 2K+1."""
+
+    @staticmethod
+    def forward(ctx, s: torch.Tensor, stack: Stack) -> torch.Tensor:
+        a = torch.empty_like(s)
+        stack._activate_runs(s.unbind(0), a.unbind(0))
+        ctx.stack = stack
+        ctx.save_for_backward(s, a)
+        return a
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor, None]:
+        s, a = ctx.saved_tensors
+        out = torch.empty_like(s)
+        ctx.stack._activation_backward_runs(grad.unbind(0), s.unbind(0), a.unbind(0), out, out.unbind(0))
+        return out, None

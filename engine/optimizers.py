@@ -1,40 +1,102 @@
 """The seven update rules, with L2 (`weight_decay`) and `l1` on the weights only.
 
-Runs of a stack that agree on the rule and its settings share one torch optimizer over the stacked
-tensors. Otherwise each run gets its own optimizer over views of its slice of the stacked tensors,
-so a stack can race SGD against Adam and still compute forward and backward once.
+They work on a stack's flat buffers (`Stack.flat`, `Stack.flat_grad`, see nets.py): when every run of a
+stack agrees on the rule and its settings, each line of the rule is one op over the whole buffer (or its
+weight prefix, for decay). A stack that races SGD against Adam copies parameters and gradients into one
+row per run, updates each block of neighbouring runs that agree with one op per line of its rule, with
+that block's own settings, and copies the parameters back; it still computes forward and backward once.
+
+The arithmetic is torch.optim's foreach implementation (torch/optim/sgd.py, adam.py, adagrad.py,
+rmsprop.py at their default settings), line by line, with the same Python-float coefficients: every op
+is elementwise, so one op over a buffer gives each entry the bits that one op per tensor gave it.
 """
 
 from __future__ import annotations
+
+from itertools import groupby
 
 import torch
 
 from engine.config import RunConfig
 from engine.nets import Stack
 
+ADAM_BETAS = (0.9, 0.999)
+ADAM_EPS = 1e-8
+RMSPROP_ALPHA = 0.99
+RMSPROP_EPS = 1e-8
+ADAGRAD_EPS = 1e-10
+ADAGRAD_LR_DECAY = 0
 
-def build_optimizer(run: RunConfig, weights: list[torch.Tensor], others: list[torch.Tensor]) -> torch.optim.Optimizer:
-    # Decay applies to weights only: decaying biases and norm gains only hurts small nets.
-    decoupled = run.optimizer == "adamw"
-    if run.weight_decay == 0:
-        groups = [{"params": weights + others, "weight_decay": 0.0}]  # one group: fewer foreach calls
-    else:
-        groups = [{"params": weights, "weight_decay": run.weight_decay}, {"params": others, "weight_decay": 0.0}]
-    groups = [g for g in groups if g["params"]]
-    if run.optimizer == "sgd":
-        return torch.optim.SGD(groups, lr=run.lr, foreach=True)
-    if run.optimizer in ("momentum", "nesterov"):
-        return torch.optim.SGD(groups, lr=run.lr, momentum=run.momentum,
-                               nesterov=run.optimizer == "nesterov", foreach=True)
-    if run.optimizer == "adagrad":
-        return torch.optim.Adagrad(groups, lr=run.lr, foreach=True)
-    if run.optimizer == "rmsprop":
-        return torch.optim.RMSprop(groups, lr=run.lr, foreach=True)
-    if run.optimizer == "adam":
-        return torch.optim.Adam(groups, lr=run.lr, foreach=True)
-    if decoupled:
-        return torch.optim.AdamW(groups, lr=run.lr, foreach=True)
-    raise ValueError(f"unknown optimizer {run.optimizer!r}")
+
+class Rule:
+    """One update rule for a set of tensors: `params` (the first `n_weights` of them weights, which decay)
+    and their gradients `grads`; state tensors are zeros of the same shapes, made on the first step."""
+
+    def __init__(self, run: RunConfig, params: list[torch.Tensor], grads: list[torch.Tensor], n_weights: int):
+        self.name, self.lr, self.momentum, self.weight_decay = run.optimizer, run.lr, run.momentum, run.weight_decay
+        self.params, self.grads, self.n_weights = params, grads, n_weights
+        self.steps = 0
+        self.state: list[list[torch.Tensor]] = []
+
+    def _zeros(self, count: int) -> None:
+        self.state = [[torch.zeros_like(p) for p in self.params] for _ in range(count)]
+
+    def step(self) -> None:
+        params, grads, n_w = self.params, self.grads, self.n_weights
+        lr, wd, name = self.lr, self.weight_decay, self.name
+        self.steps += 1
+        if wd != 0 and name == "adamw":
+            torch._foreach_mul_(params[:n_w], 1 - lr * wd)
+        elif wd != 0:  # L2: grad + wd * param (in place on this step's gradients, which nothing reads after)
+            torch._foreach_add_(grads[:n_w], params[:n_w], alpha=wd)
+        if name == "sgd" or (name in ("momentum", "nesterov") and self.momentum == 0):  # torch: no buffer
+            torch._foreach_add_(params, grads, alpha=-lr)
+        elif name in ("momentum", "nesterov"):
+            if not self.state:
+                self.state = [[g.clone() for g in grads]]
+            else:
+                torch._foreach_mul_(self.state[0], self.momentum)
+                torch._foreach_add_(self.state[0], grads, alpha=1)
+            if name == "nesterov":
+                torch._foreach_add_(grads, self.state[0], alpha=self.momentum)
+                torch._foreach_add_(params, grads, alpha=-lr)
+            else:
+                torch._foreach_add_(params, self.state[0], alpha=-lr)
+        elif name == "adagrad":
+            if not self.state:
+                self._zeros(1)
+            (sums,) = self.state
+            minus_clr = -lr / (1 + (float(self.steps) - 1) * ADAGRAD_LR_DECAY)
+            torch._foreach_addcmul_(sums, grads, grads, value=1)
+            std = torch._foreach_sqrt(sums)
+            torch._foreach_add_(std, ADAGRAD_EPS)
+            torch._foreach_addcdiv_(params, torch._foreach_mul(grads, minus_clr), std)
+        elif name == "rmsprop":
+            if not self.state:
+                self._zeros(1)
+            (square_avg,) = self.state
+            torch._foreach_mul_(square_avg, RMSPROP_ALPHA)
+            torch._foreach_addcmul_(square_avg, grads, grads, value=1 - RMSPROP_ALPHA)
+            avg = torch._foreach_sqrt(square_avg)
+            torch._foreach_add_(avg, RMSPROP_EPS)
+            torch._foreach_addcdiv_(params, grads, avg, value=-lr)
+        elif name in ("adam", "adamw"):
+            if not self.state:
+                self._zeros(2)
+            exp_avg, exp_avg_sq = self.state
+            beta1, beta2 = ADAM_BETAS
+            torch._foreach_lerp_(exp_avg, grads, 1 - beta1)
+            torch._foreach_mul_(exp_avg_sq, beta2)
+            torch._foreach_addcmul_(exp_avg_sq, grads, grads, value=1 - beta2)
+            step = float(self.steps)
+            step_size = (lr / (1 - beta1**step)) * -1
+            bias_correction2_sqrt = (1 - beta2**step) ** 0.5
+            denom = torch._foreach_sqrt(exp_avg_sq)
+            torch._foreach_div_(denom, bias_correction2_sqrt)
+            torch._foreach_add_(denom, ADAM_EPS)
+            torch._foreach_addcdiv_(params, exp_avg, denom, value=step_size)
+        else:
+            raise ValueError(f"unknown optimizer {name!r}")
 
 
 def _signature(run: RunConfig) -> tuple:
@@ -46,31 +108,57 @@ class StackOptimizer:
         self.stack = stack
         runs = stack.runs
         l1 = torch.tensor([r.l1 for r in runs]).view(-1, 1, 1)
-        self.l1 = l1 if bool((l1 > 0).any()) else None
-        others = stack.biases + stack.gammas + stack.betas
-        self.shared = len({_signature(r) for r in runs}) == 1
-        if self.shared:
-            self.optimizers = [build_optimizer(runs[0], stack.weights, others)]
-            self.views: list[list[tuple[torch.Tensor, torch.Tensor]]] = []
+        self.l1 = None  # each weight's run's l1 over the weight prefix: sign(W) * l1 is one product
+        if bool((l1 > 0).any()):
+            self.l1 = torch.zeros(stack.n_weights)
+            for weight, offset in zip(stack.weights, stack.offsets):
+                self.l1[offset : offset + weight.numel()] = l1.expand_as(weight).reshape(-1)
+        self.rules: list[Rule] = []
+        signatures = [_signature(r) for r in runs]
+        self.mixed = len(set(signatures)) > 1
+        if not self.mixed:
+            n_w = stack.n_weights
+            if runs[0].weight_decay == 0:
+                self.rules.append(Rule(runs[0], [stack.flat], [stack.flat_grad], 0))
+            else:
+                params, grads = [stack.flat[:n_w], stack.flat[n_w:]], [stack.flat_grad[:n_w], stack.flat_grad[n_w:]]
+                self.rules.append(Rule(runs[0], [p for p in params if p.numel()], [g for g in grads if g.numel()], 1))
             return
-        self.optimizers, self.views = [], []
-        for k, run in enumerate(runs):
-            # Parameters that share storage with slice k of the stacked leaves: updates land in place.
-            weight_views = [torch.nn.Parameter(w.detach()[k]) for w in stack.weights]
-            other_views = [torch.nn.Parameter(t.detach()[k]) for t in others]
-            self.optimizers.append(build_optimizer(run, weight_views, other_views))
-            self.views.append(list(zip(stack.weights + others, weight_views + other_views)))
+        # Runs that differ: each step copies parameters and gradients into rows, one per run (weights first),
+        # updates each block of neighbouring runs that agree with one op per line of its rule, and copies the
+        # parameters back. Three copies instead of an op per tensor per run for every line of every rule.
+        k = stack.k
+        self.param_views = [p.detach().view(k, -1) for p in stack.parameters()]
+        self.grad_views = [g.view(k, -1) for g in stack.grads]
+        self.widths = [v.shape[1] for v in self.param_views]
+        n_w = sum(self.widths[: len(stack.weights)])
+        self.param_rows = torch.cat(self.param_views, dim=1)
+        self.grad_rows = torch.empty_like(self.param_rows)
+        start = 0
+        for signature, block in groupby(signatures):
+            count = len(list(block))
+            rows = slice(start, start + count)
+            start += count
+            run = runs[signatures.index(signature)]
+            if run.weight_decay == 0:
+                params, grads, decayed = [self.param_rows[rows]], [self.grad_rows[rows]], 0
+            else:
+                params = [self.param_rows[rows, :n_w], self.param_rows[rows, n_w:]]
+                grads = [self.grad_rows[rows, :n_w], self.grad_rows[rows, n_w:]]
+                params, grads, decayed = [p for p in params if p.numel()], [g for g in grads if g.numel()], 1
+            self.rules.append(Rule(run, params, grads, decayed))
 
     @torch.no_grad()
     def step(self) -> None:
+        stack = self.stack
         if self.l1 is not None:
-            for weight in self.stack.weights:
-                if weight.grad is not None:
-                    weight.grad.add_(torch.sign(weight) * self.l1)
-        if self.shared:
-            self.optimizers[0].step()
+            n_w = stack.n_weights
+            stack.flat_grad[:n_w].add_(torch.sign(stack.flat[:n_w]).mul_(self.l1))
+        if not self.mixed:
+            self.rules[0].step()
             return
-        for k, (optimizer, pairs) in enumerate(zip(self.optimizers, self.views)):
-            for stacked, view in pairs:
-                view.grad = stacked.grad[k] if stacked.grad is not None else None
-            optimizer.step()
+        torch.cat(self.param_views, dim=1, out=self.param_rows)
+        torch.cat(self.grad_views, dim=1, out=self.grad_rows)
+        for rule in self.rules:
+            rule.step()
+        torch._foreach_copy_(self.param_views, self.param_rows.split(self.widths, dim=1))

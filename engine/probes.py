@@ -47,11 +47,17 @@ def grad_counts(grad: torch.Tensor) -> torch.Tensor:
     """Counts [N, GRAD_BINS + 1] of log10|dL/dz| per row on GRAD_RANGE; the last slot counts exact zeros."""
     n = grad.shape[0]
     lo, hi = GRAD_RANGE
-    position = (torch.log10(grad.abs()) - lo) * (GRAD_BINS / (hi - lo))
-    index = torch.nan_to_num(position, nan=0.0, posinf=GRAD_BINS - 1, neginf=0.0).clamp_(0, GRAD_BINS - 1).long()
+    position = torch.log10(grad.abs()).sub_(lo).mul_(GRAD_BINS / (hi - lo))
+    index = torch.nan_to_num_(position, nan=0.0, posinf=GRAD_BINS - 1, neginf=0.0).clamp_(0, GRAD_BINS - 1).long()
     index = torch.where(grad == 0, GRAD_BINS, index)
-    index += torch.arange(n).view(n, 1) * (GRAD_BINS + 1)
+    offsets = _ROW_OFFSETS.get(n)
+    if offsets is None:
+        offsets = _ROW_OFFSETS[n] = torch.arange(n).view(n, 1) * (GRAD_BINS + 1)
+    index += offsets
     return torch.bincount(index.view(-1), minlength=n * (GRAD_BINS + 1)).view(n, GRAD_BINS + 1)
+
+
+_ROW_OFFSETS: dict[int, torch.Tensor] = {}  # first bin of each of n rows, for grad_counts
 
 
 def value_range(values: torch.Tensor, fixed: list[tuple[float, float] | None]) -> torch.Tensor:
@@ -72,7 +78,7 @@ def value_range(values: torch.Tensor, fixed: list[tuple[float, float] | None]) -
 class StackProbe:
     """Probes of one stack. Hidden layers of equal width are measured together as one [G, K, B, W]
     tensor, so the cost per probe step is a few dozen torch calls whatever the depth. Weight stats
-    come from all layers flattened into one [K, P] tensor and summed per layer with `index_add_`."""
+    come from the stack's flat parameter and gradient buffers, summed per run and layer with one `index_add_`."""
 
     def __init__(self, stack: Stack):
         self.stack = stack
@@ -90,10 +96,21 @@ class StackProbe:
         ).view(1, k, 1, 1)
         self.act_range: torch.Tensor | None = None  # [L, K, 2], fixed at the first probe
         self.preact_range: torch.Tensor | None = None
+        # The weights are the prefix flat[:n_weights] of the stack's buffer, layer after layer, each [K, in, out].
+        # Row of every entry in a [2, K, L+1] table of sums (row = run * (L+1) + layer; + K * (L+1) for the
+        # second of two stacked copies; the gaps between tensors go to one spare row): one index_add_ sums
+        # every run's and layer's squares, each in its own entries' order, as a per-run [K, P] layout did.
+        layers = depth + 1
         sizes = [w[0].numel() for w in stack.weights]
-        self.layer_of_weight = torch.repeat_interleave(torch.arange(depth + 1), torch.tensor(sizes))
+        self.n_rows = 2 * k * layers
+        rows = torch.full((stack.n_weights,), self.n_rows)
+        for layer, (offset, size) in enumerate(zip(stack.offsets, sizes)):
+            rows[offset : offset + k * size] = torch.arange(k).repeat_interleave(size) * layers + layer
+        self.weight_rows = torch.cat([rows, torch.where(rows < self.n_rows, rows + k * layers, rows)])
         self.weight_count = torch.tensor(sizes, dtype=torch.float32)
         self.previous_weights: torch.Tensor | None = None
+        # Gradients of biases, gains and shifts as [K, n] views of flat_grad (grad_norm sums them per run).
+        self.other_grads = [g.view(k, -1) for g in stack.grads[layers:]]
 
     def measure(self) -> tuple[torch.Tensor, dict[str, torch.Tensor], torch.Tensor]:
         """After backward, before the update: stats [K, L+1, S] (update_ratio NaN until `after_update`),
@@ -127,8 +144,10 @@ class StackProbe:
         stds, means = torch.std_mean(values, dim=(2, 3), correction=0)
         act_std, pre_std, act_mean, pre_mean = stds[:g], stds[g:], means[:g], means[g:]
         slope = self._slope(s, a)
-        saturated = (slope.abs() < self.thresholds).float().mean(dim=(2, 3))
-        dead = (slope == 0).all(dim=2).float().mean(dim=2)
+        # Fractions as the mean of a 0/1 float tensor (sum, then divide) computes them: the counts are exact.
+        batch, width = slope.shape[2], slope.shape[3]
+        saturated = (slope.abs() < self.thresholds).sum(dim=(2, 3), dtype=torch.float32).div_(batch * width)
+        dead = (slope == 0).all(dim=2).sum(dim=2, dtype=torch.float32).div_(width)
         columns = [pre_mean, pre_std, act_mean, act_std, saturated, dead]
         grads = [rec.grad_z.get(i) for i in layers]
         have_grads = all(x is not None for x in grads)
@@ -153,25 +172,26 @@ class StackProbe:
     def _weight_stats(self, stats: torch.Tensor) -> torch.Tensor:
         """weight_rms and weight_grad_rms per layer into stats; returns each run's gradient norm."""
         stack, k = self.stack, self.stack.k
-        flat = torch.cat([w.detach().reshape(k, -1) for w in stack.weights], dim=1)
-        flat_grad = torch.cat([_grad_or_zeros(w).reshape(k, -1) for w in stack.weights], dim=1)
-        squares = torch.stack([flat, flat_grad]).square()
-        sums = torch.zeros(2, k, stack.depth + 1).index_add_(2, self.layer_of_weight, squares)
+        n_w = stack.n_weights
+        flat = stack.flat[:n_w]
+        squares = torch.stack([flat, stack.flat_grad[:n_w]]).square()
+        sums = torch.zeros(self.n_rows + 1).index_add_(0, self.weight_rows, squares.view(-1))
+        sums = sums[:-1].view(2, k, stack.depth + 1)
         rms = (sums / self.weight_count).sqrt()
         stats[:, :, STAT_INDEX["weight_rms"]] = rms[0]
         stats[:, :, STAT_INDEX["weight_grad_rms"]] = rms[1]
-        self.previous_weights = flat
-        others = [_grad_or_zeros(p).reshape(k, -1) for p in stack.biases + stack.gammas + stack.betas]
-        other_squares = torch.cat(others, dim=1).square().sum(dim=1) if others else 0.0
+        self.previous_weights = flat.clone()
+        other_squares = torch.cat(self.other_grads, dim=1).square().sum(dim=1)
         return (sums[1].sum(dim=1) + other_squares).sqrt()
 
     def after_update(self, stats: torch.Tensor) -> None:
         """Fill update_ratio = ||W_new - W_old|| / ||W_old|| once the optimizer has stepped."""
         stack, k = self.stack, self.stack.k
         with torch.no_grad():
-            flat = torch.cat([w.detach().reshape(k, -1) for w in stack.weights], dim=1)
+            flat = stack.flat[: stack.n_weights]
             both = torch.stack([flat - self.previous_weights, self.previous_weights]).square()
-            change, size = torch.zeros(2, k, stack.depth + 1).index_add_(2, self.layer_of_weight, both).sqrt()
+            sums = torch.zeros(self.n_rows + 1).index_add_(0, self.weight_rows, both.view(-1))
+            change, size = sums[:-1].view(2, k, stack.depth + 1).sqrt()
             # Undefined (NaN, left out of the tables) for weights that are exactly zero, as init=zeros makes them.
             stats[:, :, STAT_INDEX["update_ratio"]] = torch.where(size > 0, change / size, math.nan)
         self.previous_weights = None
@@ -196,7 +216,3 @@ class StackProbe:
 
 def _rms(x: torch.Tensor) -> torch.Tensor:
     return x.square().mean(dim=tuple(range(1, x.dim()))).sqrt()
-
-
-def _grad_or_zeros(param: torch.Tensor) -> torch.Tensor:
-    return param.grad if param.grad is not None else torch.zeros_like(param)

@@ -1,8 +1,10 @@
 """Train a group of K runs in lock-step on the same batches, probing at probe steps.
 
 Runs are split into stacks of equal layer sizes (one batched computation each). A step draws one
-batch for everybody, runs every stack forward, sums the per-run losses and takes one backward pass;
-each run's gradient depends only on its own loss, so the sum changes nothing but the cost.
+batch for everybody and, stack by stack, runs it forward, takes the gradient of the sum of the per-run
+losses with respect to the logits, and runs the stack's backward pass (nets.py); each run's gradient
+depends only on its own loss, so the sum changes nothing but the cost. Every number is the one autograd
+gives for the whole group's summed loss, bit for bit.
 A run whose loss turns non-finite ends as `diverged` at that step (its final weights are kept as
 they were); an early-stopped run ends likewise; the others go on.
 
@@ -26,6 +28,10 @@ from engine.nets import Stack
 from engine.optimizers import StackOptimizer
 from engine.probes import StackProbe
 
+_ATEN = torch.ops.aten
+_NONE, _MEAN, _IGNORE = 0, 1, -100  # nll_loss's reduction codes and F.cross_entropy's ignore_index
+
+KEEP_WORKSPACE_BYTES = 16 * 2**20  # training buffers a stack keeps between slices (nets.py)
 VAL_EVAL_MAX = 1024  # validation metrics use the first 1,024 held-out points at most, to bound probe cost
 RUNNING, FINISHED, DIVERGED, EARLY_STOPPED, STOPPED = "running", "finished", "diverged", "early_stopped", "stopped"
 
@@ -58,7 +64,6 @@ class GroupTrainer:
             apply_lsuv(stack, first_batch)
         self.optimizers = [StackOptimizer(stack) for stack in self.stacks]
         self.probes = [StackProbe(stack) for stack in self.stacks]
-        self.parameters = [p for stack in self.stacks for p in stack.parameters()]
         self.every_probe = any(run.early_stopping for run in group.runs)
 
         k = len(group.runs)
@@ -71,6 +76,13 @@ class GroupTrainer:
         self.evals_since_best = [0] * k
         self.history = History()
         self.stopped = False
+        self.ended = False  # has any run ended (so some losses no longer count)?
+        self._seeds: dict[tuple, torch.Tensor] = {}  # see _loss_and_grad
+        self._targets: dict[tuple[int, int], torch.Tensor] = {}
+        self._val_targets: dict[int, torch.Tensor] = {}  # y_val.repeat(K) per stack size K
+        size = self.sampler.batch_size  # every batch: the buffers each step's batch is copied into
+        self._x = torch.empty(size, *self.data.x_train.shape[1:], dtype=self.data.x_train.dtype)
+        self._y = torch.empty(size, *self.data.y_train.shape[1:], dtype=self.data.y_train.dtype)
 
     # ------------------------------------------------------------------ state
 
@@ -97,6 +109,7 @@ class GroupTrainer:
 
     def _end(self, k: int, status: str, loss: float | None) -> None:
         self.final_state[k] = self.state_dict(k)
+        self.ended = True
         self.status[k] = status
         self.end_step[k] = self.step
         self.end_loss[k] = loss
@@ -114,6 +127,8 @@ class GroupTrainer:
             snapshot = self._one_step(fresh=self.step == last_probe)
             if snapshot is not None:
                 made.append(snapshot)
+        for stack in self.stacks:  # a group waiting for its next slice keeps no big activation buffers
+            stack.release_workspace(KEEP_WORKSPACE_BYTES)
         return made
 
     def run(self) -> None:
@@ -133,40 +148,35 @@ class GroupTrainer:
         final = step >= self.steps
         probing = final or self._wanted(step, fresh)
         batch = self.sampler.next()
-        x, y = self.data.x_train.index_select(0, batch), self.data.y_train.index_select(0, batch)
+        x, y = self._x, self._y  # the same buffers every step (a stack keeps views of x)
+        torch.index_select(self.data.x_train, 0, batch, out=x)
+        torch.index_select(self.data.y_train, 0, batch, out=y)
 
-        losses, accuracies = [], []
-        total = None
-        for stack, members in zip(self.stacks, self.members):
+        loss_values: list[float] = []
+        accuracies = []
+        with torch.no_grad():
+            for stack, members in zip(self.stacks, self.members):
+                if probing:
+                    stack.recorder.start()
+                logits = stack.train_forward(x)
+                loss, grad = self._loss_and_grad(logits, y, members)
+                stack.train_backward(grad)
+                loss_values.extend(loss.tolist())
+                accuracies.append(self._accuracy(logits, y) if probing else None)
+
+            measured, validation = [], None
             if probing:
-                stack.recorder.start()
-            logits = stack.forward(x, mode="train")
-            loss = self._loss(logits, y)
-            losses.append(loss)
-            accuracies.append(self._accuracy(logits, y) if probing else None)
-            if all(self.alive(k) for k in members):
-                contribution = loss.sum()
-            else:  # ended runs keep computing (cheaper than re-stacking) but add nothing to the loss
-                contribution = torch.where(torch.tensor([self.alive(k) for k in members]), loss, 0.0).sum()
-            total = contribution if total is None else total + contribution
-        total.backward()
-        loss_values = torch.cat(losses).tolist()
+                for probe in self.probes:
+                    measured.append(probe.measure())
+                validation = self._validate()  # before the update, like every other number of this step
 
-        measured, validation = [], None
-        if probing:
-            for probe in self.probes:
-                measured.append(probe.measure())
-            validation = self._validate()  # before the update, like every other number of this step
+            for k, loss_k in enumerate(loss_values):
+                if self.alive(k) and not math.isfinite(loss_k):
+                    self._end(k, DIVERGED, loss_k)
 
-        for k, loss_k in enumerate(loss_values):
-            if self.alive(k) and not math.isfinite(loss_k):
-                self._end(k, DIVERGED, loss_k)
-
-        if not final:
-            for optimizer in self.optimizers:
-                optimizer.step()
-        for param in self.parameters:
-            param.grad = None
+            if not final:
+                for optimizer in self.optimizers:
+                    optimizer.step()
 
         snapshot = None
         if probing:
@@ -185,14 +195,59 @@ class GroupTrainer:
             self.step += 1
         return snapshot
 
-    def _loss(self, logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        """Per-run mean loss [K]: cross-entropy over softmax outputs, or mean squared error."""
+    def _loss_and_grad(self, logits: torch.Tensor, y: torch.Tensor,
+                       members: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Per-run loss [K] (`_loss`) and the gradient of the group's objective with respect to the logits:
+        the sum of the live runs' losses (ended runs keep computing, cheaper than re-stacking, but add
+        nothing). Cross-entropy by hand, with the ATen calls of autograd's formulas (log_softmax, nll_loss,
+        mean, sum; bit for bit); mean squared error through autograd from a detached copy of the logits."""
+        alive = None if not self.ended else [self.alive(k) for k in members]
+        live = None if alive is None or all(alive) else torch.tensor(alive)
+        if not self.classification:
+            with torch.enable_grad():
+                leaf = logits.detach().requires_grad_()
+                loss = self._loss(leaf, y)
+                objective = loss.sum() if live is None else torch.where(live, loss, 0.0).sum()
+                (grad,) = torch.autograd.grad(objective, leaf)
+            return loss.detach(), grad
+        k, b = logits.shape[0], logits.shape[1]
+        key = (k, b, None if live is None else tuple(alive))
+        seed = self._seeds.get(key)
+        if seed is None:  # d objective / d loss (k = 1), or mean's backward: that over b per sample
+            weights = torch.ones(k, dtype=logits.dtype)
+            if live is not None:
+                weights = torch.where(live, weights, 0.0)
+            seed = weights[0] if k == 1 else (weights.unsqueeze(1).expand(k, b) / b).view(k * b)
+            self._seeds[key] = seed
+        if k == 1:  # F.cross_entropy(logits[0], y).view(1)
+            log_probs = torch._log_softmax(logits[0], 1, False)
+            loss, total_weight = _ATEN.nll_loss_forward(log_probs, y, None, _MEAN, _IGNORE)
+            grad = _ATEN.nll_loss_backward(seed, log_probs, y, None, _MEAN, _IGNORE, total_weight)
+            grad = torch._log_softmax_backward_data(grad, log_probs, 1, log_probs.dtype)
+            return loss.view(1), grad.unsqueeze(0)
+        # F.cross_entropy(logits.reshape(k * b, -1), y.repeat(k), reduction="none").view(k, b).mean(dim=1)
+        targets = self._targets.get((k, b))
+        if targets is None:
+            targets = self._targets[(k, b)] = torch.empty(k, b, dtype=y.dtype)
+        targets.copy_(y)  # y.repeat(k), into a buffer
+        targets = targets.view(k * b)
+        log_probs = torch._log_softmax(logits.view(k * b, -1), 1, False)
+        per_sample, total_weight = _ATEN.nll_loss_forward(log_probs, targets, None, _NONE, _IGNORE)
+        loss = per_sample.view(k, b).mean(dim=1)
+        grad = _ATEN.nll_loss_backward(seed, log_probs, targets, None, _NONE, _IGNORE, total_weight)
+        grad = torch._log_softmax_backward_data(grad, log_probs, 1, log_probs.dtype)
+        return loss, grad.view(k, b, -1)
+
+    def _loss(self, logits: torch.Tensor, y: torch.Tensor, repeated: torch.Tensor | None = None) -> torch.Tensor:
+        """Per-run mean loss [K]: cross-entropy over softmax outputs, or mean squared error.
+        `repeated`, if given, is y.repeat(K) made earlier."""
         k, b = logits.shape[0], logits.shape[1]
         if not self.classification:
             return (logits.squeeze(-1) - y).square().mean(dim=1)
         if k == 1:
             return F.cross_entropy(logits[0], y).view(1)
-        return F.cross_entropy(logits.reshape(k * b, -1), y.repeat(k), reduction="none").view(k, b).mean(dim=1)
+        targets = y.repeat(k) if repeated is None else repeated
+        return F.cross_entropy(logits.reshape(k * b, -1), targets, reduction="none").view(k, b).mean(dim=1)
 
     def _accuracy(self, logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor | None:
         if not self.classification:
@@ -204,7 +259,10 @@ class GroupTrainer:
         losses, accuracies = [], []
         for stack in self.stacks:
             logits = stack.forward(self.x_val, mode="eval")
-            loss, accuracy = self._loss(logits, self.y_val), self._accuracy(logits, self.y_val)
+            if stack.k not in self._val_targets:
+                self._val_targets[stack.k] = self.y_val.repeat(stack.k)
+            loss = self._loss(logits, self.y_val, self._val_targets[stack.k])
+            accuracy = self._accuracy(logits, self.y_val)
             losses.extend(loss.tolist())
             accuracies.extend(accuracy.tolist() if accuracy is not None else [float("nan")] * stack.k)
         return losses, accuracies

@@ -274,9 +274,9 @@ def test_the_widest_config_the_widgets_allow_still_fits_a_link():
 
 
 def test_workshop_rehearsal_thirty_participants_one_presenter_link_one_run():
-    from bench.workshop import rehearse
+    from bench.workshop import LINK, rehearse
 
-    result = rehearse(30)
+    result = rehearse(30, {**LINK, "seed": "2026"})  # a seed no other test trains: this room starts the run
     assert result["errors"] == []
     assert result["trainings_started"] == 1 and result["distinct_jobs"] == 1  # one run for the room
     assert result["saw_charts"] == 30  # every participant sees the charts
@@ -289,3 +289,17 @@ def test_qr_png_is_cached_and_deterministic():
     url = "http://localhost:8501/?preset=dying-relu"
     assert qr_png(url) is qr_png(url)
     assert io.BytesIO(qr_png(url, scale=16)).getbuffer().nbytes > len(qr_png(url))
+
+
+def test_a_crowded_job_is_polled_less_often_and_an_ended_one_not_at_all():
+    from types import SimpleNamespace
+
+    from app.run_panel import REFRESH_SECONDS, VIEWERS_AT_FULL_RATE, refresh_seconds
+
+    def job(status: str, viewers: int) -> SimpleNamespace:
+        return SimpleNamespace(status=status, subscribers=viewers)
+
+    assert refresh_seconds(job("running", 1)) == REFRESH_SECONDS
+    assert refresh_seconds(job("running", VIEWERS_AT_FULL_RATE)) == REFRESH_SECONDS
+    assert refresh_seconds(job("running", 100)) == pytest.approx(REFRESH_SECONDS * 100 / VIEWERS_AT_FULL_RATE)
+    assert refresh_seconds(job("finished", 100)) is None and refresh_seconds(job("paused", 3)) is None
