@@ -150,7 +150,8 @@ def _overfitting(run: str, scalars: pd.DataFrame, chance_loss: float) -> list[Fi
                     f"training points. Try dropout, weight_decay, more samples, or early_stopping.")]
 
 
-def _learning_rate(run: str, layers: pd.DataFrame, lr: float, low_has_other_cause: bool) -> list[Finding]:
+def _learning_rate(run: str, layers: pd.DataFrame, lr: float, low_has_other_cause: bool,
+                   normalized: bool = False) -> list[Finding]:
     ratios = layers[layers["stat"] == "update_ratio"]
     if ratios.empty:
         return []
@@ -161,7 +162,9 @@ def _learning_rate(run: str, layers: pd.DataFrame, lr: float, low_has_other_caus
         return []
     step = int(recent_steps[-1])
     median, largest = float(recent.median()), float(recent.max())
-    if median > LR_HIGH_RATIO:
+    # Weights in front of batch or layer norm are scale-free: the norm undoes their size, so large relative
+    # updates only turn them and shrink as they grow. A learning rate too high there shows in the loss.
+    if median > LR_HIGH_RATIO and not normalized:
         return [Finding(run, "lr_too_high", str(recent.idxmax()), step,
                         f"Learning rate too high: each update changes the weights by {_fmt(median)} of their size "
                         f"(median over layers; about 1e-3 is healthy). Try lr={_fmt(lr / 10)}.")]
@@ -209,7 +212,8 @@ def diagnose(group: GroupConfig, scalars: pd.DataFrame, layers: pd.DataFrame, st
         signal = _gradient_flow(run_id, run_layers) + _dead_units(run_id, run_layers, config.hidden)
         findings += signal
         findings += _saturation(run_id, run_layers, config.activation)
-        findings += _learning_rate(run_id, run_layers, config.lr, low_has_other_cause=bool(signal))
+        findings += _learning_rate(run_id, run_layers, config.lr, low_has_other_cause=bool(signal),
+                                   normalized=config.norm != "none")
         findings += _overfitting(run_id, run_scalars, chance_loss)
         trained = end_steps[k] if end_steps[k] is not None else steps_trained
         findings += _not_learning(run_id, run_scalars, chance_loss, trained)

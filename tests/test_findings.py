@@ -26,6 +26,9 @@ HEALTHY = {
     "tanh-xavier-sgd": {"dataset": "moons", "init": "xavier_uniform", "lr": "0.1", "steps": "1000"},
     "relu-he-adam": {"dataset": "circles", "activation": "relu", "init": "he_normal", "optimizer": "adam",
                      "lr": "0.003", "steps": "1000"},
+    # Batch norm makes the weights before it scale-free: big relative updates at lr 1 are healthy there.
+    "relu-batchnorm-lr-1": {"dataset": "spiral", "hidden": "6x32", "activation": "relu", "init": "he_normal",
+                            "norm": "batch", "lr": "1", "steps": "600", "probe_every": "20"},
 }
 LAYER_FINDINGS = {"vanishing_gradients", "exploding_gradients", "dead_units", "saturation"}
 
