@@ -8,14 +8,13 @@ colour per run; charts that cannot overlay stand side by side, one column per ru
 
 from __future__ import annotations
 
-import html
 import math
 
 import pandas as pd
-import plotly.graph_objects as go
 import streamlit as st
 
 from app import address_bar, charts, run_panel, variants
+from app.layout import chart, pair, run_heading
 from app.runtime import get_runner, session_token
 from app.share import share_panel
 from app.sidebar import render_sidebar
@@ -66,17 +65,6 @@ def _figures(job_id: str, version: int, log_y: bool, present: bool = False) -> d
     return {**figures, "outputs": outputs, "findings": findings}
 
 
-def _chart(figure: go.Figure, name: str, how_to_read: str | None = None) -> None:
-    st.plotly_chart(figure, key=f"compare-chart-{name}", config={"displaylogo": False}, theme=None)
-    if how_to_read != "":
-        st.caption(how_to_read or charts.HOW_TO_READ[name])
-
-
-def _heading(run_id: str, label: str) -> None:
-    st.markdown(f"<span style='color:{charts.run_color(run_id)};font-weight:700'>● {html.escape(label)}</span>",
-                unsafe_allow_html=True)
-
-
 def run_status(job: JobView, k: int) -> str:
     """One run's state in plain words: a run that diverged or stopped early says when, the others go on."""
     status = job.run_statuses.get(job.ids[k], job.status)
@@ -114,35 +102,35 @@ def _live(job_id: str, present: bool = False) -> None:
     columns = st.columns(len(job.ids))
     for k, (column, run_id, label) in enumerate(zip(columns, job.ids, job.labels)):
         with column:
-            _heading(run_id, label)
+            run_heading(run_id, label)
             status = job.run_statuses.get(run_id, job.status)
             (st.error if status == "diverged" else st.caption)(run_status(job, k))
-    left, right = (st.container(), st.container()) if present else st.columns(2)
+    left, right = pair(present)
     with left:
         st.subheader("Loss and accuracy")
-        _chart(figures["loss"], "loss")
+        chart(figures["loss"], "loss")
     with right:
         st.subheader("Gradient magnitude across depth")
-        _chart(figures["grad_depth"], "grad_depth")
+        chart(figures["grad_depth"], "grad_depth")
     st.subheader("Saturation and dead units across depth")
-    _chart(figures["saturation_depth"], "saturation_depth")
+    chart(figures["saturation_depth"], "saturation_depth")
     st.subheader("Activations over time, side by side")
-    _chart(figures["act_grid"], "act_grid")
+    chart(figures["act_grid"], "act_grid")
     st.subheader("What each net computes")
     outputs = figures["outputs"]
     how_to_read = charts.HOW_TO_READ[job.prediction.kind] if job.prediction else ""
     if "all" in outputs:
-        _chart(outputs["all"], "output", how_to_read)
+        chart(outputs["all"], "output", how_to_read)
     elif outputs:
         for column, run_id, label in zip(st.columns(len(job.ids)), job.ids, job.labels):
             with column:
-                _heading(run_id, label)
-                _chart(outputs[run_id], f"output-{run_id}", "")
+                run_heading(run_id, label)
+                chart(outputs[run_id], f"output-{run_id}", "")
         st.caption(how_to_read)
     st.subheader("Findings")
     for column, run_id, label in zip(st.columns(len(job.ids)), job.ids, job.labels):
         with column:
-            _heading(run_id, label)
+            run_heading(run_id, label)
             mine = [f for f in figures["findings"] if f["run"] == run_id]
             for finding in mine:
                 where = f" in **{finding['layer']}**" if finding["layer"] else ""

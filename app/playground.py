@@ -7,10 +7,10 @@ version) and shared by every viewer of the same job.
 
 from __future__ import annotations
 
-import plotly.graph_objects as go
 import streamlit as st
 
 from app import address_bar, charts, run_panel
+from app.layout import chart, pair
 from app.links import link_params, preset_named
 from app.runtime import get_runner, session_token
 from app.share import share_panel
@@ -57,16 +57,6 @@ def _figures(job_id: str, version: int, log_y: bool, present: bool = False) -> d
     return {**figures, "findings": findings, "summary": summary}
 
 
-def _pair(present: bool) -> tuple:
-    """Two charts side by side, or one above the other in the presenter view (bigger)."""
-    return (st.container(), st.container()) if present else tuple(st.columns(2))
-
-
-def _chart(figure: go.Figure, name: str, how_to_read: str | None = None) -> None:
-    st.plotly_chart(figure, key=f"chart-{name}", config={"displaylogo": False}, theme=None)
-    st.caption(how_to_read or charts.HOW_TO_READ[name])
-
-
 def _live(job_id: str, present: bool = False) -> None:
     job = get_runner().job(job_id)
     if job is None:
@@ -81,31 +71,31 @@ def _live(job_id: str, present: bool = False) -> None:
             st.warning(f"**{finding['code'].replace('_', ' ')}**{where} (step {finding['step']}): {finding['message']}")
     else:
         st.success("No problems found so far.")
-    left, right = _pair(present)
+    left, right = pair(present)
     with left:
         st.subheader("Loss and accuracy")
-        _chart(figures["loss"], "loss")
+        chart(figures["loss"], "loss")
     with right:
         st.subheader("What the net computes")
         if figures["output"] is not None:
-            _chart(figures["output"], "output", charts.HOW_TO_READ[job.prediction.kind])
+            chart(figures["output"], "output", charts.HOW_TO_READ[job.prediction.kind])
     st.subheader("Gradient magnitude across depth")
-    left, right = _pair(present)
+    left, right = pair(present)
     with left:
-        _chart(figures["grad_depth"], "grad_depth")
+        chart(figures["grad_depth"], "grad_depth")
     with right:
-        _chart(figures["grad_time"], "grad_time")
-    _chart(figures["grad_hist"], "grad_hist")
+        chart(figures["grad_time"], "grad_time")
+    chart(figures["grad_hist"], "grad_hist")
     st.subheader("Activations")
-    _chart(figures["act_now"], "act_now")
-    _chart(figures["act_time"], "act_time")
-    left, right = _pair(present)
+    chart(figures["act_now"], "act_now")
+    chart(figures["act_time"], "act_time")
+    left, right = pair(present)
     with left:
         st.subheader("Saturation and dead units")
-        _chart(figures["saturation"], "saturation")
+        chart(figures["saturation"], "saturation")
     with right:
         st.subheader("Update ratio")
-        _chart(figures["update"], "update")
+        chart(figures["update"], "update")
     st.subheader("Downloads")
     run_panel.downloads(job_id, job.group)
     run_panel.stop_polling_when_ended(job)

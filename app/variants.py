@@ -8,11 +8,9 @@ steps, probe_every) are set once, in the sidebar. Widget state lives under `comp
 
 from __future__ import annotations
 
-import html
-
 import streamlit as st
 
-from app import charts
+from app.layout import run_heading
 from app.sidebar import config_from_widgets, load_into_widgets, widget, widget_key, widget_value
 from engine.config import GROUP_KEYS, MAX_RUNS, RUN_IDS, Problem, RunConfig, all_keys, render_run
 from engine.group import MAX_LABEL, GroupConfig, parse_label
@@ -75,12 +73,6 @@ def _remove_run(run_id: str) -> None:
     _clear(run_id)
 
 
-def _heading(run_id: str, text: str) -> None:
-    color = charts.run_color(run_id)
-    st.markdown(f"<span style='color:{color};font-weight:700;font-size:1.1rem'>● {html.escape(text)}</span>",
-                unsafe_allow_html=True)
-
-
 def _label(run_id: str) -> tuple[str, list[str]]:
     text = st.text_input("label", key=_label_key(run_id), max_chars=MAX_LABEL, placeholder=run_id,
                          persist_state="session", help="A name for this run in every chart (optional).")
@@ -93,7 +85,7 @@ def _variant(run_id: str, base: RunConfig, locked: set[str]) -> tuple[RunConfig 
     """One run's editor: its label, the keys it changes and their widgets. Returns (config, label, errors).
     A locked key the run changes stays changed, read-only; a locked key it does not change cannot be added."""
     state = st.session_state
-    _heading(run_id, f"run {run_id}")
+    run_heading(run_id, f"run {run_id}", size="1.1rem")
     label, errors = _label(run_id)
     fixed = [key for key in state.get(_keys_key(run_id), []) if key in locked]
     if fixed:
@@ -124,7 +116,7 @@ def render_runs(base: RunConfig | None, locked: set[str] = frozenset()) -> tuple
     ids = st.session_state.setdefault(RUNS, [])
     columns = st.columns(MAX_RUNS)
     with columns[0]:
-        _heading("a", "run a")
+        run_heading("a", "run a", size="1.1rem")
         label_a, errors = _label("a")
         st.caption("Run a is the setup in the sidebar. Every other run changes some of its keys.")
         if len(ids) < MAX_RUNS - 1:

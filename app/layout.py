@@ -1,0 +1,30 @@
+"""Small pieces of page layout the pages share: a chart with its caption, a run's coloured heading, and
+a pair of charts that stands side by side (one above the other in the presenter view)."""
+
+from __future__ import annotations
+
+import html
+
+import plotly.graph_objects as go
+import streamlit as st
+
+from app import charts
+
+
+def chart(figure: go.Figure, name: str, how_to_read: str | None = None) -> None:
+    """A figure and its "how to read this" line: charts.HOW_TO_READ[name] unless given ("" for none)."""
+    st.plotly_chart(figure, key=f"chart-{name}", config={"displaylogo": False}, theme=None)
+    caption = charts.HOW_TO_READ[name] if how_to_read is None else how_to_read
+    if caption:
+        st.caption(caption)
+
+
+def run_heading(run_id: str, text: str, size: str = "1rem") -> None:
+    """A run's name in its colour, the colour it has in every chart."""
+    st.markdown(f"<span style='color:{charts.run_color(run_id)};font-weight:700;font-size:{size}'>"
+                f"● {html.escape(text)}</span>", unsafe_allow_html=True)
+
+
+def pair(present: bool) -> tuple:
+    """Two charts side by side, or one above the other in the presenter view (bigger)."""
+    return (st.container(), st.container()) if present else tuple(st.columns(2))
