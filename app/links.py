@@ -109,8 +109,8 @@ def link_params(group: GroupConfig, preset: str | None = None, *, whole_group: b
     reference = chosen.group()
     theirs = render_group(reference) if whole_group else render_run(reference.base)
     relative = {"preset": chosen.id, **_relative(plain, theirs, group)}
-    try:
-        back = parse_group(resolve(relative))
+    try:  # resolve()'s rule, on the preset already read: its config, then the explicit keys on top
+        back = parse_group({**chosen.config, **{k: v for k, v in relative.items() if k != "preset"}})
     except ConfigError:
         return plain
     same = back == group if whole_group else back.base == group.base
