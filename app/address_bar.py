@@ -14,7 +14,7 @@ from urllib.parse import quote, urlencode
 import streamlit as st
 
 from app.links import Link, link_params, read_link
-from engine.group import GroupConfig
+from engine.vocabulary.group import GroupConfig
 
 
 def _params() -> dict[str, list[str]]:

@@ -1,7 +1,7 @@
 """Chart builders: pure functions from the engine's tidy tables to Plotly figures.
 
 No Streamlit here, so every chart is testable without a server. Each builder takes the tables
-(`scalars`, `layers`, `hists`; see engine/tables.py), a `Prediction`, or dataset arrays, and returns a
+(`scalars`, `layers`, `hists`; see engine/training/tables.py), a `Prediction`, or dataset arrays, and returns a
 `plotly.graph_objects.Figure`. An empty table gives an empty figure that says "Waiting for data";
 NaN and inf (diverged runs) become gaps, never exceptions.
 
@@ -43,7 +43,7 @@ except ImportError:  # pragma: no cover - pandas works without it, only slower
     pa = pc = None
 
 if TYPE_CHECKING:
-    from engine.predictions import Prediction
+    from engine.training.predictions import Prediction
 
 # ---------------------------------------------------------------------------------------- constants
 

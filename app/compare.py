@@ -19,8 +19,8 @@ from app.runtime import get_runner, session_token
 from app.share import share_panel
 from app.sidebar import render_sidebar
 from app.story import show_story
-from engine.group import GroupConfig, differences
-from engine.jobs import JobView
+from engine.serving.jobs import JobView
+from engine.vocabulary.group import GroupConfig, differences
 
 PAGE = "compare"
 SCOPE = variants.SCOPE

@@ -14,13 +14,13 @@ import streamlit as st
 
 from app.charts import run_color
 from app.preview_charts import CONFIG, preview_figure
-from engine.presets import TOPICS, Preset, all_presets
-from engine.previews import preview_hash, read_previews
+from engine.lessons.presets import TOPICS, Preset, all_presets
+from engine.lessons.previews import preview_hash, read_previews
 
 PLAYGROUND_PAGE = "views/playground.py"
 COMPARE_PAGE = "views/compare.py"
 COLUMNS = 3
-TOPIC_TITLES = {  # engine.presets.TOPICS in plain words, in the same order
+TOPIC_TITLES = {  # engine.lessons.presets.TOPICS in plain words, in the same order
     "gradients": "Gradients that vanish or explode",
     "activations": "Activation functions: saturation and dead units",
     "initialization": "Where the weights start",

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from engine.findings import FINDING_CODES
-from engine.probes import STATS
+from engine.training.findings import FINDING_CODES
+from engine.training.probes import STATS
 
 STAT_MEANINGS = {
     "preact_mean": "Mean of the activation's input s (after batch or layer norm, if any). Far from 0 pushes "

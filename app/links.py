@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from engine.config import ConfigError, Problem, all_keys, render_run, to_text
-from engine.group import GroupConfig, parse_group, parse_group_lenient, render_group
-from engine.presets import Preset, load_preset, resolve
+from engine.lessons.presets import Preset, load_preset, resolve
+from engine.vocabulary.config import ConfigError, Problem, all_keys, render_run, to_text
+from engine.vocabulary.group import GroupConfig, parse_group, parse_group_lenient, render_group
 
 MAX_KEYS = 60  # more keys than the vocabulary could ever need: the rest are ignored, with a warning
 MAX_VALUE = 400

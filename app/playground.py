@@ -16,7 +16,7 @@ from app.runtime import get_runner, session_token
 from app.share import share_panel
 from app.sidebar import PLAYGROUND, load_into_widgets, render_sidebar
 from app.story import show_story
-from engine.group import GroupConfig
+from engine.vocabulary.group import GroupConfig
 
 PAGE = "playground"
 COMPARE_PAGE = "views/compare.py"

@@ -1,4 +1,4 @@
-"""The Gallery's tiny charts: a pure function from a stored preview (engine/previews.py) to a figure.
+"""The Gallery's tiny charts: a pure function from a stored preview (engine/lessons/previews.py) to a figure.
 
 One line per run, the validation loss over the preview's steps, in the run's colour (app.charts.run_color),
 on a log scale: the presets' losses span from 1e-4 (a solved task) to hundreds (an exploding init).

@@ -17,8 +17,8 @@ import yaml
 from app.links import link_params
 from app.runtime import get_runner, session_token
 from engine.api import typed_mapping
-from engine.group import GroupConfig
-from engine.jobs import JobLimitError, JobView
+from engine.serving.jobs import JobLimitError, JobView
+from engine.vocabulary.group import GroupConfig
 
 LIVE = ("queued", "running")
 REFRESH_SECONDS = 1.0

@@ -1,6 +1,6 @@
 """The one job runner per server, and this browser session's identity for it.
 
-The runner (worker processes, engine/jobs.py) is a global `st.cache_resource`. Each session gets a
+The runner (worker processes, engine/serving/jobs.py) is a global `st.cache_resource`. Each session gets a
 session-scoped token; when Streamlit drops the session, `on_release` tells the runner, which ends the
 session's jobs after a grace period unless another viewer still holds them.
 """
@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from engine.jobs import JobRunner
+from engine.serving.jobs import JobRunner
 
 
 @st.cache_resource(show_spinner="Starting the training workers...")

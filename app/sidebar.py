@@ -1,6 +1,6 @@
 """The sidebar: one widget per vocabulary key, derived from the engine's config schema.
 
-Types, choices, bounds, defaults and help texts all come from `engine.config.RunConfig`; this module
+Types, choices, bounds, defaults and help texts all come from `engine.vocabulary.config.RunConfig`; this module
 only decides the grouping and the kind of widget. Widget state lives in st.session_state under
 `widget_key(key, prefix)` (each page has its own prefix), seeded from a link or preset by
 `load_into_widgets`, and kept for the whole session (`persist_state`), so leaving a page and coming
@@ -13,7 +13,7 @@ from typing import Any, get_args
 
 import streamlit as st
 
-from engine.config import ConfigError, RunConfig, allowed_text, format_hidden, parse_hidden, parse_run
+from engine.vocabulary.config import ConfigError, RunConfig, allowed_text, format_hidden, parse_hidden, parse_run
 
 SECTIONS: dict[str, list[str]] = {
     "Data": ["dataset", "samples", "noise", "val_fraction", "standardize"],

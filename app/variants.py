@@ -12,8 +12,8 @@ import streamlit as st
 
 from app.layout import run_heading
 from app.sidebar import config_from_widgets, load_into_widgets, widget, widget_key, widget_value
-from engine.config import GROUP_KEYS, MAX_RUNS, RUN_IDS, Problem, RunConfig, all_keys, render_run
-from engine.group import MAX_LABEL, GroupConfig, parse_label
+from engine.vocabulary.config import GROUP_KEYS, MAX_RUNS, RUN_IDS, Problem, RunConfig, all_keys, render_run
+from engine.vocabulary.group import MAX_LABEL, GroupConfig, parse_label
 
 SCOPE = "compare."
 BASE = f"{SCOPE}a.config."  # run a's widgets (the sidebar)

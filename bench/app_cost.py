@@ -114,7 +114,7 @@ def _fragment_cost(page: str, job_id: str, repeats: int) -> tuple[float, list[fl
 def _compare_cost(quick: bool) -> dict:
     """The Compare page for four runs against the Playground for one, on the same net and steps."""
     from app.runtime import get_runner
-    from engine.group import parse_group
+    from engine.vocabulary.group import parse_group
 
     runner = get_runner()
     steps = 600 if quick else 5000
@@ -139,8 +139,8 @@ def _compare_cost(quick: bool) -> dict:
 
 
 def _concurrent(quick: bool) -> dict:
-    from engine.group import parse_group
-    from engine.jobs import JobRunner
+    from engine.serving.jobs import JobRunner
+    from engine.vocabulary.group import parse_group
 
     runner = JobRunner(workers=2, grace_s=5.0)
     try:

@@ -21,7 +21,7 @@ from typing import Any
 
 import torch
 
-torch.set_num_threads(1)  # as in the workers (DESIGN.md): one thread per process
+torch.set_num_threads(1)  # as in the workers (ARCHITECTURE.md): one thread per process
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # `python bench/run.py` puts bench/ on the path, not the repo root
@@ -31,9 +31,9 @@ import torch.nn.functional as F  # noqa: E402
 from torch import nn  # noqa: E402
 
 import engine  # noqa: E402
-from engine.config import RunConfig  # noqa: E402
-from engine.data import BatchSampler, Dataset  # noqa: E402
-from engine.trainer import GroupTrainer  # noqa: E402
+from engine.training.data import BatchSampler, Dataset  # noqa: E402
+from engine.training.trainer import GroupTrainer  # noqa: E402
+from engine.vocabulary.config import RunConfig  # noqa: E402
 
 LONG = 200_000  # the largest `steps`: a benchmark trainer never reaches its final step
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import DEEP_NET, main_of, make_trainer, rnd
-from engine.history import History, Snapshot
+from engine.training.history import History, Snapshot
 
 TOTAL_STEPS = 200_000
 FOUR_ACTIVATIONS = {"activation": "tanh", "b.activation": "relu", "c.activation": "sigmoid", "d.activation": "gelu"}

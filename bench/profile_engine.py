@@ -31,10 +31,10 @@ from typing import Any
 
 import torch.nn.functional as F
 
-import engine.trainer
+import engine.training.trainer
 from bench.common import DEFAULT_NET, main_of, make_trainer, plain_for, rnd
 from bench.group_cost import GROUPS
-from engine.trainer import GroupTrainer
+from engine.training.trainer import GroupTrainer
 
 TOP = 15
 
@@ -134,7 +134,7 @@ def _short(func: tuple[str, int, str]) -> str:
     filename, line, name = func
     if filename == "~":
         return name  # a builtin, e.g. <method 'tolist' of 'torch._C.TensorBase' objects>
-    for marker in ("site-packages" + os.sep, str(engine.trainer.__file__).rsplit(os.sep, 2)[0] + os.sep):
+    for marker in ("site-packages" + os.sep, str(engine.training.trainer.__file__).rsplit(os.sep, 3)[0] + os.sep):
         if marker in filename:
             filename = filename.split(marker, 1)[1]
             break

@@ -53,8 +53,8 @@ def _interval(viewers: int) -> float:
 
 def _warm(runner) -> None:
     """A workshop server is up before the room arrives: its workers have started."""
-    from engine.config import RunConfig
-    from engine.group import GroupConfig
+    from engine.vocabulary.config import RunConfig
+    from engine.vocabulary.group import GroupConfig
 
     job_id = runner.start(GroupConfig.single(RunConfig(steps=20, hidden=(4,))), "bench-warm-up")
     deadline = time.monotonic() + 60

@@ -13,12 +13,12 @@ import pandas as pd
 import torch
 import yaml
 
-from engine.config import RunConfig
-from engine.findings import diagnose
-from engine.group import GroupConfig, parse_group, render_group
-from engine.history import Snapshot
-from engine.tables import hists_table, layers_table, scalars_table
-from engine.trainer import GroupTrainer
+from engine.training.findings import diagnose
+from engine.training.history import Snapshot
+from engine.training.tables import hists_table, layers_table, scalars_table
+from engine.training.trainer import GroupTrainer
+from engine.vocabulary.config import RunConfig
+from engine.vocabulary.group import GroupConfig, parse_group, render_group
 
 
 @dataclass
@@ -82,7 +82,7 @@ def summarize_state(group: GroupConfig, snapshots: Sequence[Snapshot], hist_rang
                     chance_loss: float, step: int,
                     ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, dict[str, Any], list[dict]]:
     """`summarize` from a trainer's state rather than the trainer: the job runner's server-side mirror of a
-    job that trains in a worker process (engine/jobs.py) has the same numbers, but no trainer."""
+    job that trains in a worker process (engine/serving/jobs.py) has the same numbers, but no trainer."""
     scalars = scalars_table(snapshots)
     layers = layers_table(snapshots)
     hists = hists_table(snapshots, hist_ranges)

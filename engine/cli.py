@@ -1,6 +1,6 @@
 """`python -m engine run ...`: train without a browser, show progress, write the tables, print findings.
 `python -m engine presets` lists the presets; `python -m engine previews [--check]` writes (or checks)
-presets/previews.json, the Gallery's preview of each preset (engine/previews.py).
+presets/previews.json, the Gallery's preview of each preset (engine/lessons/previews.py).
 
 Exit codes: 0 for a finished, early-stopped or diverged run (divergence is a result), 2 for bad input
 (the message names each bad key; nothing is written), 1 for an internal error.
@@ -20,9 +20,9 @@ import yaml
 from tqdm import tqdm
 
 from engine.api import train
-from engine.config import ConfigError, Problem
-from engine.group import GroupConfig, parse_group
-from engine.presets import all_presets, load_preset, load_preset_file, preset_ids, resolve
+from engine.lessons.presets import all_presets, load_preset, load_preset_file, preset_ids, resolve
+from engine.vocabulary.config import ConfigError, Problem
+from engine.vocabulary.group import GroupConfig, parse_group
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -129,7 +129,7 @@ def command_presets() -> int:
 
 
 def command_previews(args: argparse.Namespace) -> int:
-    from engine import previews  # imported here: `run` does not need it
+    from engine.lessons import previews  # imported here: `run` does not need it
 
     presets = all_presets()
     stored = previews.read_previews()

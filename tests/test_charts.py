@@ -17,8 +17,8 @@ import pytest
 import engine
 from app import charts
 from engine.api import summarize
-from engine.predictions import Prediction, predict
-from engine.trainer import GroupTrainer
+from engine.training.predictions import Prediction, predict
+from engine.training.trainer import GroupTrainer
 
 
 @dataclass

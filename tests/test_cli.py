@@ -19,11 +19,11 @@ import yaml
 from engine import cli
 from engine.api import train
 from engine.cli import main
-from engine.presets import TOPICS, load_preset, preset_ids
+from engine.lessons.presets import TOPICS, load_preset, preset_ids
 
 ROOT = Path(__file__).resolve().parent.parent
 FILES = ("config.yaml", "scalars.csv", "layers.csv", "hists.csv", "summary.json", "weights.pt")
-COLUMNS = {  # DESIGN.md, "Tables"
+COLUMNS = {  # ARCHITECTURE.md, "Tables"
     "scalars.csv": ["run", "step", "split", "metric", "value"],
     "layers.csv": ["run", "step", "layer", "stat", "value"],
     "hists.csv": ["run", "step", "layer", "kind", "lo", "hi", "count"],
@@ -272,7 +272,7 @@ def test_entry_point_subprocess(tmp_path):
 @pytest.fixture
 def two_previews(tmp_path, monkeypatch):
     """`previews` on two cheap presets, into a file of the test's own."""
-    from engine import previews
+    from engine.lessons import previews
 
     presets = [load_preset("zeros-init"), load_preset("learning-rate-range")]
     monkeypatch.setattr(cli, "all_presets", lambda: presets)

@@ -14,9 +14,9 @@ import torch
 from streamlit.testing.v1 import AppTest
 
 import engine
-from engine.config import RunConfig
-from engine.group import differences, parse_group
-from engine.trainer import GroupTrainer
+from engine.training.trainer import GroupTrainer
+from engine.vocabulary.config import RunConfig
+from engine.vocabulary.group import differences, parse_group
 
 MAIN = str(Path(__file__).resolve().parent.parent / "app" / "main.py")
 COMPARE = "views/compare.py"

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from engine.api import typed_mapping
-from engine.config import (
+from engine.vocabulary.config import (
     GROUP_KEYS,
     MAX_LAYERS,
     MAX_PARAMETERS,
@@ -32,7 +32,7 @@ from engine.config import (
     parse_hidden,
     parse_run,
 )
-from engine.group import PAGE_KEYS, GroupConfig, parse_group, parse_group_lenient, render_group
+from engine.vocabulary.group import PAGE_KEYS, GroupConfig, parse_group, parse_group_lenient, render_group
 
 FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 DEFAULT = RunConfig()

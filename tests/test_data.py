@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from engine.config import RunConfig
-from engine.data import BatchSampler, make_dataset
+from engine.training.data import BatchSampler, make_dataset
+from engine.vocabulary.config import RunConfig
 
 TWO_CLASS = ["spiral", "circles", "xor", "gaussians", "moons", "checkerboard"]
 ALL = [*TWO_CLASS, "sine", "digits"]

@@ -1,6 +1,6 @@
 """The engine's hand-made training step is autograd + torch.optim, bit for bit.
 
-nets.py's train_forward/train_backward and optimizers.py reproduce what autograd and torch.optim's foreach
+The fast path's train_forward/train_backward and optimizers.py reproduce what autograd and torch.optim's foreach
 implementations compute (the same ATen calls). These tests pin that down, so a torch upgrade that changes a
 formula fails here instead of silently drifting.
 """
@@ -13,7 +13,7 @@ import pytest
 import torch
 
 import engine
-from engine.trainer import GroupTrainer
+from engine.training.trainer import GroupTrainer
 
 ACTIVATIONS = ["sigmoid", "tanh", "relu", "leaky_relu", "elu", "selu", "gelu", "swish", "softplus", "linear"]
 OPTIMIZERS = ["sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw"]
@@ -94,8 +94,8 @@ def _torch_optimizer(run, weights: list, others: list) -> torch.optim.Optimizer:
 def test_update_rules_are_torch_optim_bit_for_bit(name: str, weight_decay: float, mixed: bool) -> None:
     """The flat update of a stack (and, beside another rule, its per-run rows) against torch.optim: 20 steps
     with random gradients, every parameter equal bit for bit after each."""
-    from engine.nets import Stack
-    from engine.optimizers import StackOptimizer
+    from engine.nets.optimizers import StackOptimizer
+    from engine.nets.stack import Stack
 
     spec = {"optimizer": name, "lr": "0.05", "momentum": "0.8", "weight_decay": str(weight_decay)}
     other = {"optimizer": "adam", "lr": "0.01"} if mixed else spec

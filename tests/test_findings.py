@@ -7,7 +7,7 @@ import re
 import pytest
 
 import engine
-from engine.findings import diagnose
+from engine.training.findings import diagnose
 
 TRIGGERS = {
     "vanishing_gradients": {"hidden": "10x32", "activation": "sigmoid", "init": "standard", "steps": "200"},

@@ -13,13 +13,13 @@ import pytest
 import yaml
 from streamlit.testing.v1 import AppTest
 
-import engine.presets
+import engine.lessons.presets
 from app import gallery
 from app.charts import run_color
 from app.preview_charts import preview_figure
 from app.sidebar import widget_value
-from engine.presets import MAX_LESSON, TOPICS, all_presets, load_preset, load_preset_file, preset_ids
-from engine.previews import (
+from engine.lessons.presets import MAX_LESSON, TOPICS, all_presets, load_preset, load_preset_file, preset_ids
+from engine.lessons.previews import (
     PREVIEW_STEPS,
     compute_preview,
     dumps,
@@ -167,15 +167,16 @@ def test_a_preset_opened_from_its_card_is_restored_on_its_page(preset_id):
 
 def test_a_one_run_preset_opens_on_the_playground(tmp_path, monkeypatch):
     """No preset today is a single run; one written here opens on the Playground with its config."""
-    data = yaml.safe_load((engine.presets.PRESET_DIR / "vanishing-sigmoid.yaml").read_text())
+    data = yaml.safe_load((engine.lessons.presets.PRESET_DIR / "vanishing-sigmoid.yaml").read_text())
     data["id"] = "one-run-test"
     data["config"] = {k: v for k, v in data["config"].items() if "." not in k}
     path = tmp_path / "one-run-test.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False))
     preset = load_preset_file(path)
     assert gallery.page_for(preset) == gallery.PLAYGROUND_PAGE
-    original = engine.presets.load_preset
-    monkeypatch.setattr(engine.presets, "load_preset",  # engine.presets.resolve reads ?preset= through it
+    original = engine.lessons.presets.load_preset
+    # resolve() reads ?preset= through load_preset
+    monkeypatch.setattr(engine.lessons.presets, "load_preset",
                         lambda preset_id, directory=tmp_path: original(preset_id, tmp_path))
     app = _open(gallery.PLAYGROUND_PAGE, {"preset": "one-run-test"})
     assert not app.exception
@@ -235,7 +236,7 @@ def test_every_preview_describes_its_presets_runs():
 
 
 def test_the_previews_file_is_written_exactly_as_dumps_writes_it():
-    text = (engine.presets.PRESET_DIR / "previews.json").read_text()
+    text = (engine.lessons.presets.PRESET_DIR / "previews.json").read_text()
     assert dumps(read_previews()) == text
 
 

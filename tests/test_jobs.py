@@ -16,8 +16,16 @@ import pytest
 import torch
 
 import engine
-from engine.group import GroupConfig, parse_group
-from engine.jobs import JobError, JobLimitError, JobRunner, JobView, UnknownJobError, config_key, default_workers
+from engine.serving.jobs import (
+    JobError,
+    JobLimitError,
+    JobRunner,
+    JobView,
+    UnknownJobError,
+    config_key,
+    default_workers,
+)
+from engine.vocabulary.group import GroupConfig, parse_group
 
 LONG = {"hidden": "6,6", "samples": "200", "steps": "200000", "probe_every": "5"}  # never ends within a test
 WAIT_S = 30.0

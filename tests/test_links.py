@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from app.links import MAX_KEYS, link_params, read_link
-from engine.group import parse_group
+from engine.vocabulary.group import parse_group
 
 
 def test_a_link_restores_the_config_it_was_made_from():

@@ -14,10 +14,7 @@ import pytest
 import yaml
 
 import engine
-from engine.config import ConfigError
-from engine.group import parse_group
-from engine.history import SCALARS
-from engine.presets import (
+from engine.lessons.presets import (
     MAX_LESSON,
     PRESET_DIR,
     TOPICS,
@@ -27,10 +24,13 @@ from engine.presets import (
     preset_ids,
     resolve,
 )
-from engine.probes import STATS
+from engine.training.history import SCALARS
+from engine.training.probes import STATS
+from engine.vocabulary.config import ConfigError
+from engine.vocabulary.group import parse_group
 
 PRESETS = preset_ids()
-FINDINGS_SOURCE = (Path(engine.__file__).parent / "findings.py").read_text()
+FINDINGS_SOURCE = (Path(engine.__file__).parent / "training" / "findings.py").read_text()
 # The codes the engine can report; a claim naming another code would hold vacuously with `absent: true`.
 FINDING_CODES = {"vanishing_gradients", "exploding_gradients", "dead_units", "saturation", "diverged",
                  "overfitting", "lr_too_high", "lr_too_low", "not_learning"}
@@ -54,7 +54,7 @@ def test_the_preset_folder_holds_the_core_lessons():
 
 def test_every_finding_code_is_one_the_engine_reports():
     for code in FINDING_CODES:
-        assert f'"{code}"' in FINDINGS_SOURCE, f"engine/findings.py no longer reports {code!r}"
+        assert f'"{code}"' in FINDINGS_SOURCE, f"engine/training/findings.py no longer reports {code!r}"
 
 
 @pytest.mark.parametrize("preset_id", PRESETS)

@@ -15,11 +15,11 @@ import torch
 import torch.nn.functional as F
 
 import engine
-from engine.config import Activation
-from engine.data import make_dataset
-from engine.lsuv import TOLERANCE, linear_outputs
-from engine.nets import Stack
-from engine.trainer import GroupTrainer
+from engine.nets.lsuv import TOLERANCE, linear_outputs
+from engine.nets.stack import Stack
+from engine.training.data import make_dataset
+from engine.training.trainer import GroupTrainer
+from engine.vocabulary.config import Activation
 
 LN2 = math.log(2)
 ACTIVATIONS = get_args(Activation)
@@ -160,7 +160,7 @@ def _identity_readout_stack(dropouts: list[float], width: int = 6) -> Stack:
 
 
 def test_inverted_dropout_scales_survivors_by_one_over_keep_and_eval_applies_no_mask():
-    """Srivastava et al. 2014 with the inverted scaling (what DESIGN.md promises): while training, each unit is
+    """Srivastava et al. 2014 with the inverted scaling (what ARCHITECTURE.md promises): while training, each unit is
     dropped with probability p and survivors are multiplied by 1/(1-p), so E[dropped a] = a; eval mode uses a
     as it is. Two runs in one stack (p = 0.2 and 0.5) check that each run gets its own p.
     """

@@ -13,10 +13,10 @@ import torch
 from torch import nn
 
 import engine
-from engine.config import Activation, Init, Norm, Optimizer
-from engine.history import History
-from engine.probes import STATS
-from engine.trainer import GroupTrainer
+from engine.training.history import History
+from engine.training.probes import STATS
+from engine.training.trainer import GroupTrainer
+from engine.vocabulary.config import Activation, Init, Norm, Optimizer
 
 ACTIVATIONS, INITS, NORMS, OPTIMIZERS = (get_args(t) for t in (Activation, Init, Norm, Optimizer))
 SMALL = {"hidden": "6,5", "samples": "120", "steps": "3", "probe_every": "1", "batch_size": "16"}
@@ -125,7 +125,7 @@ def test_history_is_bounded_with_even_spacing_after_50000_steps() -> None:
 
 def test_history_keeps_latest_and_halves_when_full() -> None:
     history = History(capacity=8)
-    from engine.history import Snapshot
+    from engine.training.history import Snapshot
 
     def snap(step: int) -> Snapshot:
         return Snapshot(step=step, runs=["a"], scalars=np.zeros((1, 6)), layers=[np.zeros((1, 10))], hists=[{}])

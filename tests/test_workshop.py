@@ -16,9 +16,9 @@ from streamlit.testing.v1 import AppTest
 
 from app.links import link_params, read_link
 from app.share import qr_png
-from engine.config import MAX_PARAMETERS, RunConfig, all_keys, parameter_count
-from engine.group import GROUP_KEYS, GroupConfig
-from engine.presets import load_preset, preset_ids
+from engine.lessons.presets import load_preset, preset_ids
+from engine.vocabulary.config import MAX_PARAMETERS, RunConfig, all_keys, parameter_count
+from engine.vocabulary.group import GROUP_KEYS, GroupConfig
 
 MAIN = str(Path(__file__).resolve().parent.parent / "app" / "main.py")
 COMPARE = "views/compare.py"

@@ -25,8 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from engine.api import train
-from engine.group import GroupConfig
-from engine.presets import PRESET_DIR, Preset, all_presets
+from engine.lessons.presets import PRESET_DIR, Preset, all_presets
+from engine.vocabulary.group import GroupConfig
 
 PREVIEWS_FILE = PRESET_DIR / "previews.json"
 FORMAT = 1  # bump when the content of a preview changes shape or meaning: every preview becomes stale
@@ -123,7 +123,7 @@ def compute_previews(presets: Iterable[Preset] | None = None,
 def dumps(previews: dict[str, dict[str, Any]]) -> str:
     """The file's text: sorted by id, one line per run, so a diff shows which preset and run changed."""
     lines = ["{", f'"format": {FORMAT},',
-             '"about": "Written by `python -m engine previews`; see engine/previews.py. Do not edit by hand.",',
+             '"about": "Written by `python -m engine previews`; see engine/lessons/previews.py. Do not edit by hand.",',
              '"previews": {']
     ids = sorted(previews)
     for i, preset_id in enumerate(ids):

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from engine.data import Dataset
-from engine.trainer import GroupTrainer
+from engine.training.data import Dataset
+from engine.training.trainer import GroupTrainer
 
 GRID = 48
 CURVE_POINTS = 200

@@ -1,6 +1,6 @@
 """The job runner: trains groups in worker processes and keeps, on the server, what they measure.
 
-A job is one group (GroupTrainer) trained in a worker process (engine/worker.py). Workers are started
+A job is one group (GroupTrainer) trained in a worker process (engine/serving/worker.py). Workers are started
 with `spawn`, one per CPU core by default (`LAYERSCOPE_WORKERS` overrides); each hosts many jobs and
 gives every running one a short turn in a round, so thirty jobs on two cores all move. Snapshots stream
 back as they are made; one reader thread here files them into each job's bounded History. The page
@@ -55,12 +55,12 @@ from typing import Any
 import numpy as np
 import torch
 
-from engine import worker as worker_module
 from engine.api import summarize_state
-from engine.data import Dataset, make_dataset
-from engine.group import GroupConfig, render_group
-from engine.history import History
-from engine.predictions import Prediction
+from engine.serving import worker as worker_module
+from engine.training.data import Dataset, make_dataset
+from engine.training.history import History
+from engine.training.predictions import Prediction
+from engine.vocabulary.group import GroupConfig, render_group
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """The seven update rules, with L2 (`weight_decay`) and `l1` on the weights only.
 
-They work on a stack's flat buffers (`Stack.flat`, `Stack.flat_grad`, see nets.py): when every run of a
+They work on a stack's flat buffers (`Stack.flat`, `Stack.flat_grad`, see stack.py): when every run of a
 stack agrees on the rule and its settings, each line of the rule is one op over the whole buffer (or its
 weight prefix, for decay). A stack that races SGD against Adam copies parameters and gradients into one
 row per run, updates each block of neighbouring runs that agree with one op per line of its rule, with
@@ -17,8 +17,8 @@ from itertools import groupby
 
 import torch
 
-from engine.config import RunConfig
-from engine.nets import Stack
+from engine.nets.stack import Stack
+from engine.vocabulary.config import RunConfig
 
 ADAM_BETAS = (0.9, 0.999)
 ADAM_EPS = 1e-8

@@ -1,5 +1,5 @@
 """The worker process: hosts many small jobs (one GroupTrainer each) and gives every running job a short
-time slice in turn, streaming what it measures to the job runner (engine/jobs.py) as it is made.
+time slice in turn, streaming what it measures to the job runner (engine/serving/jobs.py) as it is made.
 
 Started with the `spawn` context, so everything here is module-level and importable. One thread, one
 torch thread. Between slices it reads its command queue without blocking; with nothing to run it blocks.
@@ -36,10 +36,10 @@ from typing import Any
 
 import torch
 
-from engine.group import GroupConfig
-from engine.history import History
-from engine.predictions import predict
-from engine.trainer import DIVERGED, GroupTrainer
+from engine.training.history import History
+from engine.training.predictions import predict
+from engine.training.trainer import DIVERGED, GroupTrainer
+from engine.vocabulary.group import GroupConfig
 
 SLICE_S = 0.03  # target length of one job's turn; the chunk of steps adapts to the job's speed
 MAX_CHUNK = 5000

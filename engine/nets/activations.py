@@ -1,8 +1,8 @@
 """The ten activations: the function, its slope f'(s) (for saturation and dead units) and its range,
-and, for the trainer's hand-made backward pass (nets.py), the function and autograd's derivative of it
+and, for the trainer's hand-made backward pass (engine/nets/stack.py), the function and autograd's derivative of it
 written into a given tensor: the same ATen kernels as `forward` and as autograd, so the same bits.
 
-`saturated` follows DESIGN.md: an entry is saturated where the slope is below 5% of the function's
+`saturated` follows ARCHITECTURE.md: an entry is saturated where the slope is below 5% of the function's
 maximum slope. The maximum is found once, numerically, so every activation follows one rule.
 """
 

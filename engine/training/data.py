@@ -13,7 +13,7 @@ from functools import lru_cache
 import numpy as np
 import torch
 
-from engine.config import RunConfig
+from engine.vocabulary.config import RunConfig
 
 
 @dataclass(frozen=True)

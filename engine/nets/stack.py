@@ -29,9 +29,9 @@ from itertools import pairwise
 
 import torch
 
-from engine import activations
-from engine.config import RunConfig
-from engine.initializers import initial_layer
+from engine.nets import activations
+from engine.nets.initializers import initial_layer
+from engine.vocabulary.config import RunConfig
 
 BN_MOMENTUM = 0.1
 NORM_EPS = 1e-5

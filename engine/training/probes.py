@@ -1,6 +1,6 @@
 """Per-layer statistics and fixed-bin histograms, computed in torch at probe steps only.
 
-Definitions follow DESIGN.md ("Per-layer statistics"). Everything for a stack is reduced on the
+Definitions follow ARCHITECTURE.md ("Per-layer statistics"). Everything for a stack is reduced on the
 device into a few small tensors and crosses to numpy once per probe step; there is no `.item()` and
 no per-unit Python here.
 """
@@ -11,8 +11,8 @@ import math
 
 import torch
 
-from engine import activations
-from engine.nets import Stack
+from engine.nets import activations
+from engine.nets.stack import Stack
 
 STATS = (
     "preact_mean", "preact_std", "act_mean", "act_std", "saturated_frac", "dead_frac",

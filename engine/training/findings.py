@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
-from engine.group import GroupConfig
+from engine.vocabulary.group import GroupConfig
 
 VANISHING_RATIO = 0.01  # h1's back-propagated gradient below 1% of the top hidden layer's
 EXPLODING_RATIO = 100.0

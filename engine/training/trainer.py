@@ -2,7 +2,7 @@
 
 Runs are split into stacks of equal layer sizes (one batched computation each). A step draws one
 batch for everybody and, stack by stack, runs it forward, takes the gradient of the sum of the per-run
-losses with respect to the logits, and runs the stack's backward pass (nets.py); each run's gradient
+losses with respect to the logits, and runs the stack's backward pass (engine/nets/stack.py); each run's gradient
 depends only on its own loss, so the sum changes nothing but the cost. Every number is the one autograd
 gives for the whole group's summed loss, bit for bit.
 A run whose loss turns non-finite ends as `diverged` at that step (its final weights are kept as
@@ -20,18 +20,18 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from engine.data import BatchSampler, Dataset, make_dataset
-from engine.group import GroupConfig
-from engine.history import SCALARS, History, Snapshot
-from engine.lsuv import apply_lsuv
-from engine.nets import Stack
-from engine.optimizers import StackOptimizer
-from engine.probes import StackProbe
+from engine.nets.lsuv import apply_lsuv
+from engine.nets.optimizers import StackOptimizer
+from engine.nets.stack import Stack
+from engine.training.data import BatchSampler, Dataset, make_dataset
+from engine.training.history import SCALARS, History, Snapshot
+from engine.training.probes import StackProbe
+from engine.vocabulary.group import GroupConfig
 
 _ATEN = torch.ops.aten
 _NONE, _MEAN, _IGNORE = 0, 1, -100  # nll_loss's reduction codes and F.cross_entropy's ignore_index
 
-KEEP_WORKSPACE_BYTES = 16 * 2**20  # training buffers a stack keeps between slices (nets.py)
+KEEP_WORKSPACE_BYTES = 16 * 2**20  # training buffers a stack keeps between slices (engine/nets/stack.py)
 VAL_EVAL_MAX = 1024  # validation metrics use the first 1,024 held-out points at most, to bound probe cost
 RUNNING, FINISHED, DIVERGED, EARLY_STOPPED, STOPPED = "running", "finished", "diverged", "early_stopped", "stopped"
 

@@ -1,4 +1,4 @@
-"""Tidy pandas tables from snapshots: `scalars`, `layers`, `hists`, with DESIGN.md's columns.
+"""Tidy pandas tables from snapshots: `scalars`, `layers`, `hists`, with ARCHITECTURE.md's columns.
 
 Built with numpy broadcasting per snapshot and run, never per row, so a full history (a few hundred
 snapshots of a 50-layer group) still turns into tables in well under a second. The text columns
@@ -14,8 +14,8 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from engine.history import SCALARS, Snapshot
-from engine.probes import STATS
+from engine.training.history import SCALARS, Snapshot
+from engine.training.probes import STATS
 
 SCALAR_COLUMNS = ["run", "step", "split", "metric", "value"]
 LAYER_COLUMNS = ["run", "step", "layer", "stat", "value"]

@@ -28,11 +28,11 @@ import pandas as pd
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from engine.config import ConfigError, Problem, _shown
-from engine.findings import FINDING_CODES
-from engine.group import GroupConfig, parse_group
+from engine.training.findings import FINDING_CODES
+from engine.vocabulary.config import ConfigError, Problem, _shown
+from engine.vocabulary.group import GroupConfig, parse_group
 
-PRESET_DIR = Path(__file__).resolve().parent.parent / "presets"
+PRESET_DIR = Path(__file__).resolve().parents[2] / "presets"
 PRESET_ID = re.compile(r"[a-z0-9][a-z0-9-]{1,60}")
 MAX_LESSON = 110  # one line on a Gallery card
 TOPICS = ("gradients", "activations", "initialization", "normalization", "regularization", "optimization",
@@ -150,7 +150,7 @@ def _problems(error: ValidationError) -> list[Problem]:
         key = ".".join(str(part) for part in item["loc"]) or "(file)"
         value = "(missing)" if item["type"] == "missing" else _shown(item.get("input"))
         problems.append(Problem(key=key, value=value, message=item["msg"],
-                                allowed="see the preset format in engine/presets.py"))
+                                allowed="see the preset format in engine/lessons/presets.py"))
     return problems
 
 

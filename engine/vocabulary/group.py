@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
-from engine.config import (
+from engine.vocabulary.config import (
     GROUP_KEYS,
     MAX_RUNS,
     RUN_IDS,

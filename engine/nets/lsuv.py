@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import torch
 
-from engine.nets import Stack
+from engine.nets.stack import Stack
 
 TOLERANCE = 0.1
 MAX_TRIES = 10
