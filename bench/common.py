@@ -110,7 +110,7 @@ class PlainLoop:
             if i < len(sizes) - 2:
                 layers.append(ACTIVATION_MODULES[run.activation](run))
         if initial_state is not None:
-            names = [f"h{i}" for i in range(1, len(sizes) - 1)] + ["out"]
+            names = run.layer_names
             with torch.no_grad():
                 for name, linear in zip(names, linears):
                     linear.weight.copy_(initial_state[f"{name}.weight"])

@@ -13,10 +13,9 @@ import pytest
 import torch
 
 import engine
+from engine.nets import stack as stack_module
 from engine.training.trainer import GroupTrainer
-
-ACTIVATIONS = ["sigmoid", "tanh", "relu", "leaky_relu", "elu", "selu", "gelu", "swish", "softplus", "linear"]
-OPTIMIZERS = ["sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw"]
+from engine.vocabulary.config import ACTIVATIONS, OPTIMIZERS
 
 
 def _bits_equal(a: torch.Tensor, b: torch.Tensor) -> bool:
@@ -43,7 +42,7 @@ MAPPINGS = [
 def test_hand_made_backward_is_autograd_bit_for_bit(mapping: dict) -> None:
     trainer = GroupTrainer(engine.parse_group({"samples": "200", "steps": "10", **mapping}))
     stack, members = trainer.stacks[0], trainer.members[0]
-    assert stack.manual
+    assert stack.fast_path is not None
     for _ in range(3):
         trainer.advance(1)  # move the weights off their initial values
     batch = trainer.sampler.next()
@@ -120,3 +119,26 @@ def test_update_rules_are_torch_optim_bit_for_bit(name: str, weight_decay: float
             opt.step()
             for p, mine in zip(weights + others, stack.weights + stack.biases):
                 assert _bits_equal(p.detach(), mine.detach()[k]), (name, weight_decay, mixed, k)
+
+
+def test_the_mappings_cover_every_activation() -> None:
+    """The bit-for-bit test above sees each activation of the vocabulary, alone or beside others."""
+    seen = {value for mapping in MAPPINGS for key, value in mapping.items() if key.endswith("activation")}
+    assert seen == set(ACTIVATIONS)
+
+
+@pytest.mark.parametrize("mapping", [MAPPINGS[1], MAPPINGS[4], {"hidden": "6,6", "optimizer": "adam", "l1": "0.01"}])
+def test_the_switch_trains_the_same_numbers_through_autograd(mapping: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+    """USE_FAST_PATH off: every stack trains through the reference path (autograd), and a whole run, probes,
+    histograms and weights included, comes out the same bit for bit."""
+    group = engine.parse_group({"samples": "200", "steps": "40", "probe_every": "7", **mapping})
+    fast = engine.train(group)
+    monkeypatch.setattr(stack_module, "USE_FAST_PATH", False)
+    trainer = GroupTrainer(group)
+    assert all(stack.fast_path is None for stack in trainer.stacks)
+    reference = engine.train(group)
+    for table in ("scalars", "layers", "hists"):
+        assert getattr(fast, table).equals(getattr(reference, table)), table
+    for run_id, state in fast.weights.items():
+        for name, tensor in state.items():
+            assert _bits_equal(tensor, reference.weights[run_id][name]), (run_id, name)

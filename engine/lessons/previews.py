@@ -27,6 +27,7 @@ from typing import Any
 from engine.api import train
 from engine.lessons.presets import PRESET_DIR, Preset, all_presets
 from engine.vocabulary.group import GroupConfig
+from engine.vocabulary.layers import depth_order
 
 PREVIEWS_FILE = PRESET_DIR / "previews.json"
 FORMAT = 1  # bump when the content of a preview changes shape or meaning: every preview becomes stale
@@ -71,10 +72,6 @@ def _number(value: Any) -> float | None:
     return float(f"{value:.{SIGNIFICANT}g}") if math.isfinite(value) else None
 
 
-def _depth_key(layer: str) -> tuple[int, int]:
-    return (0, int(layer[1:])) if layer[1:].isdigit() else (1, 0)  # h1, h2, ..., h10, then out
-
-
 def compute_preview(preset: Preset) -> dict[str, Any]:
     """Train the preset's short run and summarise it (deterministic on CPU: the same numbers every time)."""
     group = preview_group(preset)
@@ -88,7 +85,7 @@ def compute_preview(preset: Preset) -> dict[str, Any]:
         grads = layers[(layers["run"] == run_id) & (layers["stat"] == "grad_preact_rms")]
         last = grads[grads["step"] == grads["step"].max()] if not grads.empty else grads
         depth = sorted(((str(row.layer), _number(row.value)) for row in last.itertuples()),
-                       key=lambda item: _depth_key(item[0]))
+                       key=lambda item: depth_order(item[0]))
         runs.append({
             "id": run_id,
             "label": label,

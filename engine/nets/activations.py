@@ -1,9 +1,13 @@
-"""The ten activations: the function, its slope f'(s) (for saturation and dead units) and its range,
-and, for the trainer's hand-made backward pass (engine/nets/stack.py), the function and autograd's derivative of it
-written into a given tensor: the same ATen kernels as `forward` and as autograd, so the same bits.
+"""The registry of activations: each is defined once here, with all its traits, and everything else reads it:
+the config's allowed values (engine/vocabulary/config.py), the probes, the findings and the Guide.
+
+Per activation: the function, its slope f'(s) (for saturation and dead units), whether it saturates (has flat
+tails where the gradient stops), its histogram range where the output is bounded, a one-line description,
+and, for the fast path (engine/nets/fast_path.py), the function and autograd's derivative of it written into a
+given tensor: the same ATen kernels as `forward` and as autograd, so the same bits.
 
 `saturated` follows ARCHITECTURE.md: an entry is saturated where the slope is below 5% of the function's
-maximum slope. The maximum is found once, numerically, so every activation follows one rule.
+maximum slope (`flat_slope`). The maximum is found once, numerically, so every activation follows one rule.
 """
 
 from __future__ import annotations
@@ -23,15 +27,21 @@ SELU_SCALE = 1.0507009873554805
 @dataclass(frozen=True)
 class ActivationSpec:
     name: str
+    description: str  # one line, for the Guide and the sidebar's help
+    saturating: bool  # flat tails where the gradient stops: saturation is this function's failure mode
     forward: Callable[[torch.Tensor, float], torch.Tensor]
     # slope(s, a, leak) -> f'(s); gets the output `a` too because some slopes are cheapest from it
     slope: Callable[[torch.Tensor, torch.Tensor, float], torch.Tensor]
-    fixed_range: tuple[float, float] | None = None  # histogram range where the output is bounded
+    fixed_range: tuple[float, float] | None  # histogram range where the output is bounded
     # forward_into(s, out, leak): `forward` written into `out` (the same ATen kernel, so the same bits)
-    forward_into: Callable[[torch.Tensor, torch.Tensor, float], object] | None = None
+    forward_into: Callable[[torch.Tensor, torch.Tensor, float], object]
     # backward_into(grad, s, a, leak, out): dL/ds into `out`, by the very ATen kernel autograd calls for
     # `forward` (derivatives.yaml), so the same bits
-    backward_into: Callable[[torch.Tensor, torch.Tensor, torch.Tensor, float, torch.Tensor], object] | None = None
+    backward_into: Callable[[torch.Tensor, torch.Tensor, torch.Tensor, float, torch.Tensor], object]
+
+    def flat_slope(self, leak: float = 0.01) -> float:
+        """Below this |f'(s)| an entry counts as saturated: SATURATION_THRESHOLD of the largest slope."""
+        return SATURATION_THRESHOLD * max_slope(self.name, leak)
 
 
 def _gelu_slope(s: torch.Tensor, a: torch.Tensor, leak: float) -> torch.Tensor:
@@ -48,66 +58,107 @@ def _swish_slope(s: torch.Tensor, a: torch.Tensor, leak: float) -> torch.Tensor:
 _NN = torch._C._nn
 _ATEN = torch.ops.aten
 
-SPECS: dict[str, ActivationSpec] = {
-    spec.name: spec
-    for spec in [
-        ActivationSpec(
-            "sigmoid", lambda s, leak: torch.sigmoid(s), lambda s, a, leak: a * (1 - a), (0.0, 1.0),
-            lambda s, out, leak: torch.sigmoid(s, out=out),
-            lambda g, s, a, leak, out: _ATEN.sigmoid_backward.grad_input(g, a, grad_input=out),
-        ),
-        ActivationSpec(
-            "tanh", lambda s, leak: torch.tanh(s), lambda s, a, leak: 1 - a * a, (-1.0, 1.0),
-            lambda s, out, leak: torch.tanh(s, out=out),
-            lambda g, s, a, leak, out: _ATEN.tanh_backward.grad_input(g, a, grad_input=out),
-        ),
-        ActivationSpec(
-            "relu", lambda s, leak: torch.relu(s), lambda s, a, leak: (s > 0).to(s.dtype), None,
-            lambda s, out, leak: torch.clamp_min(s, 0, out=out),  # what aten::relu computes
-            lambda g, s, a, leak, out: _ATEN.threshold_backward.grad_input(g, a, 0, grad_input=out),
-        ),
-        ActivationSpec(
-            "leaky_relu",
-            lambda s, leak: F.leaky_relu(s, leak),
-            lambda s, a, leak: torch.where(s > 0, 1.0, leak).to(s.dtype), None,
-            lambda s, out, leak: _NN.leaky_relu(s, leak, out=out),
-            lambda g, s, a, leak, out: _ATEN.leaky_relu_backward.grad_input(g, s, leak, False, grad_input=out),
-        ),
-        ActivationSpec(
-            "elu", lambda s, leak: F.elu(s), lambda s, a, leak: torch.where(s > 0, 1.0, a + 1), None,
-            lambda s, out, leak: _NN.elu(s, 1.0, 1, 1, out=out),
-            lambda g, s, a, leak, out: _ATEN.elu_backward.grad_input(g, 1.0, 1, 1, False, s, grad_input=out),
-        ),
-        ActivationSpec(
-            "selu",
-            lambda s, leak: F.selu(s),
-            lambda s, a, leak: torch.where(s > 0, SELU_SCALE, a + SELU_SCALE * SELU_ALPHA), None,
-            lambda s, out, leak: _NN.elu(s, SELU_ALPHA, SELU_SCALE, 1, out=out),  # aten::selu is this elu
-            lambda g, s, a, leak, out: _ATEN.elu_backward.grad_input(
-                g, SELU_ALPHA, SELU_SCALE, 1, False, s, grad_input=out),
-        ),
-        ActivationSpec(
-            "gelu", lambda s, leak: F.gelu(s), _gelu_slope, None,
-            lambda s, out, leak: _NN.gelu(s, approximate="none", out=out),
-            lambda g, s, a, leak, out: _ATEN.gelu_backward.grad_input(g, s, approximate="none", grad_input=out),
-        ),
-        ActivationSpec(
-            "swish", lambda s, leak: F.silu(s), _swish_slope, None,
-            lambda s, out, leak: _NN.silu(s, out=out),
-            lambda g, s, a, leak, out: _ATEN.silu_backward.grad_input(g, s, grad_input=out),
-        ),
-        ActivationSpec(
-            "softplus", lambda s, leak: F.softplus(s), lambda s, a, leak: torch.sigmoid(s), None,
-            lambda s, out, leak: _NN.softplus(s, 1, 20, out=out),
-            lambda g, s, a, leak, out: _ATEN.softplus_backward.grad_input(g, s, 1, 20, grad_input=out),
-        ),
-        ActivationSpec(
-            "linear", lambda s, leak: s, lambda s, a, leak: torch.ones_like(s), None,
-            lambda s, out, leak: out.copy_(s),
-            lambda g, s, a, leak, out: out.copy_(g),
-        ),
-    ]
-}
+SPECS: dict[str, ActivationSpec] = {spec.name: spec for spec in [
+    ActivationSpec(
+        "sigmoid",
+        description="Squashes to (0, 1); its slope is at most 0.25 and vanishes in both tails, so deep sigmoid "
+                    "nets lose their gradient.",
+        saturating=True, fixed_range=(0.0, 1.0),
+        forward=lambda s, leak: torch.sigmoid(s),
+        slope=lambda s, a, leak: a * (1 - a),
+        forward_into=lambda s, out, leak: torch.sigmoid(s, out=out),
+        backward_into=lambda g, s, a, leak, out: _ATEN.sigmoid_backward.grad_input(g, a, grad_input=out),
+    ),
+    ActivationSpec(
+        "tanh",
+        description="Squashes to (-1, 1), centred on 0; slope at most 1, flat in both tails when inputs grow.",
+        saturating=True, fixed_range=(-1.0, 1.0),
+        forward=lambda s, leak: torch.tanh(s),
+        slope=lambda s, a, leak: 1 - a * a,
+        forward_into=lambda s, out, leak: torch.tanh(s, out=out),
+        backward_into=lambda g, s, a, leak, out: _ATEN.tanh_backward.grad_input(g, a, grad_input=out),
+    ),
+    ActivationSpec(
+        "relu",
+        description="max(0, s): slope 1 for positive inputs, 0 for negative ones; a unit that only ever sees "
+                    "negative inputs is dead and never learns again.",
+        saturating=False, fixed_range=None,
+        forward=lambda s, leak: torch.relu(s),
+        slope=lambda s, a, leak: (s > 0).to(s.dtype),
+        forward_into=lambda s, out, leak: torch.clamp_min(s, 0, out=out),  # what aten::relu computes
+        backward_into=lambda g, s, a, leak, out: _ATEN.threshold_backward.grad_input(g, a, 0, grad_input=out),
+    ),
+    ActivationSpec(
+        "leaky_relu",
+        description="Like relu, with a small slope (`leak`) for negative inputs, so no unit can die.",
+        saturating=False, fixed_range=None,
+        forward=lambda s, leak: F.leaky_relu(s, leak),
+        slope=lambda s, a, leak: torch.where(s > 0, 1.0, leak).to(s.dtype),
+        forward_into=lambda s, out, leak: _NN.leaky_relu(s, leak, out=out),
+        backward_into=lambda g, s, a, leak, out: _ATEN.leaky_relu_backward.grad_input(
+            g, s, leak, False, grad_input=out),
+    ),
+    ActivationSpec(
+        "elu",
+        description="Like relu above 0, a smooth curve towards -1 below it: mean activations nearer 0, and a "
+                    "flat tail far below 0.",
+        saturating=True, fixed_range=None,
+        forward=lambda s, leak: F.elu(s),
+        slope=lambda s, a, leak: torch.where(s > 0, 1.0, a + 1),
+        forward_into=lambda s, out, leak: _NN.elu(s, 1.0, 1, 1, out=out),
+        backward_into=lambda g, s, a, leak, out: _ATEN.elu_backward.grad_input(
+            g, 1.0, 1, 1, False, s, grad_input=out),
+    ),
+    ActivationSpec(
+        "selu",
+        description="A scaled elu that keeps activations near mean 0 and variance 1 layer after layer, with "
+                    "lecun_normal init.",
+        saturating=True, fixed_range=None,
+        forward=lambda s, leak: F.selu(s),
+        slope=lambda s, a, leak: torch.where(s > 0, SELU_SCALE, a + SELU_SCALE * SELU_ALPHA),
+        forward_into=lambda s, out, leak: _NN.elu(s, SELU_ALPHA, SELU_SCALE, 1, out=out),  # aten::selu is this
+        backward_into=lambda g, s, a, leak, out: _ATEN.elu_backward.grad_input(
+            g, SELU_ALPHA, SELU_SCALE, 1, False, s, grad_input=out),
+    ),
+    ActivationSpec(
+        "gelu",
+        description="s times the normal CDF of s: a smooth relu (used by transformers), slightly negative just "
+                    "below 0.",
+        saturating=False, fixed_range=None,
+        forward=lambda s, leak: F.gelu(s),
+        slope=_gelu_slope,
+        forward_into=lambda s, out, leak: _NN.gelu(s, approximate="none", out=out),
+        backward_into=lambda g, s, a, leak, out: _ATEN.gelu_backward.grad_input(
+            g, s, approximate="none", grad_input=out),
+    ),
+    ActivationSpec(
+        "swish",
+        description="s times sigmoid(s) (also called SiLU): a smooth relu that dips below 0 before rising.",
+        saturating=False, fixed_range=None,
+        forward=lambda s, leak: F.silu(s),
+        slope=_swish_slope,
+        forward_into=lambda s, out, leak: _NN.silu(s, out=out),
+        backward_into=lambda g, s, a, leak, out: _ATEN.silu_backward.grad_input(g, s, grad_input=out),
+    ),
+    ActivationSpec(
+        "softplus",
+        description="log(1 + e^s): a smooth relu, positive everywhere, with a flat tail for negative inputs.",
+        saturating=True, fixed_range=None,
+        forward=lambda s, leak: F.softplus(s),
+        slope=lambda s, a, leak: torch.sigmoid(s),
+        forward_into=lambda s, out, leak: _NN.softplus(s, 1, 20, out=out),
+        backward_into=lambda g, s, a, leak, out: _ATEN.softplus_backward.grad_input(g, s, 1, 20, grad_input=out),
+    ),
+    ActivationSpec(
+        "linear",
+        description="No nonlinearity: however deep, the net computes only a linear function of its input.",
+        saturating=False, fixed_range=None,
+        forward=lambda s, leak: s,
+        slope=lambda s, a, leak: torch.ones_like(s),
+        forward_into=lambda s, out, leak: out.copy_(s),
+        backward_into=lambda g, s, a, leak, out: out.copy_(g),
+    ),
+]}
 
 
 def max_slope(name: str, leak: float = 0.01) -> float:
@@ -137,4 +188,8 @@ def slope(name: str, s: torch.Tensor, a: torch.Tensor, leak: float) -> torch.Ten
 
 
 def saturation_threshold(name: str, leak: float) -> float:
-    return SATURATION_THRESHOLD * max_slope(name, leak)
+    return SPECS[name].flat_slope(leak)
+
+
+NAMES = tuple(SPECS)
+SATURATING = frozenset(name for name, spec in SPECS.items() if spec.saturating)

@@ -1,16 +1,70 @@
-"""Initial weights for one layer of one run, from that run's own generator.
+"""The registry of weight initializations: each scheme is defined once here, with its one-line description;
+the config's allowed values (engine/vocabulary/config.py) and the Guide read it.
 
-Weights are drawn in nn.Linear's [out, in] layout (so `orthogonal` and `default` match PyTorch's
-own), then transposed by the caller for the batched [in, out] layout. Every scheme but `default`
-starts biases at 0. `lsuv` starts orthogonal here; the data-driven rescaling lives in `lsuv.py`.
+Weights are drawn for one layer of one run, from that run's own generator, in nn.Linear's [out, in] layout
+(so `orthogonal` and `default` match PyTorch's own), then transposed by the caller for the batched [in, out]
+layout. Every scheme but `default` starts biases at 0. `lsuv` starts orthogonal here; the data-driven
+rescaling lives in lsuv.py.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import torch
 from torch.nn import init as nn_init
+
+
+@dataclass(frozen=True)
+class InitScheme:
+    name: str
+    description: str
+    # draw(weight [out, in], bias [out], fan_in, fan_out, std, generator): fills the tensors in place
+    draw: Callable[[torch.Tensor, torch.Tensor, int, int, float, torch.Generator], object]
+
+
+def _uniform(weight: torch.Tensor, bound: float, generator: torch.Generator) -> None:
+    weight.uniform_(-bound, bound, generator=generator)
+
+
+def _pytorch_default(weight, bias, fan_in, fan_out, std, g) -> None:
+    """nn.Linear.reset_parameters: kaiming_uniform_(a=sqrt(5)) is U(±1/sqrt(fan_in)), and so is the bias."""
+    _uniform(weight, 1 / math.sqrt(fan_in), g)
+    _uniform(bias, 1 / math.sqrt(fan_in), g)
+
+
+SCHEMES: dict[str, InitScheme] = {scheme.name: scheme for scheme in [
+    InitScheme("default", "PyTorch's nn.Linear: weights and biases uniform in ±1/sqrt(fan_in).", _pytorch_default),
+    InitScheme("standard", "Glorot & Bengio's 'standard' heuristic: weights uniform in ±1/sqrt(fan_in), biases 0; "
+               "too small for deep sigmoid nets.",
+               lambda w, b, fan_in, fan_out, std, g: _uniform(w, 1 / math.sqrt(fan_in), g)),
+    InitScheme("zeros", "Every weight 0: all units of a layer compute the same thing and stay identical.",
+               lambda w, b, fan_in, fan_out, std, g: w.zero_()),
+    InitScheme("normal", "Normal with mean 0 and standard deviation init_std, whatever the layer's size.",
+               lambda w, b, fan_in, fan_out, std, g: w.normal_(0, std, generator=g)),
+    InitScheme("uniform", "Uniform in ±init_std, whatever the layer's size.",
+               lambda w, b, fan_in, fan_out, std, g: _uniform(w, std, g)),
+    InitScheme("xavier_uniform", "Glorot & Bengio: uniform in ±sqrt(6/(fan_in+fan_out)), keeps the variance of "
+               "activations and gradients steady through tanh layers.",
+               lambda w, b, fan_in, fan_out, std, g: _uniform(w, math.sqrt(6 / (fan_in + fan_out)), g)),
+    InitScheme("xavier_normal", "Glorot & Bengio, normal: std sqrt(2/(fan_in+fan_out)).",
+               lambda w, b, fan_in, fan_out, std, g: w.normal_(0, math.sqrt(2 / (fan_in + fan_out)), generator=g)),
+    InitScheme("he_uniform", "He et al.: uniform in ±sqrt(6/fan_in), twice Xavier's variance to make up for the "
+               "half of its inputs that ReLU zeroes.",
+               lambda w, b, fan_in, fan_out, std, g: _uniform(w, math.sqrt(6 / fan_in), g)),
+    InitScheme("he_normal", "He et al., normal: std sqrt(2/fan_in), the ReLU net's init.",
+               lambda w, b, fan_in, fan_out, std, g: w.normal_(0, math.sqrt(2 / fan_in), generator=g)),
+    InitScheme("lecun_normal", "LeCun: normal with std sqrt(1/fan_in), the init selu is made for.",
+               lambda w, b, fan_in, fan_out, std, g: w.normal_(0, math.sqrt(1 / fan_in), generator=g)),
+    InitScheme("orthogonal", "A random orthogonal matrix (Saxe et al.): preserves the norm of what passes through.",
+               lambda w, b, fan_in, fan_out, std, g: nn_init.orthogonal_(w, generator=g)),
+    InitScheme("lsuv", "Mishkin & Matas: orthogonal, then each layer rescaled on a batch of data until its outputs "
+               "have variance 1.",
+               lambda w, b, fan_in, fan_out, std, g: nn_init.orthogonal_(w, generator=g)),
+]}
+NAMES = tuple(SCHEMES)
 
 
 def initial_layer(scheme: str, fan_in: int, fan_out: int, std: float, gain: float,
@@ -18,36 +72,7 @@ def initial_layer(scheme: str, fan_in: int, fan_out: int, std: float, gain: floa
     """(weight [out, in], bias [out]) in the default dtype (float32; the gradient checks use float64)."""
     weight = torch.empty(fan_out, fan_in)
     bias = torch.zeros(fan_out)
-    g = generator
-    if scheme == "default":  # nn.Linear.reset_parameters: kaiming_uniform_(a=sqrt(5)) and U(±1/sqrt(fan_in)) bias
-        bound = 1 / math.sqrt(fan_in)
-        weight.uniform_(-bound, bound, generator=g)
-        bias.uniform_(-bound, bound, generator=g)
-    elif scheme == "standard":  # Glorot & Bengio's "standard" heuristic
-        bound = 1 / math.sqrt(fan_in)
-        weight.uniform_(-bound, bound, generator=g)
-    elif scheme == "zeros":
-        weight.zero_()
-    elif scheme == "normal":
-        weight.normal_(0, std, generator=g)
-    elif scheme == "uniform":
-        weight.uniform_(-std, std, generator=g)
-    elif scheme == "xavier_uniform":
-        bound = math.sqrt(6 / (fan_in + fan_out))
-        weight.uniform_(-bound, bound, generator=g)
-    elif scheme == "xavier_normal":
-        weight.normal_(0, math.sqrt(2 / (fan_in + fan_out)), generator=g)
-    elif scheme == "he_uniform":
-        bound = math.sqrt(6 / fan_in)
-        weight.uniform_(-bound, bound, generator=g)
-    elif scheme == "he_normal":
-        weight.normal_(0, math.sqrt(2 / fan_in), generator=g)
-    elif scheme == "lecun_normal":
-        weight.normal_(0, math.sqrt(1 / fan_in), generator=g)
-    elif scheme in ("orthogonal", "lsuv"):
-        nn_init.orthogonal_(weight, generator=g)
-    else:
-        raise ValueError(f"unknown init scheme {scheme!r}")
+    SCHEMES[scheme].draw(weight, bias, fan_in, fan_out, std, generator)
     if gain != 1 and scheme != "lsuv":  # lsuv applies the gain after its rescaling
         weight.mul_(gain)
     return weight, bias

@@ -1,4 +1,5 @@
-"""The seven update rules, with L2 (`weight_decay`) and `l1` on the weights only.
+"""The registry of update rules (`RULES`: each name once, with its description; the config's allowed values
+and the Guide read it) and their arithmetic, with L2 (`weight_decay`) and `l1` on the weights only.
 
 They work on a stack's flat buffers (`Stack.flat`, `Stack.flat_grad`, see stack.py): when every run of a
 stack agrees on the rule and its settings, each line of the rule is one op over the whole buffer (or its
@@ -14,11 +15,25 @@ is elementwise, so one op over a buffer gives each entry the bits that one op pe
 from __future__ import annotations
 
 from itertools import groupby
+from typing import TYPE_CHECKING
 
 import torch
 
-from engine.nets.stack import Stack
-from engine.vocabulary.config import RunConfig
+if TYPE_CHECKING:  # types only: the vocabulary reads RULES from here, so no import back at run time
+    from engine.nets.stack import Stack
+    from engine.vocabulary.config import RunConfig
+
+RULES = {
+    "sgd": "Plain stochastic gradient descent: each step moves the weights by -lr times the gradient.",
+    "momentum": "SGD with a running sum of past gradients (heavy ball): faster along consistent directions, "
+                "damped across ravines.",
+    "nesterov": "Momentum that looks ahead: the gradient is taken where momentum is about to carry the weights.",
+    "adagrad": "Divides each weight's step by the root of its summed squared gradients: steps only ever shrink.",
+    "rmsprop": "Like AdaGrad with a decaying average of squared gradients, so the steps stop shrinking.",
+    "adam": "Momentum plus RMSProp's per-weight scaling, with bias correction for the first steps.",
+    "adamw": "Adam with decoupled weight decay: the weights shrink directly, not through the gradient.",
+}
+NAMES = tuple(RULES)
 
 ADAM_BETAS = (0.9, 0.999)
 ADAM_EPS = 1e-8

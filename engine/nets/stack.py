@@ -10,11 +10,10 @@ then the norm gains and shifts, each tensor 64-byte aligned as if it had been al
 `forward`), and `flat_grad` holds their gradients in the same layout: an optimizer step, a weight
 statistic or an update ratio is a few ops on two buffers, whatever the depth.
 
-Training (`train_forward`, then `train_backward`) of a stack without norm builds no autograd graph: the
-forward pass writes into buffers made once per batch size, and the backward pass makes the very ATen
-calls that autograd's formulas make (derivatives.yaml: baddbmm, the activations, dropout's two products),
-so every number is autograd's, bit for bit, without a graph to build and walk each step. A stack with norm
-trains through autograd.
+Training (`train_forward`, then `train_backward`) has two paths behind one switch, `USE_FAST_PATH`. The
+reference is `forward`: the net written plainly and differentiated by autograd; read it to learn what the net
+computes. The fast path (fast_path.py) computes the same step by hand, without building a graph, bit for bit
+what the reference computes; stacks with batch or layer norm always take the reference.
 
 A probe recorder, when active, keeps z (linear output), s (activation input) and a (output) of every
 hidden layer, and dL/dz (from the hand-made backward pass, or a tensor hook under autograd); when
@@ -30,11 +29,14 @@ from itertools import pairwise
 import torch
 
 from engine.nets import activations
+from engine.nets.fast_path import FastPath
 from engine.nets.initializers import initial_layer
 from engine.vocabulary.config import RunConfig
+from engine.vocabulary.layers import hidden_names, layer_names
 
 BN_MOMENTUM = 0.1
 NORM_EPS = 1e-5
+USE_FAST_PATH = True  # False trains every stack through autograd: slower, the same numbers
 ALIGN_BYTES = 64  # where PyTorch's CPU allocator starts every tensor; BLAS output rounding can depend on it
 
 
@@ -104,15 +106,15 @@ class Stack:
         self.acts = [(r.activation, r.leak) for r in runs]
         self.uniform_act = len(set(self.acts)) == 1
         specs = [activations.SPECS[name] for name, _ in self.acts]
-        self._kernels = [(spec.forward_into, spec.backward_into, leak) for spec, (_, leak) in zip(specs, self.acts)]
+        self.kernels = [(spec.forward_into, spec.backward_into, leak) for spec, (_, leak) in zip(specs, self.acts)]
         drop = torch.tensor([r.dropout for r in runs]).view(k, 1, 1)
         self.drop_p = drop if bool((drop > 0).any()) else None
         self.keep_scale = 1 / (1 - drop)
         self.dropout_generator = torch.Generator().manual_seed(dropout_seed + 7919)
         self.recorder = Recorder()
-        self.manual = not self.uses_norm  # trains with the hand-made backward pass (see the module docstring)
-        self._workspace: _Workspace | None = None
-        self._logits: torch.Tensor | None = None  # of the last train_forward under autograd
+        # The one switch between the two training paths (see the module docstring).
+        self.fast_path = FastPath(self) if USE_FAST_PATH and not self.uses_norm else None
+        self._logits: torch.Tensor | None = None  # of the last train_forward on the reference path
         self._zero = torch.zeros(())
 
     # ------------------------------------------------------------------ parameters
@@ -134,21 +136,21 @@ class Stack:
 
     def state_dict(self, k: int) -> dict[str, torch.Tensor]:
         """Run k's parameters in nn.Linear's layout and names (h1.weight, ..., out.bias)."""
-        names = [f"h{i}" for i in range(1, self.depth + 1)] + ["out"]
+        names = layer_names(self.depth)
         state = {}
         for name, weight, bias in zip(names, self.weights, self.biases):
             state[f"{name}.weight"] = weight[k].detach().T.clone()
             state[f"{name}.bias"] = bias[k, 0].detach().clone()
         if self.runs[k].norm != "none":
-            for i in range(self.depth):
-                state[f"h{i + 1}.norm.weight"] = self.gammas[i][k, 0].detach().clone()
-                state[f"h{i + 1}.norm.bias"] = self.betas[i][k, 0].detach().clone()
+            for i, name in enumerate(hidden_names(self.depth)):
+                state[f"{name}.norm.weight"] = self.gammas[i][k, 0].detach().clone()
+                state[f"{name}.norm.bias"] = self.betas[i][k, 0].detach().clone()
                 if self.runs[k].norm == "batch":
-                    state[f"h{i + 1}.norm.running_mean"] = self.running_mean[i][k, 0].clone()
-                    state[f"h{i + 1}.norm.running_var"] = self.running_var[i][k, 0].clone()
+                    state[f"{name}.norm.running_mean"] = self.running_mean[i][k, 0].clone()
+                    state[f"{name}.norm.running_var"] = self.running_var[i][k, 0].clone()
         return state
 
-    # ------------------------------------------------------------------ forward (autograd, eval, init)
+    # ------------------------------------------------------------------ forward: the reference
 
     def forward(self, x: torch.Tensor, mode: str = "train") -> torch.Tensor:
         """Logits [K, B, out] for inputs x [B, in]. mode: train, eval, or init (train without side effects)."""
@@ -183,20 +185,20 @@ class Stack:
         if s.requires_grad and torch.is_grad_enabled():
             return _PerRunActivation.apply(s, self)
         a = torch.empty_like(s)
-        self._activate_runs(s.unbind(0), a.unbind(0))
+        self.activate_runs(s.unbind(0), a.unbind(0))
         return a
 
-    def _activate_runs(self, s_runs: tuple[torch.Tensor, ...], a_runs: tuple[torch.Tensor, ...]) -> None:
+    def activate_runs(self, s_runs: tuple[torch.Tensor, ...], a_runs: tuple[torch.Tensor, ...]) -> None:
         """Each run's own activation of its slice [B, W], into a slice of one [K, B, W] tensor."""
-        for (forward_into, _, leak), s_k, a_k in zip(self._kernels, s_runs, a_runs):
+        for (forward_into, _, leak), s_k, a_k in zip(self.kernels, s_runs, a_runs):
             forward_into(s_k, a_k, leak)
 
-    def _activation_backward_runs(self, grad: tuple[torch.Tensor, ...], s: tuple[torch.Tensor, ...],
+    def activation_backward_runs(self, grad: tuple[torch.Tensor, ...], s: tuple[torch.Tensor, ...],
                                   a: tuple[torch.Tensor, ...], out: torch.Tensor,
                                   out_runs: tuple[torch.Tensor, ...]) -> None:
         """dL/ds of each run into its slice of `out`. Autograd summed the runs' slices (each zero outside its
         run) into dL/ds; adding +0 does what that sum did to a -0 entry, and nothing else."""
-        for (_, backward_into, leak), g_k, s_k, a_k, o_k in zip(self._kernels, grad, s, a, out_runs):
+        for (_, backward_into, leak), g_k, s_k, a_k, o_k in zip(self.kernels, grad, s, a, out_runs):
             backward_into(g_k, s_k, a_k, leak, o_k)
         out.add_(self._zero)
 
@@ -227,149 +229,31 @@ class Stack:
     # ------------------------------------------------------------------ training
 
     def train_forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Logits of a training step (train mode), ready for `train_backward`. Without norm the result is a
+        """Logits of a training step (train mode), ready for `train_backward`. On the fast path the result is a
         buffer that the next step overwrites; pass the same x tensor (refilled) every step."""
-        if not self.manual:
-            with torch.enable_grad():
-                self._logits = self.forward(x, mode="train")
-            return self._logits.detach()
-        ws = self._workspace
-        if ws is None or ws.x is not x:
-            ws = self._workspace = _Workspace(self, x)
-        recorder = self.recorder
-        recording = recorder.active
-        for layer in range(self.depth):
-            z, a = ws.z[layer], ws.a[layer]
-            torch.baddbmm(ws.biases[layer], ws.inputs[layer], ws.weights[layer], out=z)
-            if self.uniform_act:
-                if a is not z:  # linear: a is z
-                    forward_into, _, leak = self._kernels[0]
-                    forward_into(z, a, leak)
-            else:
-                self._activate_runs(ws.z_runs[layer], ws.a_runs[layer])
-            if recording:
-                recorder.z.append(z)
-                recorder.s.append(z)
-                recorder.a.append(a)
-            if self.drop_p is not None:  # out = a * keep * keep_scale, as `forward` computes it
-                noise, keep, masked = ws.dropout[layer]
-                torch.rand(noise.shape, generator=self.dropout_generator, out=noise)
-                torch.ge(noise, self.drop_p, out=keep)
-                torch.mul(a, keep, out=masked)
-                torch.mul(masked, self.keep_scale, out=ws.inputs[layer + 1])
-        torch.baddbmm(ws.biases[-1], ws.inputs[-1], ws.weights[-1], out=ws.logits)
-        if recording:
-            recorder.out_z = ws.logits
-        return ws.logits
+        if self.fast_path is not None:
+            return self.fast_path.forward(x)
+        # The reference: the plain forward pass above, differentiated by autograd.
+        with torch.enable_grad():
+            self._logits = self.forward(x, mode="train")
+        return self._logits.detach()
 
     def train_backward(self, grad_out: torch.Tensor) -> None:
-        """Every parameter's gradient into `flat_grad`, from dL/dlogits of the last `train_forward`. Without
-        norm: autograd's formulas for baddbmm (bias: the gradient summed to the bias's shape; batch1:
-        grad @ W^T; batch2: h^T @ grad), dropout and the activations, by hand."""
-        if not self.manual:
-            self._logits.backward(grad_out)
-            self._logits = None
-            params = self.parameters()
-            torch._foreach_copy_(self.grads, [p.grad if p.grad is not None else torch.zeros_like(p) for p in params])
-            for p in params:
-                p.grad = None
+        """Every parameter's gradient into `flat_grad`, from dL/dlogits of the last `train_forward`."""
+        if self.fast_path is not None:
+            self.fast_path.backward(grad_out)
             return
-        ws = self._workspace
-        recorder = self.recorder
-        recording = recorder.active
-        if recording:
-            recorder.grad_z[self.depth] = grad_out
-        grad = grad_out
-        for layer in range(self.depth, -1, -1):
-            torch.bmm(ws.inputs_t[layer], grad, out=self.grads[layer])
-            bias_grad = self.grads[self.depth + 1 + layer]
-            if ws.batch > 1:
-                torch.sum(grad, dim=1, keepdim=True, out=bias_grad)
-            else:  # nothing to sum: autograd hands the gradient over as it is
-                bias_grad.copy_(grad)
-            if layer == 0:
-                break
-            hidden = layer - 1
-            # Each result goes to whichever of its width's two buffers the step is not reading (at a probe
-            # step to new tensors, which the probe reads after the pass).
-            grad_a, grad_a_runs = ws.buffer(hidden, grad, recording)
-            torch.bmm(grad, ws.weights_t[layer], out=grad_a)
-            if self.drop_p is not None:  # out = a * keep * keep_scale
-                _, keep, scratch = ws.dropout[hidden]
-                torch.mul(grad_a, self.keep_scale, out=scratch)
-                grad_a, grad_a_runs = ws.buffer(hidden, grad_a, recording)
-                torch.mul(scratch, keep, out=grad_a)
-            if self.uniform_act and ws.a[hidden] is ws.z[hidden]:  # linear: the gradient passes as it is
-                grad = grad_a
-            else:
-                grad, grad_runs = ws.buffer(hidden, grad_a, recording)
-                z, a = ws.z[hidden], ws.a[hidden]
-                if self.uniform_act:
-                    _, backward_into, leak = self._kernels[0]
-                    backward_into(grad_a, z, a, leak, grad)
-                else:
-                    self._activation_backward_runs(grad_a_runs, ws.z_runs[hidden], ws.a_runs[hidden], grad,
-                                                   grad_runs)
-            if recording:
-                recorder.grad_z[hidden] = grad
+        self._logits.backward(grad_out)
+        self._logits = None
+        params = self.parameters()
+        torch._foreach_copy_(self.grads, [p.grad if p.grad is not None else torch.zeros_like(p) for p in params])
+        for p in params:
+            p.grad = None
 
     def release_workspace(self, keep_bytes: int) -> None:
-        """Drop the training buffers if they hold more than keep_bytes (made again by the next step), so an
-        idle group of big nets holds no activations, as between autograd steps."""
-        if self._workspace is not None and self._workspace.nbytes > keep_bytes:
-            self._workspace = None
-
-
-class _Workspace:
-    """The buffers of a norm-free stack's training step for one input buffer x [B, in], and their views
-    (per run, transposed), made once: a step allocates nothing and makes no views. Per hidden layer: z and a
-    (the backward pass reads them) and dropout's noise, mask, scratch and output; per width, two buffers
-    that the backward pass's gradients take turns in."""
-
-    def __init__(self, stack: Stack, x: torch.Tensor):
-        k, batch = stack.k, x.shape[0]
-        self.x, self.batch = x, batch
-        self.inputs = [x.unsqueeze(0).expand(k, -1, -1)]  # of each linear layer
-        self.z: list[torch.Tensor] = []
-        self.a: list[torch.Tensor] = []
-        self.dropout: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = []  # noise, keep, scratch
-        linear = stack.uniform_act and stack.acts[0][0] == "linear"
-        widths = stack.sizes[1:-1]
-        for width in widths:
-            shape = (k, batch, width)
-            z = torch.empty(shape)
-            self.z.append(z)
-            self.a.append(z if linear else torch.empty(shape))
-            if stack.drop_p is not None:
-                self.dropout.append((torch.empty(shape), torch.empty(shape, dtype=torch.bool), torch.empty(shape)))
-                self.inputs.append(torch.empty(shape))
-            else:
-                self.inputs.append(self.a[-1])
-        self.logits = torch.empty(k, batch, stack.sizes[-1])
-        self.inputs_t = [h.transpose(1, 2) for h in self.inputs]
-        # Detached views of the parameters: nothing here requires grad, so no op records a graph.
-        self.weights = [w.detach() for w in stack.weights]
-        self.biases = [b.detach() for b in stack.biases]
-        self.weights_t = [w.transpose(1, 2) for w in self.weights]
-        self.z_runs = [t.unbind(0) for t in self.z]
-        self.a_runs = [t.unbind(0) for t in self.a]
-        self.widths = widths
-        self.pairs = {}
-        for width in dict.fromkeys(widths):
-            pair = (torch.empty(k, batch, width), torch.empty(k, batch, width))
-            self.pairs[width] = tuple((t, t.unbind(0)) for t in pair)
-        tensors = self.z + self.a + [t for d in self.dropout for t in d] + self.inputs[1:] + [self.logits]
-        tensors += [t for pair in self.pairs.values() for t, _ in pair]
-        self.nbytes = sum(t.untyped_storage().nbytes() for t in {id(t): t for t in tensors}.values())
-
-    def buffer(self, hidden: int, busy: torch.Tensor, fresh: bool) -> tuple[torch.Tensor, tuple[torch.Tensor, ...]]:
-        """A gradient buffer of hidden layer `hidden`'s shape that is not `busy`, with its per-run views; a
-        new tensor if `fresh`."""
-        if fresh:
-            t = torch.empty_like(self.z[hidden])
-            return t, t.unbind(0)
-        first, second = self.pairs[self.widths[hidden]]
-        return second if busy is first[0] else first
+        """Let the fast path drop its training buffers if they hold more than keep_bytes."""
+        if self.fast_path is not None:
+            self.fast_path.release(keep_bytes)
 
 
 class _PerRunActivation(torch.autograd.Function):
@@ -378,7 +262,7 @@ class _PerRunActivation(torch.autograd.Function):
     @staticmethod
     def forward(ctx, s: torch.Tensor, stack: Stack) -> torch.Tensor:
         a = torch.empty_like(s)
-        stack._activate_runs(s.unbind(0), a.unbind(0))
+        stack.activate_runs(s.unbind(0), a.unbind(0))
         ctx.stack = stack
         ctx.save_for_backward(s, a)
         return a
@@ -387,5 +271,5 @@ class _PerRunActivation(torch.autograd.Function):
     def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor, None]:
         s, a = ctx.saved_tensors
         out = torch.empty_like(s)
-        ctx.stack._activation_backward_runs(grad.unbind(0), s.unbind(0), a.unbind(0), out, out.unbind(0))
+        ctx.stack.activation_backward_runs(grad.unbind(0), s.unbind(0), a.unbind(0), out, out.unbind(0))
         return out, None

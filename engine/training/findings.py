@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
+from engine.nets import activations
 from engine.vocabulary.group import GroupConfig
 
 VANISHING_RATIO = 0.01  # h1's back-propagated gradient below 1% of the top hidden layer's
@@ -29,8 +30,6 @@ LR_LOW_RATIO = 1e-5  # largest update_ratio of any layer
 CHANCE_MARGIN = 0.95  # validation loss at 95% of the loss of guessing, or worse
 NOT_LEARNING_MIN_STEPS = 200
 RECENT_POINTS = 5
-# Saturation is only a problem where the flat part of the function is where the signal gets stuck.
-SATURATING = {"sigmoid", "tanh", "softplus", "elu", "selu"}
 
 
 FINDING_CODES = ("vanishing_gradients", "exploding_gradients", "dead_units", "saturation", "diverged",
@@ -110,7 +109,7 @@ def _dead_units(run: str, layers: pd.DataFrame, widths: tuple[int, ...]) -> list
 
 
 def _saturation(run: str, layers: pd.DataFrame, activation: str) -> list[Finding]:
-    if activation not in SATURATING:
+    if activation not in activations.SATURATING:  # flat tails are where these get stuck
         return []
     step = layers["step"].max()
     saturated = _hidden(_stat_at(layers, "saturated_frac", step))

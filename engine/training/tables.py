@@ -16,15 +16,12 @@ import pandas as pd
 
 from engine.training.history import SCALARS, Snapshot
 from engine.training.probes import STATS
+from engine.vocabulary.layers import layer_names
 
 SCALAR_COLUMNS = ["run", "step", "split", "metric", "value"]
 LAYER_COLUMNS = ["run", "step", "layer", "stat", "value"]
 HIST_COLUMNS = ["run", "step", "layer", "kind", "lo", "hi", "count"]
 TEXT_COLUMNS = ("run", "split", "metric", "layer", "stat", "kind")
-
-
-def layer_names(depth: int) -> list[str]:
-    return [f"h{i}" for i in range(1, depth + 1)] + ["out"]
 
 
 class _Names:

@@ -15,16 +15,17 @@ from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from engine.nets import activations, initializers, optimizers
+from engine.vocabulary.layers import layer_names
+
 Dataset = Literal["spiral", "circles", "xor", "gaussians", "moons", "checkerboard", "sine", "digits"]
-Activation = Literal[
-    "sigmoid", "tanh", "relu", "leaky_relu", "elu", "selu", "gelu", "swish", "softplus", "linear"
-]
-Init = Literal[
-    "default", "standard", "zeros", "normal", "uniform", "xavier_uniform", "xavier_normal",
-    "he_uniform", "he_normal", "lecun_normal", "orthogonal", "lsuv",
-]
+ACTIVATIONS = activations.NAMES  # defined once, with their traits, in engine/nets/activations.py
+Activation = Literal[ACTIVATIONS]
+INITS = initializers.NAMES  # defined once, with descriptions, in engine/nets/initializers.py
+Init = Literal[INITS]
 Norm = Literal["none", "batch", "layer"]
-Optimizer = Literal["sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw"]
+OPTIMIZERS = optimizers.NAMES  # defined once, with descriptions, in engine/nets/optimizers.py
+Optimizer = Literal[OPTIMIZERS]
 
 MAX_LAYERS = 50
 MAX_WIDTH = 1024
@@ -89,7 +90,7 @@ class RunConfig(BaseModel):
 
     @property
     def layer_names(self) -> list[str]:
-        return [f"h{i}" for i in range(1, len(self.hidden) + 1)] + ["out"]
+        return layer_names(len(self.hidden))
 
     @property
     def is_regression(self) -> bool:
