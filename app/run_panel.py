@@ -12,13 +12,11 @@ import json
 
 import streamlit as st
 import torch
-import yaml
 
 from app.links import link_params
 from app.runtime import get_runner, session_token
-from engine.api import typed_mapping
 from engine.serving.jobs import JobLimitError, JobView
-from engine.vocabulary.group import GroupConfig
+from engine.vocabulary.group import GroupConfig, config_yaml
 
 LIVE = ("queued", "running")
 REFRESH_SECONDS = 1.0
@@ -127,6 +125,6 @@ def downloads(job_id: str, group: GroupConfig) -> None:
     for column, (index, name) in zip(columns, enumerate(("scalars", "layers", "hists"))):
         column.download_button(f"{name}.csv", lambda i=index: table(i), file_name=f"{name}.csv", mime="text/csv",
                                on_click="ignore")
-    columns[3].download_button("config.yaml", yaml.safe_dump(typed_mapping(group), sort_keys=False),
+    columns[3].download_button("config.yaml", config_yaml(group),
                                file_name="config.yaml", mime="application/x-yaml", on_click="ignore")
     columns[4].download_button("weights.pt", weights, file_name="weights.pt", on_click="ignore")

@@ -11,14 +11,13 @@ from typing import Any
 
 import pandas as pd
 import torch
-import yaml
 
 from engine.training.findings import diagnose
 from engine.training.history import Snapshot
 from engine.training.tables import hists_table, layers_table, scalars_table
 from engine.training.trainer import GroupTrainer
 from engine.vocabulary.config import RunConfig
-from engine.vocabulary.group import GroupConfig, parse_group, render_group
+from engine.vocabulary.group import GroupConfig, config_yaml, parse_group
 
 
 @dataclass
@@ -36,7 +35,7 @@ class TrainResult:
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         files = {
-            "config.yaml": lambda p: p.write_text(yaml.safe_dump(typed_mapping(self.config), sort_keys=False)),
+            "config.yaml": lambda p: p.write_text(config_yaml(self.config)),
             "scalars.csv": lambda p: self.scalars.to_csv(p, index=False),
             "layers.csv": lambda p: self.layers.to_csv(p, index=False),
             "hists.csv": lambda p: self.hists.to_csv(p, index=False),
@@ -48,15 +47,6 @@ class TrainResult:
             save(out / name)
             written.append(out / name)
         return written
-
-
-def typed_mapping(group: GroupConfig) -> dict[str, Any]:
-    """The minimal mapping with YAML types (numbers, booleans), as a preset's `config:` is written."""
-    out: dict[str, Any] = {}
-    for key, text in render_group(group).items():
-        name = key.rpartition(".")[2]
-        out[key] = text if name in ("hidden", "label") else yaml.safe_load(text)
-    return out
 
 
 def _json_default(value: Any) -> Any:

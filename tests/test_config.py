@@ -17,7 +17,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from engine.api import typed_mapping
 from engine.vocabulary.config import (
     GROUP_KEYS,
     MAX_LAYERS,
@@ -32,7 +31,15 @@ from engine.vocabulary.config import (
     parse_hidden,
     parse_run,
 )
-from engine.vocabulary.group import PAGE_KEYS, GroupConfig, parse_group, parse_group_lenient, render_group
+from engine.vocabulary.group import (
+    PAGE_KEYS,
+    GroupConfig,
+    config_yaml,
+    parse_group,
+    parse_group_lenient,
+    render_group,
+    typed_mapping,
+)
 
 FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 DEFAULT = RunConfig()
@@ -196,7 +203,7 @@ def test_render_group_round_trips_and_is_minimal(case):
 def test_yaml_round_trip_is_exact(case):
     mapping, _ = case
     group = parse_group(mapping)
-    text = yaml.safe_dump(typed_mapping(group), sort_keys=False)
+    text = config_yaml(group)
     again = parse_group(yaml.safe_load(text) or {})
     assert again == group
     for before, after in zip(group.runs, again.runs):

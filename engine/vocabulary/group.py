@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import yaml
 from pydantic import BaseModel, ConfigDict, model_validator
 
 from engine.vocabulary.config import (
@@ -183,6 +184,20 @@ def render_group(group: GroupConfig) -> dict[str, str]:
         if label != run_id or not diff:
             out[f"{run_id}.label"] = label  # an identical run still needs a key to exist
     return out
+
+
+def typed_mapping(group: GroupConfig) -> dict[str, Any]:
+    """The minimal mapping with YAML types (numbers, booleans), as a preset's `config:` is written."""
+    out: dict[str, Any] = {}
+    for key, text in render_group(group).items():
+        name = key.rpartition(".")[2]
+        out[key] = text if name in ("hidden", "label") else yaml.safe_load(text)
+    return out
+
+
+def config_yaml(group: GroupConfig) -> str:
+    """The group as the YAML file that `--config`, a preset's `config:` and the download all read."""
+    return yaml.safe_dump(typed_mapping(group), sort_keys=False)
 
 
 def differences(group: GroupConfig) -> dict[str, tuple[str, ...]]:
