@@ -16,12 +16,12 @@ from pathlib import Path
 from typing import Any
 
 import torch
-import yaml
 from tqdm import tqdm
 
 from engine.api import train
 from engine.lessons.presets import all_presets, load_preset, load_preset_file, preset_ids, resolve
 from engine.vocabulary.config import ConfigError, Problem
+from engine.vocabulary.files import read_yaml_file
 from engine.vocabulary.group import GroupConfig, parse_group
 
 
@@ -45,17 +45,9 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _read_config_file(path: str) -> dict[str, Any]:
-    file = Path(path)
-    if not file.is_file():
-        raise ConfigError([Problem(key="--config", value=repr(path), message="no such file",
-                                   allowed="a YAML file of keys")])
-    try:
-        data = yaml.safe_load(file.read_text()) or {}
-    except (yaml.YAMLError, ValueError) as error:  # ValueError: not UTF-8, or an unprintably long number
-        raise ConfigError([Problem(key="--config", value=repr(path), message=str(error).splitlines()[0],
-                                   allowed="a YAML mapping of keys")]) from None
+    data = read_yaml_file(path, "--config", "a YAML mapping of keys, at most 256 KB, without aliases") or {}
     if isinstance(data, dict) and "claims" in data and "config" in data:
-        return dict(load_preset_file(file).config)
+        return dict(load_preset_file(path).config)
     if not isinstance(data, dict):
         raise ConfigError([Problem(key="--config", value=repr(path), message="not a mapping of keys",
                                    allowed="a YAML mapping such as `hidden: 8x32`")])
@@ -106,9 +98,23 @@ def _print_summary(summary: dict, out: Path, seconds: float) -> None:
         print(f"  - run {finding['run']}{where} {finding['code']}: {finding['message']}")
 
 
+def _check_writable(out: Path) -> None:
+    """Make `out` (a folder) and write a file in it, or raise ConfigError naming --out."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / ".layerscope-write-test"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as error:
+        raise ConfigError([Problem(key="--out", value=repr(str(out))[:80],
+                                   message=f"cannot write there: {error.strerror or error}",
+                                   allowed="a folder this user can create and write")]) from None
+
+
 def command_run(args: argparse.Namespace) -> int:
     group = build_group(args)
     out = Path(args.out) if args.out else Path("runs") / time.strftime("%Y%m%d-%H%M%S")
+    _check_writable(out)  # before training: a run's minutes are not lost to a typo in --out
     total = group.base.steps
     started = time.perf_counter()
     with tqdm(total=total, unit="step", file=sys.stderr, mininterval=0.5, desc="training") as bar:

@@ -25,11 +25,11 @@ from pathlib import Path
 from typing import Any, Literal
 
 import pandas as pd
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from engine.training.findings import FINDING_CODES
 from engine.vocabulary.config import ConfigError, Problem, _shown
+from engine.vocabulary.files import read_yaml_file
 from engine.vocabulary.group import GroupConfig, parse_group
 
 PRESET_DIR = Path(__file__).resolve().parents[2] / "presets"
@@ -158,10 +158,9 @@ def load_preset_file(path: str | Path) -> Preset:
     """Read and validate one preset file; any problem raises ConfigError naming the file and key."""
     path = Path(path)
     try:
-        data = yaml.safe_load(path.read_text())
-    except (OSError, yaml.YAMLError) as error:
-        raise ConfigError([Problem(key="(file)", value=path.name, message=str(error).splitlines()[0],
-                                   allowed="a readable YAML file")], source=str(path)) from None
+        data = read_yaml_file(path, "(file)", "a YAML preset file, at most 256 KB, without aliases")
+    except ConfigError as error:
+        raise ConfigError(error.problems, source=str(path)) from None
     if not isinstance(data, Mapping):
         raise ConfigError([Problem(key="(file)", value=type(data).__name__, message="not a mapping",
                                    allowed="a YAML mapping with id, title, lesson, topic, story, config, claims")],

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import re
+import reprlib
 from collections.abc import Mapping
 from itertools import pairwise
 from typing import Any, Literal, get_args
@@ -117,6 +118,8 @@ def parse_hidden(value: Any) -> tuple[int, ...]:
             if not match:
                 raise ValueError(f"cannot read {part.strip()!r}: expected widths such as 32,32,32 or 8x32")
             repeat = int(match.group(1)) if match.group(1) else 1
+            if repeat == 0:
+                raise ValueError(f"{part.strip()!r}: a layer count must be at least 1 (0 alone means no layers)")
             if repeat > MAX_LAYERS:
                 raise ValueError(f"{repeat} layers: at most {MAX_LAYERS} hidden layers are allowed")
             items.extend([int(match.group(2))] * repeat)
@@ -209,9 +212,14 @@ def _number(value: float | None) -> str:
     return f"{value:,}" if isinstance(value, int) else f"{value:g}"
 
 
+_SHOWN = reprlib.Repr()  # bounded while it is built: a huge value is never rendered whole
+_SHOWN.maxlevel, _SHOWN.maxdict, _SHOWN.maxlist, _SHOWN.maxtuple, _SHOWN.maxset = 2, 4, 4, 4, 4
+_SHOWN.maxstring, _SHOWN.maxlong, _SHOWN.maxother = 56, 40, 56
+
+
 def _shown(value: Any) -> str:
     try:
-        text = repr(value)
+        text = _SHOWN.repr(value)
     except ValueError:  # an integer with more digits than Python will print
         text = f"<a {type(value).__name__} too long to show>"
     return _clip(text)
@@ -246,7 +254,7 @@ def parse_run(mapping: Mapping[str, Any], prefix: str = "") -> RunConfig:
     try:
         return RunConfig.model_validate(cleaned)
     except ValidationError as error:
-        raise ConfigError(_problems_from(error, prefix, cleaned)) from None
+        raise ConfigError(_problems_from(error, prefix, {str(k): v for k, v in mapping.items()})) from None
 
 
 def _clean(value: Any) -> Any:
