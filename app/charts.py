@@ -36,6 +36,8 @@ import plotly.colors as pc_colors
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from app.help_texts import FINDING_TITLES
+
 try:  # Arrow-backed string columns (pandas' default) compare several times faster through pyarrow.
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -73,53 +75,6 @@ MAX_VAL_POINTS = 300
 PANEL_HEIGHT = 72  # px per histogram heatmap panel
 ZERO_STRIP = 3  # the grad heatmap's "exact zero" strip is this many bins tall
 LOG_COUNT_STEPS = 36  # heatmap colour codes per decade of count: a bin of 4 M counts still fits a byte
-
-HOW_TO_READ: dict[str, str] = {
-    "loss": "Dotted: the training minibatch; solid: the held-out validation split. Validation rising while "
-            "training falls is overfitting; a flat line at the loss of guessing means the net is not learning.",
-    "output": "What the net computes now: its prediction over the input space (or its confusion matrix), with "
-              "the data it learns from.",
-    "boundary": "Colour is the net's probability of class 1 (blue) vs class 0 (red), white where it is undecided. "
-                "Dots: training points, crosses: validation points, coloured by their true class.",
-    "curve": "Grey dots: training points, open circles: validation points; the line is what the net predicts "
-             "for every x. A straight or flat line means the hidden layers are not helping.",
-    "confusion": "Rows: the true digit; columns: the net's answer on the validation split. Everything on the "
-                 "diagonal is right; bright cells off it are the digits it confuses.",
-    "act_time": "One panel per hidden layer, step to the right, activation value up; colour is how many of "
-                "the minibatch's activations fall in that bin (log scale). Mass piling at the edges (±1 for tanh, "
-                "0 and 1 for sigmoid) is saturation; a layer collapsing onto one value has stopped carrying signal.",
-    "preact_time": "One panel per hidden layer, step to the right, pre-activation value up (the input to the "
-                   "activation function); colour is the count on a log scale. Widening means larger inputs, which "
-                   "saturating functions turn into flat slopes.",
-    "grad_time": "RMS of the back-propagated gradient dL/dz per layer over training, log scale; light lines are "
-                 "near the input, dark ones near the output. Lines fanning apart by orders of magnitude: "
-                 "gradients vanish (lower layers below) or explode (above).",
-    "grad_hist": "One panel per hidden layer: the distribution of |dL/dz| (log scale) over training, colour "
-                 "the count (log scale). The bottom strip counts gradients that are exactly 0 (dead or saturated "
-                 "relu units). Panels sliding down toward the input: vanishing gradients.",
-    "act_now": "The activations of every hidden layer at the latest step, side by side from input (left) to "
-               "output (right), each scaled to its own peak. The depth profile shows at a glance where "
-               "distributions saturate, collapse or spread.",
-    "preact_now": "The pre-activations (inputs to the activation function) of every hidden layer at the latest "
-                  "step, from input (left) to output (right). Growing spread with depth feeds saturation.",
-    "grad_now": "log10 |dL/dz| of every hidden layer at the latest step, input (left) to output (right); the "
-                "bottom block counts exact zeros. Violins sinking toward the input: vanishing gradients.",
-    "grad_depth": "Gradient size per layer at the latest step, input (left) to output (right), log scale. Left: "
-                  "back-propagated dL/dz; right: dL/dW. A steep slope across depth means vanishing or "
-                  "exploding gradients; a flat line is healthy.",
-    "saturation": "Top: the fraction of activations on the flat part of the function (slope below 5% of its "
-                  "maximum). Bottom: the fraction of units with zero slope for every example (dead units). "
-                  "Light lines are near the input, dark ones near the output.",
-    "saturation_depth": "Left: the fraction of each layer's activations on the flat part of the function (slope "
-                        "below 5% of its maximum), input (left) to output (right), at the latest step; right: the "
-                        "fraction of units with zero slope for every example (dead units). One line per run.",
-    "act_grid": "One column per run, one row per hidden layer (input at the top): step to the right, activation "
-                "value up, colour the count (log scale, one scale for all). A row's cells share the value axis, "
-                "so the runs compare layer by layer: mass at the edges is saturation, a thin line is collapse.",
-    "update": "How much each step changes a layer's weights relative to their size, log scale. The dashed line "
-              "is the rule of thumb 1e-3: far above, the learning rate is too high; far below, the layer "
-              "barely learns.",
-}
 
 _FONT = "#2a3f5f"
 _GRID = "#E5E9F0"
@@ -1142,11 +1097,6 @@ def update_ratio_figure(layers: pd.DataFrame | None, run: str | None = None, *,
 
 # ------------------------------------------------------------------------------------- 7. findings
 
-FINDING_TITLES = {
-    "vanishing_gradients": "Vanishing gradients", "exploding_gradients": "Exploding gradients",
-    "dead_units": "Dead units", "saturation": "Saturation", "diverged": "Diverged", "overfitting": "Overfitting",
-    "lr_too_high": "Learning rate too high", "lr_too_low": "Learning rate too low", "not_learning": "Not learning",
-}
 FINDING_COLUMNS = ["run", "finding", "layer", "step", "message", "code"]
 
 
@@ -1169,7 +1119,6 @@ def findings_frame(findings: Iterable[Any] | None, labels: Mapping[str, str] | N
 
 
 __all__ = [
-    "HOW_TO_READ",
     "RUN_COLORS",
     "HistCube",
     "depth_key",

@@ -15,7 +15,7 @@ import plotly.io as pio
 import pytest
 
 import engine
-from app import charts
+from app import charts, help_texts
 from engine.api import summarize
 from engine.training.predictions import Prediction, predict
 from engine.training.trainer import GroupTrainer
@@ -157,7 +157,7 @@ def test_depth_order_is_numeric():
 def test_how_to_read_covers_every_chart_of_the_page():
     for key in ("loss", "output", "boundary", "curve", "confusion", "act_time", "act_now", "preact_time",
                 "preact_now", "grad_hist", "grad_now", "grad_depth", "grad_time", "saturation", "update"):
-        assert len(charts.HOW_TO_READ[key]) > 40, key
+        assert len(help_texts.HOW_TO_READ[key]) > 40, key
 
 
 @pytest.mark.parametrize("which", ["deep", "group", "sine", "digits", "diverged"])
