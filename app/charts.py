@@ -36,8 +36,6 @@ import plotly.colors as pc_colors
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from app.help_texts import FINDING_TITLES
-
 try:  # Arrow-backed string columns (pandas' default) compare several times faster through pyarrow.
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -1095,36 +1093,12 @@ def update_ratio_figure(layers: pd.DataFrame | None, run: str | None = None, *,
                         reference=REFERENCE_UPDATE_RATIO)
 
 
-# ------------------------------------------------------------------------------------- 7. findings
-
-FINDING_COLUMNS = ["run", "finding", "layer", "step", "message", "code"]
-
-
-def findings_frame(findings: Iterable[Any] | None, labels: Mapping[str, str] | None = None) -> pd.DataFrame:
-    """Findings (dicts as in summary.json, or engine Finding objects) as a table for st.dataframe:
-    run label, a short title, layer ('' for the whole net), step, the plain-language message, the code."""
-    rows = []
-    for f in findings or ():
-        item = f if isinstance(f, Mapping) else f.to_dict() if hasattr(f, "to_dict") else vars(f)
-        code = str(item.get("code", ""))
-        rows.append({
-            "run": run_label(str(item.get("run", "")), labels),
-            "finding": FINDING_TITLES.get(code, code.replace("_", " ").capitalize()),
-            "layer": item.get("layer") or "",
-            "step": int(item.get("step") or 0),
-            "message": str(item.get("message", "")),
-            "code": code,
-        })
-    return pd.DataFrame(rows, columns=FINDING_COLUMNS)
-
-
 __all__ = [
     "RUN_COLORS",
     "HistCube",
     "depth_key",
     "depth_order",
     "depth_profile",
-    "findings_frame",
     "gradient_depth_figure",
     "gradient_time_figure",
     "hist_cube",

@@ -528,16 +528,7 @@ def _more_layers(table: pd.DataFrame, depth: int) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True).sort_values("step", kind="stable").reset_index(drop=True)
 
 
-# ------------------------------------------------------------------------------------ findings
-
-
-def test_findings_frame(deep, diverged):
-    frame = charts.findings_frame(diverged.findings, labels={"a": "too fast"})
-    assert list(frame.columns) == charts.FINDING_COLUMNS
-    assert frame.loc[0, "run"] == "too fast" and frame.loc[0, "finding"] == "Diverged"
-    assert frame.loc[0, "layer"] == ""
-    empty = charts.findings_frame([])
-    assert empty.empty and list(empty.columns) == charts.FINDING_COLUMNS
+# ------------------------------------------------------------------------------------ reading
 
 
 def test_a_table_is_read_once_and_a_new_table_is_read_again(deep):
