@@ -1,4 +1,4 @@
-"""Chart builders (app/charts.py) on real tables from short engine runs: shape, order, colour, scale,
+"""Chart builders (app/charts/) on real tables from short engine runs: shape, order, colour, scale,
 budgets, and robustness (empty tables, diverged runs, tables in another row order)."""
 
 from __future__ import annotations
@@ -217,10 +217,10 @@ def test_boundary_heatmap_and_points(group):
     assert z.shape == group.prediction.values[1].shape and np.nanmin(z) >= 0 and np.nanmax(z) <= 1
     assert np.allclose(z, group.prediction.values[1], atol=1e-3)  # run b's, not a's
     assert train.marker.symbol != val.marker.symbol
-    assert len(train.x) == min(len(group.data.raw_train), charts.MAX_TRAIN_POINTS)
-    assert len(val.x) == min(len(group.data.raw_val), charts.MAX_VAL_POINTS)
+    assert len(train.x) == min(len(group.data.raw_train), charts.predictions.MAX_TRAIN_POINTS)
+    assert len(val.x) == min(len(group.data.raw_val), charts.predictions.MAX_VAL_POINTS)
     colours = dict(zip(np.asarray(train.customdata).tolist(), train.marker.color))
-    assert colours == {0: charts.CLASS_COLORS[0], 1: charts.CLASS_COLORS[1]}
+    assert colours == {0: charts.predictions.CLASS_COLORS[0], 1: charts.predictions.CLASS_COLORS[1]}
 
 
 def test_boundary_accepts_tuples_tensors_and_keywords(group):
@@ -259,7 +259,7 @@ def test_confusion_matrix(digits):
 def test_histogram_heatmap_one_panel_per_hidden_layer_in_depth_order(deep):
     fig = charts.histogram_heatmap(deep.hists, "a", kind="act")
     assert _panel_names(fig) == [f"h{i}" for i in range(1, 11)]
-    assert [fig.layout[charts._axis_key(t.yaxis)].title.text for t in fig.data] == _panel_names(fig)
+    assert [fig.layout[charts.style.axis_key(t.yaxis)].title.text for t in fig.data] == _panel_names(fig)
     assert {t.xaxis for t in fig.data} == {"x"}  # one shared step axis
     assert fig.layout.coloraxis.colorbar.title.text == "count"
     assert list(fig.layout.coloraxis.colorbar.ticktext[:3]) == ["0", "1", "10"]
@@ -271,7 +271,7 @@ def test_histogram_heatmap_values_are_log_counts_with_table_edges(deep):
     rows = deep.hists[(deep.hists["kind"] == "act") & (deep.hists["layer"] == "h3")]
     last = rows[rows["step"] == rows["step"].max()].sort_values("lo")
     assert int(h3.x[-1]) == int(rows["step"].max())
-    codes = np.rint(np.log10(1 + last["count"].to_numpy()) * charts.LOG_COUNT_STEPS)
+    codes = np.rint(np.log10(1 + last["count"].to_numpy()) * charts.histograms.LOG_COUNT_STEPS)
     assert np.array_equal(np.asarray(h3.z)[:, -1], codes)
     assert np.allclose(h3.y, np.append(last["lo"].to_numpy(), last["hi"].to_numpy()[-1]))
 
@@ -284,7 +284,7 @@ def test_grad_heatmap_has_a_zero_strip(group):
     zeros = last.loc[np.isneginf(last["lo"]), "count"].sum()
     z = np.asarray(h1.z)
     assert z.shape[0] == len(last) and len(h1.y) == len(last) + 1  # value bins + the zero strip, as edges
-    assert z[0, -1] == round(math.log10(1 + zeros) * charts.LOG_COUNT_STEPS)
+    assert z[0, -1] == round(math.log10(1 + zeros) * charts.histograms.LOG_COUNT_STEPS)
     assert zeros > 0
     assert "0" in fig.layout.yaxis.ticktext
 
@@ -293,9 +293,9 @@ def test_histogram_heatmap_caps_panels_and_columns(deep):
     wide = _more_layers(deep.hists, 30)
     fig = charts.histogram_heatmap(wide, "a", kind="act")
     names = _panel_names(fig)
-    assert len(names) == charts.MAX_PANELS and names[0] == "h1" and names[-1] == "h30"
+    assert len(names) == charts.histograms.MAX_PANELS and names[0] == "h1" and names[-1] == "h30"
     assert names == charts.depth_order(names)
-    assert all(len(t.x) <= charts.MAX_COLUMNS for t in fig.data)
+    assert all(len(t.x) <= charts.histograms.MAX_COLUMNS for t in fig.data)
     assert any("12 of 30" in (a.text or "") for a in fig.layout.annotations)
 
 
@@ -388,7 +388,7 @@ def test_histogram_grid_one_column_per_run_sharing_axes_and_colours(group):
     cube = charts.hist_cube(group.hists, "b", "act")
     cell = heatmaps[1 * 4 + 2]  # run b (second column), h3 (third row): traces go column by column
     assert cell.name == "sigmoid h3"
-    expected = np.rint(np.log10(1 + cube.counts[:, 2, :].T) * charts.LOG_COUNT_STEPS)
+    expected = np.rint(np.log10(1 + cube.counts[:, 2, :].T) * charts.histograms.LOG_COUNT_STEPS)
     assert np.array_equal(np.asarray(cell.z), np.minimum(expected, 255).astype(np.uint8)[:, : np.shape(cell.z)[1]])
 
 
@@ -497,7 +497,7 @@ def test_points_stay_within_budget_for_a_deep_full_history(deep):
     for name, fig in figures.items():
         assert _line_points(fig) <= 5000, name
         assert _cells(fig) <= 25_000, name
-        assert all(len(t.x) <= charts.MAX_TRACE_POINTS + 1 for t in fig.data if t.type == "scatter"
+        assert all(len(t.x) <= charts.curves.MAX_TRACE_POINTS + 1 for t in fig.data if t.type == "scatter"
                    and t.mode == "lines" and not t.fill), name
     assert sum(_line_points(f) for f in figures.values()) < 25_000
 
@@ -510,7 +510,7 @@ def test_many_layers_and_runs_cap_the_lines(group):
         for trace in fig.data:
             if trace.legendgroup != "reference":
                 per_panel[trace.yaxis] = per_panel.get(trace.yaxis, 0) + 1
-        assert max(per_panel.values()) <= charts.MAX_LINES
+        assert max(per_panel.values()) <= charts.curves.MAX_LINES
         assert _line_points(fig) <= 5000
     depth = charts.gradient_depth_figure(layers)
     assert list(depth.data[0].x) == charts.depth_order(depth.data[0].x)
