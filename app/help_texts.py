@@ -8,8 +8,6 @@ in the same words. app/layout.py and the pages show the captions, app/guide.py t
 HOW_TO_READ: dict[str, str] = {
     "loss": "Dotted: the training minibatch; solid: the held-out validation split. Validation rising while "
             "training falls is overfitting; a flat line at the loss of guessing means the net is not learning.",
-    "output": "What the net computes now: its prediction over the input space (or its confusion matrix), with "
-              "the data it learns from.",
     "boundary": "Colour is the net's probability of class 1 (blue) vs class 0 (red), white where it is undecided. "
                 "Dots: training points, crosses: validation points, coloured by their true class.",
     "curve": "Grey dots: training points, open circles: validation points; the line is what the net predicts "
@@ -19,9 +17,6 @@ HOW_TO_READ: dict[str, str] = {
     "act_time": "One panel per hidden layer, step to the right, activation value up; colour is how many of "
                 "the minibatch's activations fall in that bin (log scale). Mass piling at the edges (±1 for tanh, "
                 "0 and 1 for sigmoid) is saturation; a layer collapsing onto one value has stopped carrying signal.",
-    "preact_time": "One panel per hidden layer, step to the right, pre-activation value up (the input to the "
-                   "activation function); colour is the count on a log scale. Widening means larger inputs, which "
-                   "saturating functions turn into flat slopes.",
     "grad_time": "RMS of the back-propagated gradient dL/dz per layer over training, log scale; light lines are "
                  "near the input, dark ones near the output. Lines fanning apart by orders of magnitude: "
                  "gradients vanish (lower layers below) or explode (above).",
@@ -31,10 +26,6 @@ HOW_TO_READ: dict[str, str] = {
     "act_now": "The activations of every hidden layer at the latest step, side by side from input (left) to "
                "output (right), each scaled to its own peak. The depth profile shows at a glance where "
                "distributions saturate, collapse or spread.",
-    "preact_now": "The pre-activations (inputs to the activation function) of every hidden layer at the latest "
-                  "step, from input (left) to output (right). Growing spread with depth feeds saturation.",
-    "grad_now": "log10 |dL/dz| of every hidden layer at the latest step, input (left) to output (right); the "
-                "bottom block counts exact zeros. Violins sinking toward the input: vanishing gradients.",
     "grad_depth": "Gradient size per layer at the latest step, input (left) to output (right), log scale. Left: "
                   "back-propagated dL/dz; right: dL/dW. A steep slope across depth means vanishing or "
                   "exploding gradients; a flat line is healthy.",

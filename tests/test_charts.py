@@ -3,9 +3,12 @@ budgets, and robustness (empty tables, diverged runs, tables in another row orde
 
 from __future__ import annotations
 
+import ast
 import colorsys
+import inspect
 import math
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -17,6 +20,7 @@ import pytest
 import engine
 from app import charts, help_texts
 from engine.api import summarize
+from engine.training import predictions as predictions_module
 from engine.training.predictions import Prediction, predict
 from engine.training.trainer import GroupTrainer
 
@@ -154,10 +158,45 @@ def test_depth_order_is_numeric():
     assert charts.depth_order(["out", "h10", "h2", "h1", "h9"]) == ["h1", "h2", "h9", "h10", "out"]
 
 
-def test_how_to_read_covers_every_chart_of_the_page():
-    for key in ("loss", "output", "boundary", "curve", "confusion", "act_time", "act_now", "preact_time",
-                "preact_now", "grad_hist", "grad_now", "grad_depth", "grad_time", "saturation", "update"):
-        assert len(help_texts.HOW_TO_READ[key]) > 40, key
+def _name(node: ast.expr) -> str | None:
+    return node.id if isinstance(node, ast.Name) else node.attr if isinstance(node, ast.Attribute) else None
+
+
+def _caption_keys_the_pages_use() -> dict[str, set[str]]:
+    """The caption keys each module of the app looks up, read from its source: the name of every
+    chart(figure, name) drawn without a caption of its own, every HOW_TO_READ["key"], and for a
+    HOW_TO_READ[<...>.kind] (the "what the net computes" chart) every kind of Prediction the engine makes."""
+    kinds = {node.args[0].value for node in ast.walk(ast.parse(inspect.getsource(predictions_module)))
+             if isinstance(node, ast.Call) and _name(node.func) == "Prediction"}
+    assert len(kinds) >= 3
+    root = Path(__file__).resolve().parent.parent
+    used = {}
+    for path in sorted((root / "app").rglob("*.py")):
+        keys = set()
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Call) and _name(node.func) == "chart":
+                arguments = node.args + [k.value for k in node.keywords if k.arg in ("figure", "name")]
+                if len(node.args) < 3 and not any(k.arg == "how_to_read" for k in node.keywords):
+                    name = arguments[1]
+                    assert isinstance(name, ast.Constant), f"{path}:{node.lineno}: a caption key known to no test"
+                    keys.add(name.value)
+            elif isinstance(node, ast.Subscript) and _name(node.value) == "HOW_TO_READ":
+                if isinstance(node.slice, ast.Constant):
+                    keys.add(node.slice.value)
+                elif _name(node.slice) == "kind":
+                    keys |= kinds
+        used[path.relative_to(root).as_posix()] = keys
+    return used
+
+
+def test_the_captions_are_those_of_the_charts_the_pages_draw():
+    used = _caption_keys_the_pages_use()
+    assert used["app/playground.py"] and used["app/compare.py"]
+    drawn = set().union(*used.values())
+    assert drawn - set(help_texts.HOW_TO_READ) == set()  # every chart a page draws has its caption ...
+    assert set(help_texts.HOW_TO_READ) - drawn == set()  # ... and every caption a chart that a page draws
+    for key, text in help_texts.HOW_TO_READ.items():
+        assert len(text) > 40, key
 
 
 @pytest.mark.parametrize("which", ["deep", "group", "sine", "digits", "diverged"])
