@@ -21,7 +21,9 @@ import engine
 from app import charts, help_texts
 from engine.api import summarize
 from engine.training import predictions as predictions_module
+from engine.training.findings import FINDING_CODES
 from engine.training.predictions import Prediction, predict
+from engine.training.probes import STATS
 from engine.training.trainer import GroupTrainer
 
 
@@ -147,11 +149,18 @@ def _panel_names(fig: go.Figure) -> list[str]:
 # --------------------------------------------------------------------------------------------- basics
 
 
-def test_run_colours_are_fixed_and_distinct():
-    colours = [charts.run_color(r) for r in "abcd"]
-    assert len(set(colours)) == 4
-    assert colours == [charts.run_color(r) for r in "abcd"]
-    assert charts.run_color("zz").startswith("#")
+def test_run_colours_are_okabe_ito_and_other_ids_get_a_fixed_other_colour():
+    okabe_ito = ["#0072B2", "#D55E00", "#009E73", "#CC79A7"]  # blue, vermillion, bluish green, reddish purple
+    assert [charts.run_color(r) for r in "abcd"] == okabe_ito
+    # Another id gets one of the other colours by its characters, the same in every process (not hash()).
+    assert charts.run_color("e") == "#56B4E9" and charts.run_color("zz") == "#E69F00"
+    others = {charts.run_color(r) for r in ("e", "f", "g", "h", "zz", "run-7")}
+    assert len(others) > 1 and not others & set(okabe_ito)
+
+
+def test_every_finding_and_statistic_has_its_words():
+    assert set(help_texts.FINDING_TITLES) == set(FINDING_CODES)  # the Compare page's titles
+    assert set(help_texts.STAT_MEANINGS) == set(STATS)  # the Guide's table
 
 
 def test_depth_order_is_numeric():
