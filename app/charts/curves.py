@@ -23,6 +23,7 @@ from app.charts.style import (
     axis_key,
     decade,
     grid,
+    line_axis,
     make_figure,
     run_color,
     run_label,
@@ -113,11 +114,7 @@ def _layer_lines(layers: pd.DataFrame | None, stats: Sequence[tuple[str, str]], 
     x_lo, x_hi = math.inf, -math.inf
     for row, (s, p, (_, title)) in enumerate(zip(series, picked, stats), start=1):
         xref, yref = "x", axis_ids(row, 1, 1)[1]
-        layout[axis_key(yref)].update(title={"text": title})
-        if log_y:
-            layout[axis_key(yref)].update(type="log", exponentformat="power")
-        elif y_range is not None:
-            layout[axis_key(yref)].update(range=y_range)
+        line_axis(layout[axis_key(yref)], title, log_y, y_range)
         for run_id, layer, rows, depth in p:
             index = thin(rows.stop - rows.start, cap)
             x = s.step[rows][index]

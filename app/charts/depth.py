@@ -20,6 +20,7 @@ from app.charts.style import (
     axis_ids,
     axis_key,
     grid,
+    line_axis,
     make_figure,
     mix,
     run_color,
@@ -120,11 +121,7 @@ def _across_depth(layers: pd.DataFrame | None, panels: Sequence[tuple[str, str]]
         xref, yref = axis_ids(1, col, cols)
         layout[axis_key(xref)].update(type="category", categoryorder="array", categoryarray=all_layers,
                                       title={"text": "layer (input → output)"})
-        layout[axis_key(yref)].update(title={"text": title})
-        if log_y:
-            layout[axis_key(yref)].update(type="log", exponentformat="power")
-        elif y_range is not None:
-            layout[axis_key(yref)].update(range=y_range)
+        line_axis(layout[axis_key(yref)], title, log_y, y_range)
         if s is None:
             continue
         for run in s.runs:

@@ -103,6 +103,15 @@ def stack(rows: int, vertical_spacing: float | None = None) -> dict:
     return layout
 
 
+def line_axis(axis: dict, title: str, log_y: bool, y_range: list[float] | None = None) -> None:
+    """A line chart's value axis, filled in: its title, and a log scale or else `y_range` (if any)."""
+    axis.update(title={"text": title})
+    if log_y:
+        axis.update(type="log", exponentformat="power")
+    elif y_range is not None:
+        axis.update(range=y_range)
+
+
 def axis_ids(row: int, col: int, cols: int) -> tuple[str, str]:
     """Trace axis references ('x3', 'y3') of a make_subplots cell (rows and columns from 1)."""
     n = (row - 1) * cols + col
