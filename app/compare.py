@@ -13,7 +13,7 @@ import math
 import pandas as pd
 import streamlit as st
 
-from app import address_bar, charts, run_panel, variants
+from app import address_bar, charts, help_texts, run_panel, variants
 from app.layout import chart, pair, run_heading
 from app.runtime import get_runner, session_token
 from app.share import share_panel
@@ -118,7 +118,7 @@ def _live(job_id: str, present: bool = False) -> None:
     chart(figures["act_grid"], "act_grid")
     st.subheader("What each net computes")
     outputs = figures["outputs"]
-    how_to_read = charts.HOW_TO_READ[job.prediction.kind] if job.prediction else ""
+    how_to_read = help_texts.HOW_TO_READ[job.prediction.kind] if job.prediction else ""
     if "all" in outputs:
         chart(outputs["all"], "output", how_to_read)
     elif outputs:
@@ -134,7 +134,7 @@ def _live(job_id: str, present: bool = False) -> None:
             mine = [f for f in figures["findings"] if f["run"] == run_id]
             for finding in mine:
                 where = f" in **{finding['layer']}**" if finding["layer"] else ""
-                st.warning(f"**{charts.FINDING_TITLES.get(finding['code'], finding['code'])}**{where} "
+                st.warning(f"**{help_texts.FINDING_TITLES.get(finding['code'], finding['code'])}**{where} "
                            f"(step {finding['step']}): {finding['message']}")
             if not mine:
                 st.success("No problems found so far.")

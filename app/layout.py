@@ -8,13 +8,13 @@ import html
 import plotly.graph_objects as go
 import streamlit as st
 
-from app import charts
+from app import charts, help_texts
 
 
 def chart(figure: go.Figure, name: str, how_to_read: str | None = None) -> None:
-    """A figure and its "how to read this" line: charts.HOW_TO_READ[name] unless given ("" for none)."""
+    """A figure and its "how to read this" line: help_texts.HOW_TO_READ[name] unless given ("" for none)."""
     st.plotly_chart(figure, key=f"chart-{name}", config={"displaylogo": False}, theme=None)
-    caption = charts.HOW_TO_READ[name] if how_to_read is None else how_to_read
+    caption = help_texts.HOW_TO_READ[name] if how_to_read is None else how_to_read
     if caption:
         st.caption(caption)
 

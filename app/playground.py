@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app import address_bar, charts, run_panel
+from app import address_bar, charts, help_texts, run_panel
 from app.layout import chart, pair
 from app.links import link_params, preset_named
 from app.runtime import get_runner, session_token
@@ -78,7 +78,7 @@ def _live(job_id: str, present: bool = False) -> None:
     with right:
         st.subheader("What the net computes")
         if figures["output"] is not None:
-            chart(figures["output"], "output", charts.HOW_TO_READ[job.prediction.kind])
+            chart(figures["output"], "output", help_texts.HOW_TO_READ[job.prediction.kind])
     st.subheader("Gradient magnitude across depth")
     left, right = pair(present)
     with left:

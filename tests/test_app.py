@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from app.help_texts import HOW_TO_READ
+
 MAIN = str(Path(__file__).resolve().parent.parent / "app" / "main.py")
 
 
@@ -62,3 +64,8 @@ def test_train_starts_a_run_and_the_live_fragment_draws_charts():
     assert not app.exception
     assert len(app.get("plotly_chart")) >= 5
     assert any("step 300 / 300" in str(p.proto) for p in app.get("progress"))
+    captions = [c.value for c in app.caption]  # every chart drawn shows its caption
+    drawn = [c.proto.id.rsplit("-chart-", 1)[1] for c in app.get("plotly_chart")]  # chart(figure, name)'s key
+    assert [name for name in drawn if name not in HOW_TO_READ] == ["output"]  # captioned by its kind instead
+    for name in [*(name for name in drawn if name in HOW_TO_READ), "boundary"]:  # spiral: boundaries
+        assert HOW_TO_READ[name] in captions, name

@@ -1,11 +1,14 @@
-"""Chart builders (app/charts.py) on real tables from short engine runs: shape, order, colour, scale,
+"""Chart builders (app/charts/) on real tables from short engine runs: shape, order, colour, scale,
 budgets, and robustness (empty tables, diverged runs, tables in another row order)."""
 
 from __future__ import annotations
 
+import ast
 import colorsys
+import inspect
 import math
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -15,9 +18,12 @@ import plotly.io as pio
 import pytest
 
 import engine
-from app import charts
+from app import charts, help_texts
 from engine.api import summarize
+from engine.training import predictions as predictions_module
+from engine.training.findings import FINDING_CODES
 from engine.training.predictions import Prediction, predict
+from engine.training.probes import STATS
 from engine.training.trainer import GroupTrainer
 
 
@@ -143,21 +149,63 @@ def _panel_names(fig: go.Figure) -> list[str]:
 # --------------------------------------------------------------------------------------------- basics
 
 
-def test_run_colours_are_fixed_and_distinct():
-    colours = [charts.run_color(r) for r in "abcd"]
-    assert len(set(colours)) == 4
-    assert colours == [charts.run_color(r) for r in "abcd"]
-    assert charts.run_color("zz").startswith("#")
+def test_run_colours_are_okabe_ito_and_other_ids_get_a_fixed_other_colour():
+    okabe_ito = ["#0072B2", "#D55E00", "#009E73", "#CC79A7"]  # blue, vermillion, bluish green, reddish purple
+    assert [charts.run_color(r) for r in "abcd"] == okabe_ito
+    # Another id gets one of the other colours by its characters, the same in every process (not hash()).
+    assert charts.run_color("e") == "#56B4E9" and charts.run_color("zz") == "#E69F00"
+    others = {charts.run_color(r) for r in ("e", "f", "g", "h", "zz", "run-7")}
+    assert len(others) > 1 and not others & set(okabe_ito)
+
+
+def test_every_finding_and_statistic_has_its_words():
+    assert set(help_texts.FINDING_TITLES) == set(FINDING_CODES)  # the Compare page's titles
+    assert set(help_texts.STAT_MEANINGS) == set(STATS)  # the Guide's table
 
 
 def test_depth_order_is_numeric():
     assert charts.depth_order(["out", "h10", "h2", "h1", "h9"]) == ["h1", "h2", "h9", "h10", "out"]
 
 
-def test_how_to_read_covers_every_chart_of_the_page():
-    for key in ("loss", "output", "boundary", "curve", "confusion", "act_time", "act_now", "preact_time",
-                "preact_now", "grad_hist", "grad_now", "grad_depth", "grad_time", "saturation", "update"):
-        assert len(charts.HOW_TO_READ[key]) > 40, key
+def _name(node: ast.expr) -> str | None:
+    return node.id if isinstance(node, ast.Name) else node.attr if isinstance(node, ast.Attribute) else None
+
+
+def _caption_keys_the_pages_use() -> dict[str, set[str]]:
+    """The caption keys each module of the app looks up, read from its source: the name of every
+    chart(figure, name) drawn without a caption of its own, every HOW_TO_READ["key"], and for a
+    HOW_TO_READ[<...>.kind] (the "what the net computes" chart) every kind of Prediction the engine makes."""
+    kinds = {node.args[0].value for node in ast.walk(ast.parse(inspect.getsource(predictions_module)))
+             if isinstance(node, ast.Call) and _name(node.func) == "Prediction"}
+    assert len(kinds) >= 3
+    root = Path(__file__).resolve().parent.parent
+    used = {}
+    for path in sorted((root / "app").rglob("*.py")):
+        keys = set()
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Call) and _name(node.func) == "chart":
+                arguments = node.args + [k.value for k in node.keywords if k.arg in ("figure", "name")]
+                if len(node.args) < 3 and not any(k.arg == "how_to_read" for k in node.keywords):
+                    name = arguments[1]
+                    assert isinstance(name, ast.Constant), f"{path}:{node.lineno}: a caption key known to no test"
+                    keys.add(name.value)
+            elif isinstance(node, ast.Subscript) and _name(node.value) == "HOW_TO_READ":
+                if isinstance(node.slice, ast.Constant):
+                    keys.add(node.slice.value)
+                elif _name(node.slice) == "kind":
+                    keys |= kinds
+        used[path.relative_to(root).as_posix()] = keys
+    return used
+
+
+def test_the_captions_are_those_of_the_charts_the_pages_draw():
+    used = _caption_keys_the_pages_use()
+    assert used["app/playground.py"] and used["app/compare.py"]
+    drawn = set().union(*used.values())
+    assert drawn - set(help_texts.HOW_TO_READ) == set()  # every chart a page draws has its caption ...
+    assert set(help_texts.HOW_TO_READ) - drawn == set()  # ... and every caption a chart that a page draws
+    for key, text in help_texts.HOW_TO_READ.items():
+        assert len(text) > 40, key
 
 
 @pytest.mark.parametrize("which", ["deep", "group", "sine", "digits", "diverged"])
@@ -217,10 +265,10 @@ def test_boundary_heatmap_and_points(group):
     assert z.shape == group.prediction.values[1].shape and np.nanmin(z) >= 0 and np.nanmax(z) <= 1
     assert np.allclose(z, group.prediction.values[1], atol=1e-3)  # run b's, not a's
     assert train.marker.symbol != val.marker.symbol
-    assert len(train.x) == min(len(group.data.raw_train), charts.MAX_TRAIN_POINTS)
-    assert len(val.x) == min(len(group.data.raw_val), charts.MAX_VAL_POINTS)
+    assert len(train.x) == min(len(group.data.raw_train), charts.predictions.MAX_TRAIN_POINTS)
+    assert len(val.x) == min(len(group.data.raw_val), charts.predictions.MAX_VAL_POINTS)
     colours = dict(zip(np.asarray(train.customdata).tolist(), train.marker.color))
-    assert colours == {0: charts.CLASS_COLORS[0], 1: charts.CLASS_COLORS[1]}
+    assert colours == {0: charts.predictions.CLASS_COLORS[0], 1: charts.predictions.CLASS_COLORS[1]}
 
 
 def test_boundary_accepts_tuples_tensors_and_keywords(group):
@@ -259,7 +307,7 @@ def test_confusion_matrix(digits):
 def test_histogram_heatmap_one_panel_per_hidden_layer_in_depth_order(deep):
     fig = charts.histogram_heatmap(deep.hists, "a", kind="act")
     assert _panel_names(fig) == [f"h{i}" for i in range(1, 11)]
-    assert [fig.layout[charts._axis_key(t.yaxis)].title.text for t in fig.data] == _panel_names(fig)
+    assert [fig.layout[charts.style.axis_key(t.yaxis)].title.text for t in fig.data] == _panel_names(fig)
     assert {t.xaxis for t in fig.data} == {"x"}  # one shared step axis
     assert fig.layout.coloraxis.colorbar.title.text == "count"
     assert list(fig.layout.coloraxis.colorbar.ticktext[:3]) == ["0", "1", "10"]
@@ -271,7 +319,7 @@ def test_histogram_heatmap_values_are_log_counts_with_table_edges(deep):
     rows = deep.hists[(deep.hists["kind"] == "act") & (deep.hists["layer"] == "h3")]
     last = rows[rows["step"] == rows["step"].max()].sort_values("lo")
     assert int(h3.x[-1]) == int(rows["step"].max())
-    codes = np.rint(np.log10(1 + last["count"].to_numpy()) * charts.LOG_COUNT_STEPS)
+    codes = np.rint(np.log10(1 + last["count"].to_numpy()) * charts.histograms.LOG_COUNT_STEPS)
     assert np.array_equal(np.asarray(h3.z)[:, -1], codes)
     assert np.allclose(h3.y, np.append(last["lo"].to_numpy(), last["hi"].to_numpy()[-1]))
 
@@ -284,7 +332,7 @@ def test_grad_heatmap_has_a_zero_strip(group):
     zeros = last.loc[np.isneginf(last["lo"]), "count"].sum()
     z = np.asarray(h1.z)
     assert z.shape[0] == len(last) and len(h1.y) == len(last) + 1  # value bins + the zero strip, as edges
-    assert z[0, -1] == round(math.log10(1 + zeros) * charts.LOG_COUNT_STEPS)
+    assert z[0, -1] == round(math.log10(1 + zeros) * charts.histograms.LOG_COUNT_STEPS)
     assert zeros > 0
     assert "0" in fig.layout.yaxis.ticktext
 
@@ -293,9 +341,9 @@ def test_histogram_heatmap_caps_panels_and_columns(deep):
     wide = _more_layers(deep.hists, 30)
     fig = charts.histogram_heatmap(wide, "a", kind="act")
     names = _panel_names(fig)
-    assert len(names) == charts.MAX_PANELS and names[0] == "h1" and names[-1] == "h30"
+    assert len(names) == charts.histograms.MAX_PANELS and names[0] == "h1" and names[-1] == "h30"
     assert names == charts.depth_order(names)
-    assert all(len(t.x) <= charts.MAX_COLUMNS for t in fig.data)
+    assert all(len(t.x) <= charts.histograms.MAX_COLUMNS for t in fig.data)
     assert any("12 of 30" in (a.text or "") for a in fig.layout.annotations)
 
 
@@ -388,7 +436,7 @@ def test_histogram_grid_one_column_per_run_sharing_axes_and_colours(group):
     cube = charts.hist_cube(group.hists, "b", "act")
     cell = heatmaps[1 * 4 + 2]  # run b (second column), h3 (third row): traces go column by column
     assert cell.name == "sigmoid h3"
-    expected = np.rint(np.log10(1 + cube.counts[:, 2, :].T) * charts.LOG_COUNT_STEPS)
+    expected = np.rint(np.log10(1 + cube.counts[:, 2, :].T) * charts.histograms.LOG_COUNT_STEPS)
     assert np.array_equal(np.asarray(cell.z), np.minimum(expected, 255).astype(np.uint8)[:, : np.shape(cell.z)[1]])
 
 
@@ -497,7 +545,7 @@ def test_points_stay_within_budget_for_a_deep_full_history(deep):
     for name, fig in figures.items():
         assert _line_points(fig) <= 5000, name
         assert _cells(fig) <= 25_000, name
-        assert all(len(t.x) <= charts.MAX_TRACE_POINTS + 1 for t in fig.data if t.type == "scatter"
+        assert all(len(t.x) <= charts.curves.MAX_TRACE_POINTS + 1 for t in fig.data if t.type == "scatter"
                    and t.mode == "lines" and not t.fill), name
     assert sum(_line_points(f) for f in figures.values()) < 25_000
 
@@ -510,7 +558,7 @@ def test_many_layers_and_runs_cap_the_lines(group):
         for trace in fig.data:
             if trace.legendgroup != "reference":
                 per_panel[trace.yaxis] = per_panel.get(trace.yaxis, 0) + 1
-        assert max(per_panel.values()) <= charts.MAX_LINES
+        assert max(per_panel.values()) <= charts.curves.MAX_LINES
         assert _line_points(fig) <= 5000
     depth = charts.gradient_depth_figure(layers)
     assert list(depth.data[0].x) == charts.depth_order(depth.data[0].x)
@@ -528,16 +576,7 @@ def _more_layers(table: pd.DataFrame, depth: int) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True).sort_values("step", kind="stable").reset_index(drop=True)
 
 
-# ------------------------------------------------------------------------------------ findings
-
-
-def test_findings_frame(deep, diverged):
-    frame = charts.findings_frame(diverged.findings, labels={"a": "too fast"})
-    assert list(frame.columns) == charts.FINDING_COLUMNS
-    assert frame.loc[0, "run"] == "too fast" and frame.loc[0, "finding"] == "Diverged"
-    assert frame.loc[0, "layer"] == ""
-    empty = charts.findings_frame([])
-    assert empty.empty and list(empty.columns) == charts.FINDING_COLUMNS
+# ------------------------------------------------------------------------------------ reading
 
 
 def test_a_table_is_read_once_and_a_new_table_is_read_again(deep):

@@ -14,6 +14,7 @@ import torch
 from streamlit.testing.v1 import AppTest
 
 import engine
+from app.help_texts import HOW_TO_READ
 from engine.training.trainer import GroupTrainer
 from engine.vocabulary.config import RunConfig
 from engine.vocabulary.group import differences, parse_group
@@ -152,6 +153,11 @@ def test_train_runs_the_group_and_every_run_has_its_column():
     assert any("step 200 / 200" in str(p.proto) for p in app.get("progress"))
     text = " ".join(c.value for c in app.caption)
     assert text.count("finished, 200 steps") == 3
+    captions = [c.value for c in app.caption]  # every chart drawn shows its caption
+    drawn = [c.proto.id.rsplit("-chart-", 1)[1] for c in app.get("plotly_chart")]  # chart(figure, name)'s key
+    assert [name for name in drawn if name not in HOW_TO_READ] == ["output-a", "output-b", "output-c"]
+    for name in [*(name for name in drawn if name in HOW_TO_READ), "boundary"]:  # spiral: boundaries
+        assert HOW_TO_READ[name] in captions, name
     from app.runtime import get_runner
 
     scalars = get_runner().tables(job_id).scalars

@@ -1,0 +1,50 @@
+"""Chart builders: pure functions from the engine's tidy tables to Plotly figures.
+
+No Streamlit here, so every chart is testable without a server. Each builder takes the tables
+(`scalars`, `layers`, `hists`; see engine/training/tables.py), a `Prediction`, or dataset arrays, and returns a
+`plotly.graph_objects.Figure`. An empty table gives an empty figure that says "Waiting for data";
+NaN and inf (diverged runs) become gaps, never exceptions. Figures stay cheap to build and to send
+(each module states its budgets); layers are always in depth order (h1, h2, ..., h10, out); runs keep
+one colour everywhere (`run_color`).
+
+One module per family of charts:
+
+- style: run colours and labels, the template, figures from plain dicts, subplot grids, the presenter's
+  larger figures (`projected`).
+- arrays: the tables read into numpy arrays, once per table (`hist_cube`), and the array helpers.
+- curves: lines over steps: loss and accuracy; gradient size, saturation and update ratio per layer.
+- depth: every layer at one step, input to output: gradient size and saturation per run, the depth profile.
+- histograms: histograms over time as heatmaps, one run stacked or several side by side.
+- predictions: what the net computes: decision boundary, predicted curve or confusion matrix.
+
+The captions under the charts live with the Guide's texts in app/help_texts.py.
+"""
+
+from app.charts.arrays import HistCube, depth_key, depth_order, hist_cube
+from app.charts.curves import gradient_time_figure, loss_accuracy_figure, saturation_figure, update_ratio_figure
+from app.charts.depth import depth_profile, gradient_depth_figure, saturation_depth_figure
+from app.charts.histograms import histogram_grid, histogram_heatmap
+from app.charts.predictions import prediction_figure
+from app.charts.style import RUN_COLORS, projected, run_color, run_label, waiting_figure
+
+__all__ = [
+    "RUN_COLORS",
+    "HistCube",
+    "depth_key",
+    "depth_order",
+    "depth_profile",
+    "gradient_depth_figure",
+    "gradient_time_figure",
+    "hist_cube",
+    "histogram_grid",
+    "histogram_heatmap",
+    "loss_accuracy_figure",
+    "prediction_figure",
+    "projected",
+    "run_color",
+    "run_label",
+    "saturation_depth_figure",
+    "saturation_figure",
+    "update_ratio_figure",
+    "waiting_figure",
+]

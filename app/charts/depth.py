@@ -1,0 +1,157 @@
+"""Every layer at one step, input to output: the gradient's size and the saturated and dead units per
+layer (one line per run, so runs compare at a glance), and one run's distributions side by side
+(the depth profile).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from app.charts.arrays import HistCube, StatSeries, as_cube, depth_order, finite, pick, stat_series
+from app.charts.histograms import ZERO_STRIP, value_axis
+from app.charts.style import (
+    LEGEND,
+    MARGIN,
+    axis_ids,
+    axis_key,
+    grid,
+    line_axis,
+    make_figure,
+    mix,
+    run_color,
+    run_label,
+    shade,
+    waiting_figure,
+)
+
+MAX_PROFILE_LAYERS = 24  # violins in a depth profile
+
+
+def depth_profile(hists: pd.DataFrame | HistCube | None, run: str, kind: str = "act", *, step: int | None = None,
+                  max_layers: int = MAX_PROFILE_LAYERS) -> go.Figure:
+    """The distributions of all hidden layers at one step (the latest, or the last one at or before
+    `step`), side by side from input (left) to output (right): one violin-like outline per layer,
+    each scaled to its own peak, in the run's colour darkening with depth."""
+    cube = as_cube(hists, run, kind)
+    if cube is None:
+        return waiting_figure(height=300)
+    at = len(cube.steps) - 1 if step is None else int(np.searchsorted(cube.steps, step, side="right")) - 1
+    at = max(at, 0)
+    shown = pick(len(cube.layers), max_layers)
+    color = run_color(run)
+    traces = []
+    names = [cube.layers[i] for i in shown]
+    for position, layer in enumerate(shown):
+        counts = cube.counts[at, layer]
+        zeros = float(cube.zeros[at, layer]) if cube.zeros is not None else 0.0
+        total = counts.sum() + zeros
+        peak = max(float(counts.max(initial=0.0)), zeros, 1.0)
+        half = 0.42 * counts / peak
+        centres = (cube.lo[layer] + cube.hi[layer]) / 2
+        xs = [position - half, [position], position + half[::-1], [position - half[0]]]
+        ys = [centres, [centres[-1]], centres[::-1], [centres[0]]]
+        share = counts / max(total, 1.0)
+        texts = np.concatenate([share, [share[-1]], share[::-1], [share[0]]])
+        if cube.zeros is not None:  # a block for exact zeros, below the value bins
+            width = cube.hi[layer, 0] - cube.lo[layer, 0]
+            bottom, top = cube.lo[layer, 0] - ZERO_STRIP * width, cube.lo[layer, 0] - 0.5 * width
+            w = 0.42 * zeros / peak
+            xs += [[np.nan], [position - w, position - w, position + w, position + w, position - w]]
+            ys += [[np.nan], [bottom, top, top, bottom, bottom]]
+            texts = np.concatenate([texts, [np.nan], np.full(5, zeros / max(total, 1.0))])
+        tone = shade(color, position / max(1, len(shown) - 1))
+        traces.append({
+            "type": "scatter", "mode": "lines", "x": np.concatenate(xs), "y": np.concatenate(ys), "fill": "toself",
+            "line": {"color": tone, "width": 1}, "fillcolor": mix(tone, (255, 255, 255), 0.35),
+            "name": cube.layers[layer], "showlegend": False, "customdata": np.round(texts, 4),
+            "hovertemplate": f"{cube.layers[layer]}: %{{y:.3g}}, %{{customdata:.1%}} of the batch<extra></extra>",
+        })
+    axis: dict[str, Any] = {"title": {"text": {"act": "activation", "preact": "pre-activation",
+                                               "grad": "|dL/dz|"}.get(kind, kind)}}
+    if cube.zeros is not None:
+        axis.update(value_axis(cube, 0)[1])
+    layout = {
+        "height": 300,
+        "xaxis": {"tickmode": "array", "tickvals": list(range(len(names))), "ticktext": names, "showgrid": False,
+                  "zeroline": False, "range": [-0.6, len(names) - 0.4]},
+        "yaxis": axis,
+        "annotations": [{"text": f"step {int(cube.steps[at])}", "xref": "paper", "yref": "paper", "x": 1, "y": 1,
+                         "xanchor": "right", "yanchor": "bottom", "showarrow": False,
+                         "font": {"size": 11, "color": "#888888"}}],
+        "margin": {**MARGIN, "t": 24},
+    }
+    return make_figure(traces, layout)
+
+
+def gradient_depth_figure(layers: pd.DataFrame | None, *, step: int | None = None,
+                          labels: Mapping[str, str] | None = None, runs: Sequence[str] | None = None) -> go.Figure:
+    """Gradient RMS per layer at the latest step of each run (or the last one at or before `step`), layers
+    in depth order on x, log y; left the back-propagated dL/dz, right dL/dW. One line per run."""
+    panels = (("grad_preact_rms", "RMS dL/dz (back-propagated)"), ("weight_grad_rms", "RMS dL/dW"))
+    return _across_depth(layers, panels, log_y=True, step=step, labels=labels, runs=runs)
+
+
+def saturation_depth_figure(layers: pd.DataFrame | None, *, step: int | None = None,
+                            labels: Mapping[str, str] | None = None, runs: Sequence[str] | None = None) -> go.Figure:
+    """saturated_frac (left) and dead_frac (right) per layer at the latest step of each run, layers in
+    depth order on x: one line per run, so runs compare at a glance."""
+    panels = (("saturated_frac", "saturated fraction"), ("dead_frac", "dead units"))
+    return _across_depth(layers, panels, log_y=False, step=step, labels=labels, runs=runs, y_range=[-0.02, 1.02])
+
+
+def _across_depth(layers: pd.DataFrame | None, panels: Sequence[tuple[str, str]], *, log_y: bool,
+                  step: int | None, labels: Mapping[str, str] | None, runs: Sequence[str] | None,
+                  y_range: list[float] | None = None) -> go.Figure:
+    """Panels side by side, one per stat: the stat per layer (depth order on x) at the latest step of each
+    run (or the last one at or before `step`), one line per run in its colour."""
+    series = [stat_series(layers, stat) for stat, _ in panels]
+    if all(s is None for s in series):
+        return waiting_figure(height=320)
+    cols = len(panels)
+    layout = grid(1, cols, horizontal_spacing=0.14)
+    all_layers = depth_order(name for s in series if s is not None for name in s.present_layers())
+    traces = []
+    shown_runs: set[str] = set()
+    for col, (s, (stat, title)) in enumerate(zip(series, panels), start=1):
+        xref, yref = axis_ids(1, col, cols)
+        layout[axis_key(xref)].update(type="category", categoryorder="array", categoryarray=all_layers,
+                                      title={"text": "layer (input → output)"})
+        line_axis(layout[axis_key(yref)], title, log_y, y_range)
+        if s is None:
+            continue
+        for run in s.runs:
+            if runs is not None and run not in runs:
+                continue
+            names, values, steps = _latest(s, run, step)
+            if not names:
+                continue
+            label = run_label(run, labels)
+            traces.append({
+                "type": "scatter", "mode": "lines+markers", "x": names, "y": finite(values, positive=log_y),
+                "xaxis": xref, "yaxis": yref, "name": label, "legendgroup": run, "showlegend": run not in shown_runs,
+                "line": {"color": run_color(run), "width": 2}, "marker": {"size": 6}, "customdata": steps,
+                "hovertemplate": f"{label} %{{x}} (step %{{customdata}})<br>{stat} %{{y:.3g}}<extra></extra>",
+            })
+            shown_runs.add(run)
+    layout.update(height=340, legend=LEGEND, margin={**MARGIN, "t": 40})
+    return make_figure(traces, layout)
+
+
+def _latest(s: StatSeries, run: str, step: int | None) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """Per layer of `run`, in depth order: the value at its last step (at or before `step`)."""
+    names, values, steps = [], [], []
+    for r, layer, rows in s.groups():
+        if r != run:
+            continue
+        at = len(s.step[rows]) - 1 if step is None else int(np.searchsorted(s.step[rows], step, side="right")) - 1
+        if at < 0:
+            continue
+        names.append(layer)
+        values.append(s.value[rows][at])
+        steps.append(int(s.step[rows][at]))
+    return names, np.asarray(values, dtype=np.float64), np.asarray(steps, dtype=np.int64)
