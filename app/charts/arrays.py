@@ -27,19 +27,12 @@ try:  # Arrow-backed string columns (pandas' default) compare several times fast
 except ImportError:  # pragma: no cover - pandas works without it, only slower
     pa = pc = None
 
-def depth_key(layer: str) -> tuple[int, int, str]:
-    """Sort key for layer names in depth order: h1, h2, ..., h10, ..., out (numerically, not as text)."""
-    name = str(layer)
-    if name.startswith("h") and name[1:].isdigit():
-        return (0, int(name[1:]), name)
-    if name == "out":
-        return (1, 0, name)
-    return (2, 0, name)
+from engine.vocabulary.layers import depth_key
 
 
 def depth_order(layers: Iterable[str]) -> list[str]:
     """The distinct layer names in depth order."""
-    return sorted({str(x) for x in layers}, key=depth_key)
+    return sorted({str(x) for x in layers}, key=depth_key)  # h1, h2, ..., h10, out: numerically, not as text
 
 
 def thin(n: int, cap: int) -> np.ndarray:

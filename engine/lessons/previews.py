@@ -27,7 +27,7 @@ from typing import Any
 from engine.api import train
 from engine.lessons.presets import PRESET_DIR, Preset, all_presets
 from engine.vocabulary.group import GroupConfig
-from engine.vocabulary.layers import depth_order
+from engine.vocabulary.layers import depth_key
 
 PREVIEWS_FILE = PRESET_DIR / "previews.json"
 FORMAT = 1  # bump when the content of a preview changes shape or meaning: every preview becomes stale
@@ -85,7 +85,7 @@ def compute_preview(preset: Preset) -> dict[str, Any]:
         grads = layers[(layers["run"] == run_id) & (layers["stat"] == "grad_preact_rms")]
         last = grads[grads["step"] == grads["step"].max()] if not grads.empty else grads
         depth = sorted(((str(row.layer), _number(row.value)) for row in last.itertuples()),
-                       key=lambda item: depth_order(item[0]))
+                       key=lambda item: depth_key(item[0]))
         runs.append({
             "id": run_id,
             "label": label,

@@ -27,6 +27,13 @@ Init = Literal[INITS]
 Norm = Literal["none", "batch", "layer"]
 OPTIMIZERS = optimizers.NAMES  # defined once, with descriptions, in engine/nets/optimizers.py
 Optimizer = Literal[OPTIMIZERS]
+# What each choice of these keys does, in a line, for the Guide and the sidebar (from the same registries).
+CHOICE_DESCRIPTIONS: dict[str, dict[str, str]] = {
+    "activation": {name: spec.description for name, spec in activations.SPECS.items()},
+    "init": {name: scheme.description for name, scheme in initializers.SCHEMES.items()},
+    "optimizer": dict(optimizers.RULES),
+}
+SATURATING_ACTIVATIONS = activations.SATURATING
 
 MAX_LAYERS = 50
 MAX_WIDTH = 1024

@@ -15,7 +15,7 @@ def layer_names(depth: int) -> list[str]:
     return [*hidden_names(depth), OUTPUT]
 
 
-def depth_order(name: str) -> tuple[int, int, str]:
+def depth_key(name: str) -> tuple[int, int, str]:
     """A sort key that puts layers in depth order: h1, h2, ..., h10, then out, then any other name."""
     if name.startswith("h") and name[1:].isdigit():
         return (0, int(name[1:]), "")
