@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from app.pages import GUIDE
 from engine.training.findings import FINDING_CODES
 from engine.training.probes import STATS
 
@@ -75,7 +76,7 @@ FIXES = """
 
 
 def render() -> None:
-    st.title("Guide")
+    st.title(GUIDE.title)
     st.markdown(
         "Layerscope trains small deep nets and measures every layer while they train, so you can see why deep "
         "nets are hard to train: units saturate, ReLUs die, gradients vanish or explode with depth. Then change "
