@@ -4,7 +4,7 @@ A page loads the address bar's link when it holds one the page did not write its
 a shared link, another page's "Compare with…", a Gallery card. Coming back through the menu (which
 clears the address bar) keeps what the page had, and the page writes its link again. What a link set
 besides the config (the preset in use, locked keys, the presenter view) stays with the page and in
-its link.
+its link. Each page keeps its own under its session-key prefix, `scope` (app/pages.py).
 """
 
 from __future__ import annotations
@@ -21,39 +21,39 @@ def _params() -> dict[str, list[str]]:
     return {key: st.query_params.get_all(key) for key in st.query_params}
 
 
-def incoming(page: str) -> Link | None:
-    """The link to load on this run of `page`, or None when the address bar holds nothing new. A new
+def incoming(scope: str) -> Link | None:
+    """The link to load on this run of the page, or None when the address bar holds nothing new. A new
     link also becomes the page's preset, locks and view."""
     params = _params()
-    written = st.session_state.get(f"{page}.written")
+    written = st.session_state.get(f"{scope}written")
     if written is not None and (not params or params == {k: [v] for k, v in written.items()}):
         return None
     link = read_link(params)
-    st.session_state[f"{page}.link"] = Link(group=link.group, preset=link.preset, lock=link.lock, view=link.view)
+    st.session_state[f"{scope}link"] = Link(group=link.group, preset=link.preset, lock=link.lock, view=link.view)
     return link
 
 
-def current(page: str) -> Link:
+def current(scope: str) -> Link:
     """What the page's last link set: its preset, locks and view (the config itself lives in widgets)."""
-    return st.session_state.get(f"{page}.link") or Link(group=GroupConfig.single())
+    return st.session_state.get(f"{scope}link") or Link(group=GroupConfig.single())
 
 
-def params_for(page: str, group: GroupConfig, *, whole_group: bool = True) -> dict[str, str]:
-    """The link of `group` on `page`: relative to the preset in use, with the page's locks and view
+def params_for(scope: str, group: GroupConfig, *, whole_group: bool = True) -> dict[str, str]:
+    """The link of `group` on the page: relative to the preset in use, with the page's locks and view
     (`whole_group=False` for a page that shows run a only)."""
-    link = current(page)
+    link = current(scope)
     params = link_params(group, link.preset, whole_group=whole_group)
     if "preset" not in params and link.preset:  # the setup no longer reads as the preset plus changes
-        st.session_state[f"{page}.link"] = Link(group=link.group, lock=link.lock, view=link.view)
+        st.session_state[f"{scope}link"] = Link(group=link.group, lock=link.lock, view=link.view)
     return {**params, **link.page_keys()}
 
 
-def write(page: str, group: GroupConfig, *, whole_group: bool = True) -> dict[str, str]:
+def write(scope: str, group: GroupConfig, *, whole_group: bool = True) -> dict[str, str]:
     """Put the group's link in the address bar; returns its parameters."""
-    params = params_for(page, group, whole_group=whole_group)
-    if st.session_state.get(f"{page}.written") != params or _params() != {k: [v] for k, v in params.items()}:
+    params = params_for(scope, group, whole_group=whole_group)
+    if st.session_state.get(f"{scope}written") != params or _params() != {k: [v] for k, v in params.items()}:
         st.query_params.from_dict(params)
-    st.session_state[f"{page}.written"] = params
+    st.session_state[f"{scope}written"] = params
     return params
 
 

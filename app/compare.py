@@ -15,6 +15,7 @@ import streamlit as st
 
 from app import address_bar, charts, help_texts, run_panel, variants
 from app.layout import chart, pair, run_heading
+from app.pages import COMPARE
 from app.runtime import get_runner, session_token
 from app.share import share_panel
 from app.sidebar import render_sidebar
@@ -22,13 +23,12 @@ from app.story import show_story
 from engine.serving.jobs import JobView
 from engine.vocabulary.group import GroupConfig, differences
 
-PAGE = "compare"
-SCOPE = variants.SCOPE
+SCOPE = COMPARE.prefix
 
 
 def _load_link() -> None:
     """A new link in the address bar seeds every run; a one-run link gets a copy as run b to change."""
-    link = address_bar.incoming(PAGE)
+    link = address_bar.incoming(SCOPE)
     if link is None:
         return
     state = st.session_state
@@ -147,9 +147,9 @@ def _live(job_id: str, present: bool = False) -> None:
 def render() -> None:
     _load_link()
     session_token()  # creating it registers the session with the runner's reaper
-    link = address_bar.current(PAGE)
+    link = address_bar.current(SCOPE)
     present = link.view == "present"
-    st.title("Compare")
+    st.title(COMPARE.title)
     state = st.session_state
     for problem in state.get(f"{SCOPE}link_problems", []):
         st.warning(f"Link: {problem}")
@@ -163,7 +163,7 @@ def render() -> None:
     for error in run_errors:
         st.error(error)
     if group is not None:
-        params = address_bar.write(PAGE, group)
+        params = address_bar.write(SCOPE, group)
         _differences(group)
     with st.expander("Controls", expanded=False) if present else st.container():
         job = run_panel.controls(group if group is not None and len(group.runs) > 1 else None, SCOPE)

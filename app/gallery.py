@@ -13,12 +13,12 @@ import html
 import streamlit as st
 
 from app.charts import run_color
+from app.pages import COMPARE, GALLERY, PLAYGROUND, Page
 from app.preview_charts import CONFIG, preview_figure
 from engine.lessons.presets import TOPICS, Preset, all_presets
 from engine.lessons.previews import preview_hash, read_previews
 
-PLAYGROUND_PAGE = "views/playground.py"
-COMPARE_PAGE = "views/compare.py"
+SCOPE = GALLERY.prefix  # of the cards' keys; a card's class stays st-key-gallery-card-ID
 COLUMNS = 3
 TOPIC_TITLES = {  # engine.lessons.presets.TOPICS in plain words, in the same order
     "gradients": "Gradients that vanish or explode",
@@ -44,9 +44,9 @@ def _previews() -> dict:
     return read_previews()
 
 
-def page_for(preset: Preset) -> str:
+def page_for(preset: Preset) -> Page:
     """The page a preset opens on: a comparison needs the Compare page."""
-    return PLAYGROUND_PAGE if len(preset.group().runs) == 1 else COMPARE_PAGE
+    return PLAYGROUND if len(preset.group().runs) == 1 else COMPARE
 
 
 def by_topic(presets: list[Preset]) -> list[tuple[str, list[Preset]]]:
@@ -71,7 +71,7 @@ def _run_labels(preset: Preset) -> str:
 
 
 def _card(preset: Preset, preview: dict | None) -> None:
-    with st.container(border=True, key=f"gallery-card-{preset.id}"):
+    with st.container(border=True, key=f"{SCOPE}card-{preset.id}"):
         st.markdown(f"**{preset.title}**")
         st.markdown(preset.lesson)
         st.caption(_runs_text(preset))
@@ -79,20 +79,18 @@ def _card(preset: Preset, preview: dict | None) -> None:
         if preview is None:
             st.caption("No preview yet: `python -m engine previews` draws one.")
         else:
-            st.plotly_chart(preview_figure(preview), key=f"gallery-preview-{preset.id}", config=CONFIG, theme=None)
+            st.plotly_chart(preview_figure(preview), key=f"{SCOPE}preview-{preset.id}", config=CONFIG, theme=None)
             if preview.get("hash") != preview_hash(preset):
                 st.caption("This preview was made from an earlier version of the preset.")
         page = page_for(preset)
-        label = "Open on the Playground" if page == PLAYGROUND_PAGE else "Open on the Compare page"
-        st.page_link(page, label=label, icon="🧪" if page == PLAYGROUND_PAGE else "⚖️",
-                     query_params={"preset": preset.id})
+        st.page_link(page.script, label=f"Open on {page.called}", icon=page.icon, query_params={"preset": preset.id})
 
 
 def render() -> None:
-    st.title("Gallery")
-    st.markdown("Each card is a small experiment with one lesson. Open one: its runs are set up on the "
-                "Playground or the Compare page, ready to train. The chart is the validation loss of each "
-                "run (log scale), in the runs' colours.")
+    st.title(GALLERY.title)
+    st.markdown("Each card is a small experiment with one lesson. Open one: its runs are set up on "
+                f"{PLAYGROUND.called} or {COMPARE.called}, ready to train. The chart is the validation loss of "
+                "each run (log scale), in the runs' colours.")
     previews = _previews()
     for topic, presets in by_topic(_presets()):
         st.subheader(TOPIC_TITLES.get(topic, topic.capitalize()))

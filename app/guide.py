@@ -5,13 +5,14 @@ from __future__ import annotations
 import streamlit as st
 
 from app.help_texts import FIXES, GUIDE_CHARTS, STAT_MEANINGS
+from app.pages import GUIDE
 from engine.training.findings import FINDING_CODES
 from engine.training.probes import STATS
 from engine.vocabulary.config import CHOICE_DESCRIPTIONS, SATURATING_ACTIVATIONS
 
 
 def render() -> None:
-    st.title("Guide")
+    st.title(GUIDE.title)
     st.markdown(
         "Layerscope trains small deep nets and measures every layer while they train, so you can see why deep "
         "nets are hard to train: units saturate, ReLUs die, gradients vanish or explode with depth. Then change "

@@ -15,16 +15,16 @@ if str(ROOT) not in sys.path:  # `streamlit run` puts app/ on the path, not the 
 def main() -> None:
     import streamlit as st
 
+    from app.pages import PAGES
+
     present = st.query_params.get("view") == "present"  # the presenter view starts with the sidebar folded
     st.set_page_config(page_title="Layerscope", page_icon="🔬", layout="wide",
                        initial_sidebar_state="collapsed" if present else "auto")
     pages = [  # files, not callables, so that st.switch_page and AppTest can open each page by its path
-        st.Page("views/playground.py", title="Playground", icon="🧪", url_path="playground", default=True),
-        st.Page("views/gallery.py", title="Gallery", icon="🖼️", url_path="gallery"),
-        st.Page("views/compare.py", title="Compare", icon="⚖️", url_path="compare"),
-        # URL paths are case-sensitive: /Compare?... (as people type it) opens the same page.
-        st.Page("views/compare.py", title="Compare", icon="⚖️", url_path="Compare", visibility="hidden"),
-        st.Page("views/guide.py", title="Guide", icon="📖", url_path="guide"),
+        st.Page(page.script, title=page.title, icon=page.icon, url_path=path,
+                default=page.default and path == page.url_path,
+                visibility="visible" if path == page.url_path else "hidden")  # aliases stay out of the menu
+        for page in PAGES for path in (page.url_path, *page.aliases)
     ]
     st.navigation(pages).run()
 

@@ -12,26 +12,27 @@ import streamlit as st
 from app import address_bar, charts, help_texts, run_panel
 from app.layout import chart, pair
 from app.links import link_params, preset_named
+from app.pages import COMPARE, PLAYGROUND
 from app.runtime import get_runner, session_token
 from app.share import share_panel
-from app.sidebar import PLAYGROUND, load_into_widgets, render_sidebar
+from app.sidebar import load_into_widgets, render_sidebar
 from app.story import show_story
 from engine.vocabulary.group import GroupConfig
 
-PAGE = "playground"
-COMPARE_PAGE = "views/compare.py"
+SCOPE = PLAYGROUND.prefix
+CONFIG = f"{SCOPE}config."  # the sidebar's widgets: playground.config.lr, ...
 
 
 def _load_link() -> None:
     """The address bar's keys seed the widgets when it holds a new link; bad keys become warnings."""
-    link = address_bar.incoming(PAGE)
+    link = address_bar.incoming(SCOPE)
     if link is None:
         return
     state = st.session_state
-    state.link_problems = [str(p) for p in link.problems]
-    state.comparison = link.group if len(link.group.runs) > 1 else None  # offered on the Compare page
-    load_into_widgets(link.group.base, PLAYGROUND)
-    state.autorun = link.autorun
+    state[f"{SCOPE}link_problems"] = [str(p) for p in link.problems]
+    state[f"{SCOPE}comparison"] = link.group if len(link.group.runs) > 1 else None  # offered on the Compare page
+    load_into_widgets(link.group.base, CONFIG)
+    state[f"{SCOPE}autorun"] = link.autorun
 
 
 @st.cache_resource(max_entries=512, show_spinner=False)
@@ -63,7 +64,7 @@ def _live(job_id: str, present: bool = False) -> None:
         st.info("This run has ended and was cleared from the server. Press Train to run it again.")
         return
     run_panel.progress(job)
-    figures = _figures(job_id, job.version, st.session_state.get("log_y", False), present)
+    figures = _figures(job_id, job.version, st.session_state.get(f"{SCOPE}log_y", False), present)
     st.subheader("Findings")
     if figures["findings"]:
         for finding in figures["findings"]:
@@ -98,51 +99,51 @@ def _live(job_id: str, present: bool = False) -> None:
         chart(figures["update"], "update")
     st.subheader("Downloads")
     run_panel.downloads(job_id, job.group)
-    run_panel.stop_polling_when_ended(job)
+    run_panel.stop_polling_when_ended(job, SCOPE)
 
 
 def _compare_with(group: GroupConfig | None) -> None:
     """Open the Compare page with this setup as run a and an identical run b to change."""
-    if st.button("Compare with…", disabled=group is None, help="Open the Compare page with this setup as run a"):
-        params = address_bar.params_for(PAGE, group, whole_group=False)
+    if st.button("Compare with…", disabled=group is None, help=f"Open {COMPARE.called} with this setup as run a"):
+        params = address_bar.params_for(SCOPE, group, whole_group=False)
         if "preset" in params and len(preset_named(params["preset"]).group().runs) > 1:
-            params = {**link_params(group), **address_bar.current(PAGE).page_keys()}  # only this run as run a
-        st.switch_page(COMPARE_PAGE, query_params={**params, "b.label": "b"})
+            params = {**link_params(group), **address_bar.current(SCOPE).page_keys()}  # only this run as run a
+        st.switch_page(COMPARE.script, query_params={**params, "b.label": "b"})
 
 
 def render() -> None:
     _load_link()
     session_token()  # creating it registers the session with the runner's reaper
-    link = address_bar.current(PAGE)
+    link = address_bar.current(SCOPE)
     present = link.view == "present"
-    st.title("Playground")
-    for problem in st.session_state.get("link_problems", []):
+    st.title(PLAYGROUND.title)
+    for problem in st.session_state.get(f"{SCOPE}link_problems", []):
         st.warning(f"Link: {problem}")
-    comparison = st.session_state.get("comparison")
+    comparison = st.session_state.get(f"{SCOPE}comparison")
     if comparison is not None:
-        st.warning(f"This link compares {len(comparison.runs)} runs; the Playground shows run a.")
-        st.page_link(COMPARE_PAGE, label="Open the comparison on the Compare page", icon="⚖️",
+        st.warning(f"This link compares {len(comparison.runs)} runs; {PLAYGROUND.called} shows run a.")
+        st.page_link(COMPARE.script, label=f"Open the comparison on {COMPARE.called}", icon=COMPARE.icon,
                      query_params={**link_params(comparison, link.preset), **link.page_keys()})
     show_story(link.preset, present=present)
-    config, errors = render_sidebar(locked=set(link.lock), prefix=PLAYGROUND)
+    config, errors = render_sidebar(locked=set(link.lock), prefix=CONFIG)
     for error in errors:
         st.sidebar.error(error)
     group = GroupConfig.single(config) if config is not None else None
-    params = address_bar.write(PAGE, group, whole_group=False) if group is not None else None
+    params = address_bar.write(SCOPE, group, whole_group=False) if group is not None else None
     with st.expander("Controls", expanded=False) if present else st.container():  # the presenter folds them away
-        job = run_panel.controls(group)
+        job = run_panel.controls(group, SCOPE)
         left, right = st.columns([1, 4])
         with left:
             _compare_with(group)
         with right:
-            st.toggle("log-scale loss", key="log_y")
+            st.toggle("log-scale loss", key=f"{SCOPE}log_y")
     if params is not None:  # after the controls: a run started by this click is in the link already
-        share_panel(params, training=run_panel.has_run(""))
+        share_panel(params, training=run_panel.has_run(SCOPE))
     if job is None:
         st.info("This run has ended and was cleared from the server. Press **Train** to run it again."
-                if run_panel.job_id("") else
+                if run_panel.job_id(SCOPE) else
                 "Set up a net in the sidebar and press **Train**. Every layer is measured while it trains.")
         return
-    if run_panel.changed_since_start(group):
+    if run_panel.changed_since_start(group, SCOPE):
         st.caption("The settings changed since this run started: press **Train** to run them.")
     st.fragment(run_every=run_panel.refresh_seconds(job))(_live)(job.id, present)

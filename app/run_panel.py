@@ -1,8 +1,8 @@
 """What every training page shares: the controls, the progress line, the share box and the downloads.
 
-State lives in st.session_state under the page's `scope` (e.g. `compare.job_id`), so each page keeps
-its own run. Controls act on the whole group: Pause, Step and Reset move every run of a comparison
-together, in lock-step.
+State lives in st.session_state under the page's `scope`, its prefix in app/pages.py (e.g.
+`compare.job_id`), so each page keeps its own run. Controls act on the whole group: Pause, Step and
+Reset move every run of a comparison together, in lock-step.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ def started_config(group: GroupConfig) -> str:
     return json.dumps(link_params(group), sort_keys=True)
 
 
-def controls(group: GroupConfig | None, scope: str = "") -> JobView | None:
+def controls(group: GroupConfig | None, scope: str) -> JobView | None:
     """Train, Pause, Resume, Step N, Reset. Train (or `autorun`) starts the group; returns its job."""
     runner, token, state = get_runner(), session_token(), st.session_state
     current = job_id(scope)
@@ -75,7 +75,7 @@ def controls(group: GroupConfig | None, scope: str = "") -> JobView | None:
     return runner.job(current) if current else None
 
 
-def changed_since_start(group: GroupConfig | None, scope: str = "") -> bool:
+def changed_since_start(group: GroupConfig | None, scope: str) -> bool:
     return group is not None and st.session_state.get(_key(scope, "job_config")) not in (None, started_config(group))
 
 
@@ -97,14 +97,14 @@ def refresh_seconds(job: JobView) -> float | None:
     return REFRESH_SECONDS * max(1.0, job.subscribers / VIEWERS_AT_FULL_RATE)
 
 
-def stop_polling_when_ended(job: JobView, scope: str = "") -> None:
+def stop_polling_when_ended(job: JobView, scope: str) -> None:
     """Called by a live fragment: once the job has ended, rerun the whole page so the fragment stops."""
     if job.status not in LIVE and st.session_state.get(_key(scope, "polling")):
         st.session_state[_key(scope, "polling")] = False
         st.rerun()
 
 
-def has_run(scope: str = "") -> bool:
+def has_run(scope: str) -> bool:
     """Whether the page trains (or will, this run, from a link's autorun=1)."""
     return job_id(scope) is not None or bool(st.session_state.get(_key(scope, "autorun")))
 

@@ -2,7 +2,7 @@
 
 Types, choices, bounds, defaults and help texts all come from `engine.vocabulary.config.RunConfig`; this module
 only decides the grouping and the kind of widget. Widget state lives in st.session_state under
-`widget_key(key, prefix)` (each page has its own prefix), seeded from a link or preset by
+`widget_key(key, prefix)` (a prefix under the page's own, app/pages.py), seeded from a link or preset by
 `load_into_widgets`, and kept for the whole session (`persist_state`), so leaving a page and coming
 back finds it as it was.
 """
@@ -25,10 +25,7 @@ SECTIONS: dict[str, list[str]] = {
 }
 
 
-PLAYGROUND = "config."  # the Playground's widget keys: config.lr, config.hidden, ...
-
-
-def widget_key(key: str, prefix: str = PLAYGROUND) -> str:
+def widget_key(key: str, prefix: str) -> str:
     return f"{prefix}{key}"
 
 
@@ -45,13 +42,13 @@ def widget_value(config: RunConfig, key: str) -> Any:
     return format_hidden(value) if key == "hidden" else value
 
 
-def load_into_widgets(config: RunConfig, prefix: str = PLAYGROUND) -> None:
+def load_into_widgets(config: RunConfig, prefix: str) -> None:
     """Seed every widget from a config (a link, a preset, a reset)."""
     for key in RunConfig.model_fields:
         st.session_state[widget_key(key, prefix)] = widget_value(config, key)
 
 
-def widget(key: str, locked: bool = False, prefix: str = PLAYGROUND) -> Any:
+def widget(key: str, locked: bool, prefix: str) -> Any:
     """The widget of one vocabulary key, in the current container; returns its value."""
     field = RunConfig.model_fields[key]
     label, help_text, state_key = key, f"{field.description} Allowed: {allowed_text(key)}.", widget_key(key, prefix)
@@ -75,7 +72,7 @@ def _float_step(key: str) -> float:
     return 0.01 if hi <= 1 else 0.1 if hi <= 10 else 1.0
 
 
-def render_sidebar(locked: set[str] = frozenset(), prefix: str = PLAYGROUND) -> tuple[RunConfig | None, list[str]]:
+def render_sidebar(locked: set[str] = frozenset(), *, prefix: str) -> tuple[RunConfig | None, list[str]]:
     """Draw every control; return the config they describe (None while it does not parse) and errors."""
     values: dict[str, Any] = {}
     for section, keys in SECTIONS.items():

@@ -11,11 +11,12 @@ from __future__ import annotations
 import streamlit as st
 
 from app.layout import run_heading
+from app.pages import COMPARE
 from app.sidebar import config_from_widgets, load_into_widgets, widget, widget_key, widget_value
 from engine.vocabulary.config import GROUP_KEYS, MAX_RUNS, RUN_IDS, Problem, RunConfig, all_keys, render_run
 from engine.vocabulary.group import MAX_LABEL, GroupConfig, parse_label
 
-SCOPE = "compare."
+SCOPE = COMPARE.prefix
 BASE = f"{SCOPE}a.config."  # run a's widgets (the sidebar)
 RUNS = f"{SCOPE}runs"  # the ids of runs b-d on the page, in order
 VARIANT_KEYS = [key for key in all_keys() if key not in GROUP_KEYS]

@@ -21,6 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from app.pages import PLAYGROUND
 from bench.common import main_of, rnd
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -64,9 +65,9 @@ def _page_cost(quick: bool) -> dict:
     for key, value in {**TEN_LAYERS, "steps": str(steps)}.items():
         app.query_params[key] = value
     app.run()
-    app.button(key="train").click().run()
+    app.button(key=f"{PLAYGROUND.prefix}train").click().run()
     runner = get_runner()
-    job_id = app.session_state["job_id"]
+    job_id = app.session_state[f"{PLAYGROUND.prefix}job_id"]
     _wait(runner, job_id, ("finished",), 120)
     started = time.process_time()
     app.run()  # new version: every figure is built

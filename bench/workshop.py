@@ -22,12 +22,12 @@ import sys
 import time
 from pathlib import Path
 
+from app.pages import COMPARE, Page
 from bench.common import main_of, rnd
 
 ROOT = Path(__file__).resolve().parent.parent
 MAIN = str(ROOT / "app" / "main.py")
 LINK = {"preset": "vanishing-sigmoid", "view": "present", "autorun": "1"}
-PAGE = "views/compare.py"
 
 
 def _has_data(app) -> bool:
@@ -35,13 +35,13 @@ def _has_data(app) -> bool:
     return any(json.loads(chart.proto.spec).get("data") for chart in app.get("plotly_chart"))
 
 
-def _open(link: dict[str, str], page: str):
+def _open(link: dict[str, str], page: Page):
     from streamlit.testing.v1 import AppTest
 
     app = AppTest.from_file(MAIN, default_timeout=120).run()  # AppTest starts on the default page
     for key, value in link.items():
         app.query_params[key] = value
-    return app.switch_page(page).run()
+    return app.switch_page(page.script).run()
 
 
 def _interval(viewers: int) -> float:
@@ -63,7 +63,7 @@ def _warm(runner) -> None:
     runner.release_session("bench-warm-up")
 
 
-def rehearse(viewers: int, link: dict[str, str] = LINK, page: str = PAGE, timeout_s: float = 180.0) -> dict:
+def rehearse(viewers: int, link: dict[str, str] = LINK, page: Page = COMPARE, timeout_s: float = 180.0) -> dict:
     """Open `link` on `page` for `viewers` sessions, poll each until it shows charts with data."""
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
@@ -94,7 +94,7 @@ def rehearse(viewers: int, link: dict[str, str] = LINK, page: str = PAGE, timeou
                 errors += [str(e.value) for e in app.exception]
         if len(apps) == viewers:
             time.sleep(0.05)
-    job_ids = {app.session_state["compare.job_id" if "compare" in page else "job_id"] for app in apps}
+    job_ids = {app.session_state[f"{page.prefix}job_id"] for app in apps}
     return {
         "viewers": viewers, "link": "&".join(f"{k}={v}" for k, v in link.items()),
         "trainings_started": runner.trainings_started - started_before, "distinct_jobs": len(job_ids),

@@ -9,6 +9,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from app.help_texts import HOW_TO_READ
+from app.pages import PLAYGROUND
+from app.playground import CONFIG
 
 MAIN = str(Path(__file__).resolve().parent.parent / "app" / "main.py")
 
@@ -23,9 +25,9 @@ def _app(**params: str) -> AppTest:
 def test_link_keys_reach_the_config_and_the_address_bar():
     app = _app(hidden="10x32", activation="sigmoid", init="standard", lr="0.1")
     assert not app.exception
-    assert app.session_state["config.hidden"] == "10x32"
-    assert app.session_state["config.activation"] == "sigmoid"
-    assert app.session_state["config.lr"] == 0.1
+    assert app.session_state[f"{CONFIG}hidden"] == "10x32"
+    assert app.session_state[f"{CONFIG}activation"] == "sigmoid"
+    assert app.session_state[f"{CONFIG}lr"] == 0.1
     assert dict(app.query_params) == {"hidden": "10x32", "activation": "sigmoid", "init": "standard", "lr": "0.1"}
     assert not app.warning
 
@@ -36,8 +38,8 @@ def test_bad_keys_warn_by_name_and_the_rest_applies():
     warnings = " ".join(w.value for w in app.warning)
     for key, value in (("lr", "abc"), ("colour", "blue"), ("samples", "-5")):
         assert key in warnings and value in warnings
-    assert app.session_state["config.hidden"] == "4x8"
-    assert app.session_state["config.lr"] == 0.03  # the default
+    assert app.session_state[f"{CONFIG}hidden"] == "4x8"
+    assert app.session_state[f"{CONFIG}lr"] == 0.03  # the default
     assert dict(app.query_params) == {"hidden": "4x8"}
 
 
@@ -50,9 +52,9 @@ def test_hostile_values_never_crash(hostile):
 
 def test_train_starts_a_run_and_the_live_fragment_draws_charts():
     app = _app(hidden="3x8", steps="300", probe_every="5")
-    app.button(key="train").click().run()  # Train
+    app.button(key=f"{PLAYGROUND.prefix}train").click().run()  # Train
     assert not app.exception
-    job_id = app.session_state["job_id"]
+    job_id = app.session_state[f"{PLAYGROUND.prefix}job_id"]
     from app.runtime import get_runner
 
     runner = get_runner()

@@ -19,6 +19,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
+from app.pages import COMPARE
+
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -142,7 +144,7 @@ def test_a_three_run_comparison_link_separates_the_gradients_as_the_lectures_say
 
     page = browser.new_page(viewport={"width": 1500, "height": 3800})  # the page scrolls inside: show it all
     started = time.monotonic()
-    page.goto(f"{server}/compare?{COMPARE_LINK}")
+    page.goto(f"{server}/{COMPARE.url_path}?{COMPARE_LINK}")
     expect(page.get_by_text(STEP).first).to_be_visible(timeout=60_000)
     expect(page.get_by_text("What differs between the runs")).to_be_visible(timeout=30_000)
     deadline = time.monotonic() + 60
@@ -170,7 +172,7 @@ def test_a_three_run_comparison_link_separates_the_gradients_as_the_lectures_say
 
 def test_a_presenter_link_shows_the_story_large_and_trains_for_the_room(server, browser):
     page = browser.new_page(viewport={"width": 1500, "height": 2400})
-    page.goto(f"{server}/compare?preset=vanishing-sigmoid&view=present&autorun=1")
+    page.goto(f"{server}/{COMPARE.url_path}?preset=vanishing-sigmoid&view=present&autorun=1")
     expect(page.get_by_text("Vanishing gradients in a deep sigmoid net").first).to_be_visible(timeout=60_000)
     expect(page.get_by_text(STEP).first).to_be_visible(timeout=60_000)
     expect(page.locator(".js-plotly-plot").first).to_be_visible(timeout=60_000)

@@ -15,13 +15,14 @@ from streamlit.testing.v1 import AppTest
 
 import engine
 from app.help_texts import HOW_TO_READ
+from app.pages import COMPARE, PLAYGROUND
+from app.playground import CONFIG
 from engine.training.trainer import GroupTrainer
 from engine.vocabulary.config import RunConfig
 from engine.vocabulary.group import differences, parse_group
 
 MAIN = str(Path(__file__).resolve().parent.parent / "app" / "main.py")
-COMPARE = "views/compare.py"
-PLAYGROUND = "views/playground.py"
+C = COMPARE.prefix  # of every key of the Compare page's state
 LINK = {"hidden": "8x32", "activation": "sigmoid", "b.activation": "tanh", "b.label": "tanh",
         "c.activation": "relu", "c.init": "he_normal", "c.label": "ReLU + He"}
 
@@ -59,20 +60,20 @@ def _wait_until_ended(job_id: str, timeout: float = 90) -> None:
 
 
 def test_a_comparison_link_restores_every_run_exactly_and_stays_minimal():
-    app = _open(COMPARE, LINK)
+    app = _open(COMPARE.script, LINK)
     assert not app.exception
     assert not app.warning
     state = app.session_state
-    assert state["compare.runs"] == ["b", "c"]
-    assert state["compare.a.config.hidden"] == "8x32" and state["compare.a.config.activation"] == "sigmoid"
-    assert state["compare.b.keys"] == ["activation"] and state["compare.b.config.activation"] == "tanh"
-    assert state["compare.c.keys"] == ["activation", "init"]
-    assert state["compare.c.config.init"] == "he_normal" and state["compare.c.label"] == "ReLU + He"
+    assert state[f"{C}runs"] == ["b", "c"]
+    assert state[f"{C}a.config.hidden"] == "8x32" and state[f"{C}a.config.activation"] == "sigmoid"
+    assert state[f"{C}b.keys"] == ["activation"] and state[f"{C}b.config.activation"] == "tanh"
+    assert state[f"{C}c.keys"] == ["activation", "init"]
+    assert state[f"{C}c.config.init"] == "he_normal" and state[f"{C}c.label"] == "ReLU + He"
     assert dict(app.query_params) == LINK  # what the page writes back is the link it was opened with
 
 
 def test_the_keys_that_differ_are_listed_above_the_charts():
-    app = _open(COMPARE, LINK)
+    app = _open(COMPARE.script, LINK)
     table = app.dataframe[0].value
     assert list(table.index) == ["activation", "init"]
     assert list(table.columns) == ["a", "b: tanh", "c: ReLU + He"]
@@ -81,8 +82,8 @@ def test_the_keys_that_differ_are_listed_above_the_charts():
 
 
 def test_bad_variant_keys_are_named_with_their_prefix_and_the_rest_applies():
-    app = _open(COMPARE, {**LINK, "c.lr": "abc", "b.colour": "red", "d.batch_size": "64", "e.lr": "0.1",
-                          "b.hidden": "100000x100000"})
+    app = _open(COMPARE.script, {**LINK, "c.lr": "abc", "b.colour": "red", "d.batch_size": "64", "e.lr": "0.1",
+                                 "b.hidden": "100000x100000"})
     assert not app.exception
     warnings = _warnings(app)
     for key, value in (("c.lr", "abc"), ("b.colour", "red"), ("d.batch_size", "64"), ("e.lr", "0.1"),
@@ -90,30 +91,30 @@ def test_bad_variant_keys_are_named_with_their_prefix_and_the_rest_applies():
         assert key in warnings and value in warnings, (key, warnings)
     assert "allowed" in warnings
     assert "set batch_size without a prefix" in warnings
-    assert app.session_state["compare.c.config.activation"] == "relu"  # the rest of run c applies
-    assert app.session_state["compare.runs"] == ["b", "c"]  # d had nothing but a bad key
+    assert app.session_state[f"{C}c.config.activation"] == "relu"  # the rest of run c applies
+    assert app.session_state[f"{C}runs"] == ["b", "c"]  # d had nothing but a bad key
     assert dict(app.query_params) == LINK
 
 
 def test_a_one_run_link_opens_with_a_copy_of_run_a_to_change():
-    app = _open(COMPARE, {"hidden": "4x8"})
-    assert app.session_state["compare.runs"] == ["b"]
+    app = _open(COMPARE.script, {"hidden": "4x8"})
+    assert app.session_state[f"{C}runs"] == ["b"]
     assert "identical" in " ".join(i.value for i in app.info)
     assert dict(app.query_params) == {"hidden": "4x8", "b.label": "b"}
 
 
 def test_a_new_run_starts_as_a_copy_and_a_chosen_key_starts_at_run_a_value():
-    app = _open(COMPARE, {"hidden": "4x8", "lr": "0.2", "b.activation": "relu"})
-    app.button(key="compare.add").click().run()
-    assert app.session_state["compare.runs"] == ["b", "c"]
+    app = _open(COMPARE.script, {"hidden": "4x8", "lr": "0.2", "b.activation": "relu"})
+    app.button(key=f"{C}add").click().run()
+    assert app.session_state[f"{C}runs"] == ["b", "c"]
     assert app.query_params["c.label"] == "c"  # identical to a so far
-    app.multiselect(key="compare.c.keys").select("lr").run()
-    assert app.number_input(key="compare.c.config.lr").value == 0.2  # run a's value
-    app.number_input(key="compare.c.config.lr").set_value(0.05).run()
+    app.multiselect(key=f"{C}c.keys").select("lr").run()
+    assert app.number_input(key=f"{C}c.config.lr").value == 0.2  # run a's value
+    app.number_input(key=f"{C}c.config.lr").set_value(0.05).run()
     assert app.query_params["c.lr"] == "0.05"
     assert list(app.dataframe[0].value.index) == ["activation", "lr"]
-    app.button(key="compare.b.remove").click().run()
-    assert app.session_state["compare.runs"] == ["c"]
+    app.button(key=f"{C}b.remove").click().run()
+    assert app.session_state[f"{C}runs"] == ["c"]
     assert "b.activation" not in app.query_params
 
 
@@ -124,16 +125,16 @@ def test_compare_with_opens_the_playground_setup_as_run_a_and_each_page_keeps_it
     app.run()
     next(b for b in app.button if b.label.startswith("Compare with")).click().run()
     assert not app.exception
-    assert app.title[0].value == "Compare"
-    assert app.session_state["compare.a.config.hidden"] == "4x8"
-    assert app.session_state["compare.a.config.activation"] == "relu"
-    assert app.session_state["compare.runs"] == ["b"]
-    app.multiselect(key="compare.b.keys").select("init").run()
-    _navigate(app, PLAYGROUND)  # through the menu: the Playground is as it was left
-    assert app.title[0].value == "Playground"
-    assert app.session_state["config.hidden"] == "4x8" and app.session_state["config.activation"] == "relu"
-    _navigate(app, COMPARE)  # and so is the Compare page
-    assert app.session_state["compare.b.keys"] == ["init"]
+    assert app.title[0].value == COMPARE.title
+    assert app.session_state[f"{C}a.config.hidden"] == "4x8"
+    assert app.session_state[f"{C}a.config.activation"] == "relu"
+    assert app.session_state[f"{C}runs"] == ["b"]
+    app.multiselect(key=f"{C}b.keys").select("init").run()
+    _navigate(app, PLAYGROUND.script)  # through the menu: the Playground is as it was left
+    assert app.title[0].value == PLAYGROUND.title
+    assert app.session_state[f"{CONFIG}hidden"] == "4x8" and app.session_state[f"{CONFIG}activation"] == "relu"
+    _navigate(app, COMPARE.script)  # and so is the Compare page
+    assert app.session_state[f"{C}b.keys"] == ["init"]
     assert app.query_params["b.label"] == "b"  # init chosen, still at run a's value: b is a copy
 
 
@@ -141,11 +142,11 @@ def test_compare_with_opens_the_playground_setup_as_run_a_and_each_page_keeps_it
 
 
 def test_train_runs_the_group_and_every_run_has_its_column():
-    app = _open(COMPARE, {"hidden": "3x8", "steps": "200", "probe_every": "5", "b.activation": "relu",
-                          "c.activation": "sigmoid", "c.label": "sig"})
-    app.button(key="compare.train").click().run()
+    app = _open(COMPARE.script, {"hidden": "3x8", "steps": "200", "probe_every": "5", "b.activation": "relu",
+                                 "c.activation": "sigmoid", "c.label": "sig"})
+    app.button(key=f"{C}train").click().run()
     assert not app.exception
-    job_id = app.session_state["compare.job_id"]
+    job_id = app.session_state[f"{C}job_id"]
     _wait_until_ended(job_id)
     app.run()  # a fragment's timer never fires in AppTest: rerun the page
     assert not app.exception
@@ -165,9 +166,9 @@ def test_train_runs_the_group_and_every_run_has_its_column():
 
 
 def test_a_diverging_run_says_so_in_its_column_and_the_others_finish():
-    app = _open(COMPARE, {"dataset": "sine", "lr": "10", "b.lr": "0.01", "steps": "300"})
-    app.button(key="compare.train").click().run()
-    _wait_until_ended(app.session_state["compare.job_id"])
+    app = _open(COMPARE.script, {"dataset": "sine", "lr": "10", "b.lr": "0.01", "steps": "300"})
+    app.button(key=f"{C}train").click().run()
+    _wait_until_ended(app.session_state[f"{C}job_id"])
     app.run()
     assert not app.exception
     errors = " ".join(e.value for e in app.error)
@@ -226,7 +227,7 @@ def test_a_comparison_link_on_the_playground_offers_the_compare_page():
     app.run()
     assert not app.exception
     assert "compares 3 runs" in _warnings(app)
-    assert app.session_state["config.activation"] == "sigmoid"  # run a
+    assert app.session_state[f"{CONFIG}activation"] == "sigmoid"  # run a
     link = app.get("page_link")[0].proto
-    assert link.page == "compare"
+    assert link.page == COMPARE.url_path
     assert dict(parse_qsl(link.query_string)) == LINK

@@ -16,6 +16,8 @@ from streamlit.testing.v1 import AppTest
 import engine.lessons.presets
 from app import gallery
 from app.charts import run_color
+from app.pages import COMPARE, GALLERY, PLAYGROUND
+from app.playground import CONFIG
 from app.preview_charts import preview_figure
 from app.sidebar import widget_value
 from engine.lessons.presets import MAX_LESSON, TOPICS, all_presets, load_preset, load_preset_file, preset_ids
@@ -30,8 +32,6 @@ from engine.lessons.previews import (
 )
 
 MAIN = str(Path(__file__).resolve().parent.parent / "app" / "main.py")
-GALLERY = "views/gallery.py"
-PAGE_URL = {gallery.PLAYGROUND_PAGE: "playground", gallery.COMPARE_PAGE: "compare"}  # st.Page url_path
 PRESETS = preset_ids()
 REPRODUCED = ("zeros-init", "learning-rate-range")  # cheap (under a second each), one with a diverged run
 
@@ -76,7 +76,7 @@ def _cards(app: AppTest) -> dict[str, dict]:
 
 @pytest.fixture(scope="module")
 def page() -> AppTest:
-    return _open(GALLERY)
+    return _open(GALLERY.script)
 
 
 def test_every_topic_has_a_plain_title():
@@ -106,9 +106,9 @@ def test_the_gallery_shows_a_card_per_preset_under_its_topic(page):
 def test_each_card_opens_its_preset_on_the_right_page(page):
     for preset_id, card in _cards(page).items():
         preset = load_preset(preset_id)
-        expected = gallery.COMPARE_PAGE if len(preset.group().runs) > 1 else gallery.PLAYGROUND_PAGE
+        expected = COMPARE if len(preset.group().runs) > 1 else PLAYGROUND
         assert gallery.page_for(preset) == expected
-        assert card["link"].page == PAGE_URL[expected], (preset_id, card["link"].page)
+        assert card["link"].page == expected.url_path, (preset_id, card["link"].page)
         assert card["query"] == {"preset": preset_id}
 
 
@@ -129,7 +129,7 @@ def test_a_card_without_a_preview_says_so_and_still_opens(monkeypatch):
     monkeypatch.setattr(gallery, "read_previews", lambda: {k: v for k, v in stored.items() if k != "zeros-init"})
     gallery._previews.clear()  # st.cache_data: read once per server
     try:
-        app = _open(GALLERY)
+        app = _open(GALLERY.script)
     finally:
         gallery._previews.clear()
     assert not app.exception
@@ -148,21 +148,21 @@ def test_a_preset_opened_from_its_card_is_restored_on_its_page(preset_id):
     preset = load_preset(preset_id)
     group = preset.group()
     page = gallery.page_for(preset)
-    app = _open(page, {"preset": preset_id})
+    app = _open(page.script, {"preset": preset_id})
     assert not app.exception
     assert not app.warning, [w.value for w in app.warning]
     state = app.session_state
-    if page == gallery.COMPARE_PAGE:
-        assert state["compare.runs"] == list(group.ids[1:])
+    if page == COMPARE:
+        assert state[f"{COMPARE.prefix}runs"] == list(group.ids[1:])
         for key in ("hidden", "activation", "init", "lr", "optimizer", "dataset", "steps"):
-            assert state[f"compare.a.config.{key}"] == widget_value(group.base, key), key
+            assert state[f"{COMPARE.prefix}a.config.{key}"] == widget_value(group.base, key), key
         for run_id, run, label in zip(group.ids[1:], group.runs[1:], group.labels[1:]):
-            for key in state[f"compare.{run_id}.keys"]:
-                assert state[f"compare.{run_id}.config.{key}"] == widget_value(run, key), (run_id, key)
-            assert state[f"compare.{run_id}.label"] == (label if label != run_id else "")
+            for key in state[f"{COMPARE.prefix}{run_id}.keys"]:
+                assert state[f"{COMPARE.prefix}{run_id}.config.{key}"] == widget_value(run, key), (run_id, key)
+            assert state[f"{COMPARE.prefix}{run_id}.label"] == (label if label != run_id else "")
     else:
         for key in ("hidden", "activation", "init", "lr", "optimizer", "dataset", "steps"):
-            assert state[f"config.{key}"] == widget_value(group.base, key), key
+            assert state[f"{CONFIG}{key}"] == widget_value(group.base, key), key
 
 
 def test_a_one_run_preset_opens_on_the_playground(tmp_path, monkeypatch):
@@ -173,16 +173,16 @@ def test_a_one_run_preset_opens_on_the_playground(tmp_path, monkeypatch):
     path = tmp_path / "one-run-test.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False))
     preset = load_preset_file(path)
-    assert gallery.page_for(preset) == gallery.PLAYGROUND_PAGE
+    assert gallery.page_for(preset) == PLAYGROUND
     original = engine.lessons.presets.load_preset
     # resolve() reads ?preset= through load_preset
     monkeypatch.setattr(engine.lessons.presets, "load_preset",
                         lambda preset_id, directory=tmp_path: original(preset_id, tmp_path))
-    app = _open(gallery.PLAYGROUND_PAGE, {"preset": "one-run-test"})
+    app = _open(PLAYGROUND.script, {"preset": "one-run-test"})
     assert not app.exception
     assert not app.warning, [w.value for w in app.warning]
     for key in ("hidden", "activation", "init", "dataset", "steps"):
-        assert app.session_state[f"config.{key}"] == widget_value(preset.group().base, key), key
+        assert app.session_state[f"{CONFIG}{key}"] == widget_value(preset.group().base, key), key
 
 
 # ------------------------------------------------------------------------------------ the preview charts

@@ -15,13 +15,15 @@ from hypothesis import strategies as st
 from streamlit.testing.v1 import AppTest
 
 from app.links import link_params, read_link
+from app.pages import COMPARE, PLAYGROUND
+from app.playground import CONFIG
 from app.share import qr_png
 from engine.lessons.presets import load_preset, preset_ids
 from engine.vocabulary.config import MAX_PARAMETERS, RunConfig, all_keys, parameter_count
 from engine.vocabulary.group import GROUP_KEYS, GroupConfig
 
 MAIN = str(Path(__file__).resolve().parent.parent / "app" / "main.py")
-COMPARE = "views/compare.py"
+C = COMPARE.prefix  # of every key of the Compare page's state
 
 
 def _open(page: str | None, params: dict[str, str]) -> AppTest:
@@ -47,14 +49,14 @@ def _warnings(app: AppTest) -> str:
 # ------------------------------------------------------------------------------ presets and stories
 
 
-@pytest.mark.parametrize("page", [None, COMPARE])
+@pytest.mark.parametrize("page", [None, COMPARE.script])
 def test_a_preset_link_shows_its_story_and_keeps_preset_in_the_address_bar(page):
     preset = load_preset("dying-relu")
     app = _open(page, {"preset": preset.id})
     assert not app.exception
     assert preset.title in _markdown(app) and preset.story[:60] in _markdown(app)
     assert dict(app.query_params) == {"preset": preset.id}
-    lr = app.number_input(key="config.lr" if page is None else "compare.a.config.lr")
+    lr = app.number_input(key=f"{CONFIG}lr" if page is None else f"{C}a.config.lr")
     lr.set_value(0.5).run()
     assert dict(app.query_params) == {"preset": preset.id, "lr": "0.5"}  # the preset, then what changed
     assert preset.title in _markdown(app)
@@ -80,13 +82,13 @@ def _png_size(data: bytes) -> tuple[int, int]:
 
 
 def test_the_share_panel_holds_the_link_a_copy_button_and_a_scannable_qr_code():
-    app = _open(COMPARE, {"preset": "vanishing-sigmoid"})
+    app = _open(COMPARE.script, {"preset": "vanishing-sigmoid"})
     codes = [c.value for c in app.code]
     assert any(c.endswith("?preset=vanishing-sigmoid") for c in codes), codes
     assert any(c.endswith("?preset=vanishing-sigmoid&view=present") for c in codes), codes
     assert any("Copy link" in str(e.proto) for e in app.get("iframe")), "the Copy button"
     assert app.get("image"), "the QR code"
-    app.button(key="compare.train").click().run()  # once the page trains, its link joins that run on open
+    app.button(key=f"{C}train").click().run()  # once the page trains, its link joins that run on open
     codes = [c.value for c in app.code]
     assert any(c.endswith("?preset=vanishing-sigmoid&autorun=1") for c in codes), codes
     url = "http://192.168.1.20:8501/compare?preset=vanishing-sigmoid&autorun=1&view=present"
@@ -102,14 +104,14 @@ def test_the_share_panel_holds_the_link_a_copy_button_and_a_scannable_qr_code():
 
 def test_lock_makes_those_controls_read_only_on_both_pages_and_stays_in_the_link():
     app = _open(None, {"hidden": "4x8", "lock": "lr,activation"})
-    assert app.number_input(key="config.lr").disabled and app.selectbox(key="config.activation").disabled
-    assert not app.number_input(key="config.momentum").disabled
+    assert app.number_input(key=f"{CONFIG}lr").disabled and app.selectbox(key=f"{CONFIG}activation").disabled
+    assert not app.number_input(key=f"{CONFIG}momentum").disabled
     assert app.query_params["lock"] == "lr,activation"
-    app = _open(COMPARE, {"hidden": "4x8", "b.lr": "0.5", "lock": "lr"})
-    assert app.number_input(key="compare.a.config.lr").disabled
-    assert app.number_input(key="compare.b.config.lr").disabled  # run b's locked change, read-only
-    assert app.number_input(key="compare.b.config.lr").value == 0.5
-    assert "lr" not in app.multiselect(key="compare.b.keys").options  # and no run can add it
+    app = _open(COMPARE.script, {"hidden": "4x8", "b.lr": "0.5", "lock": "lr"})
+    assert app.number_input(key=f"{C}a.config.lr").disabled
+    assert app.number_input(key=f"{C}b.config.lr").disabled  # run b's locked change, read-only
+    assert app.number_input(key=f"{C}b.config.lr").value == 0.5
+    assert "lr" not in app.multiselect(key=f"{C}b.keys").options  # and no run can add it
     assert dict(app.query_params) == {"hidden": "4x8", "b.lr": "0.5", "lock": "lr"}
 
 
@@ -117,7 +119,7 @@ def test_a_bad_lock_or_view_is_named_and_the_rest_applies():
     app = _open(None, {"hidden": "4x8", "lock": "lr,colour", "view": "cinema"})
     warnings = _warnings(app)
     assert "lock" in warnings and "colour" in warnings and "view" in warnings and "present" in warnings
-    assert app.number_input(key="config.lr").disabled
+    assert app.number_input(key=f"{CONFIG}lr").disabled
     assert app.query_params["lock"] == "lr" and "view" not in app.query_params
 
 
@@ -125,27 +127,28 @@ def test_a_bad_lock_or_view_is_named_and_the_rest_applies():
 
 
 def test_the_presenter_view_folds_the_controls_and_enlarges_charts():
-    app = _open(COMPARE, {"hidden": "3x8", "steps": "60", "b.activation": "relu", "view": "present",
-                          "preset": "vanishing-sigmoid"})
+    app = _open(COMPARE.script, {"hidden": "3x8", "steps": "60", "b.activation": "relu", "view": "present",
+                                 "preset": "vanishing-sigmoid"})
     assert not app.exception
     labels = [e.label for e in app.expander]
     assert "Controls" in labels and "Runs" in labels
     assert "font-size:1.9rem" in _markdown(app)  # the story, big
-    app.button(key="compare.train").click().run()
+    app.button(key=f"{C}train").click().run()
     from app.runtime import get_runner
     from tests.test_compare import _wait_until_ended
 
-    _wait_until_ended(app.session_state["compare.job_id"])
+    _wait_until_ended(app.session_state[f"{C}job_id"])
     app.run()
     import json
 
     heights = [json.loads(c.proto.spec)["layout"]["height"] for c in app.get("plotly_chart")]
-    normal = _open(COMPARE, {"hidden": "3x8", "steps": "60", "b.activation": "relu", "preset": "vanishing-sigmoid"})
-    normal.button(key="compare.train").click().run()
+    normal = _open(COMPARE.script, {"hidden": "3x8", "steps": "60", "b.activation": "relu",
+                                    "preset": "vanishing-sigmoid"})
+    normal.button(key=f"{C}train").click().run()
     normal.run()
     plain = [json.loads(c.proto.spec)["layout"]["height"] for c in normal.get("plotly_chart")]
     assert len(heights) == len(plain) and all(h > p for h, p in zip(heights, plain))
-    assert get_runner().job(app.session_state["compare.job_id"]).status == "finished"
+    assert get_runner().job(app.session_state[f"{C}job_id"]).status == "finished"
 
 
 # ------------------------------------------------------------------------------- hostile links
@@ -193,21 +196,21 @@ def _check_page(app: AppTest, good: dict[str, str], bad: dict[str, str], prefix:
     config = app.session_state  # nothing exceeds the server's limits
     assert len(app.query_params) <= 60
     assert sum(len(k) + len(v) for k, v in app.query_params.items()) < 2000
-    assert "job_id" not in config and "compare.job_id" not in config  # no autorun: nothing trains
+    assert f"{PLAYGROUND.prefix}job_id" not in config and f"{C}job_id" not in config  # no autorun: nothing trains
 
 
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(hostile_links())
 def test_hostile_links_never_crash_the_playground(link):
     good, bad = link
-    _check_page(_open(None, {**good, **bad}), good, bad, "config.")
+    _check_page(_open(None, {**good, **bad}), good, bad, CONFIG)
 
 
 @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(hostile_links())
 def test_hostile_links_never_crash_the_compare_page(link):
     good, bad = link
-    _check_page(_open(COMPARE, {**good, **bad}), good, bad, "compare.a.config.")
+    _check_page(_open(COMPARE.script, {**good, **bad}), good, bad, f"{C}a.config.")
 
 
 # ------------------------------------------------------------------------------ links stay short

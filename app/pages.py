@@ -1,0 +1,34 @@
+"""Every page of the app, in one place: its script, its address, its title and icon in the menu, and the
+prefix of the session state it owns. app/main.py builds the navigation from PAGES; every link, button
+and switch to another page reads the page's record here, never a path or title typed out.
+
+A page's widget keys and st.session_state entries all start with its `prefix` (`compare.job_id`,
+`playground.config.lr`), so two pages never share state and each keeps its own when left and revisited.
+No state belongs to no page today: the session's id and the job runner are `st.cache_resource`s
+(app/runtime.py), not session state.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Page:
+    script: str  # relative to app/, where main.py is: what st.Page, st.switch_page, st.page_link and AppTest take
+    url_path: str  # the address: /compare
+    title: str  # in the menu and as the page's heading
+    icon: str
+    prefix: str  # of every session-state key (widgets included) the page owns
+    called: str  # how a sentence names the page: "Open on the Compare page"
+    aliases: tuple[str, ...] = ()  # more URL paths that open the page, hidden from the menu
+    default: bool = False  # the page at /
+
+
+PLAYGROUND = Page("views/playground.py", "playground", "Playground", "🧪", "playground.", "the Playground",
+                  default=True)
+GALLERY = Page("views/gallery.py", "gallery", "Gallery", "🖼️", "gallery.", "the Gallery")
+# URL paths are case-sensitive: /Compare?... (as people type it) opens the same page.
+COMPARE = Page("views/compare.py", "compare", "Compare", "⚖️", "compare.", "the Compare page", aliases=("Compare",))
+GUIDE = Page("views/guide.py", "guide", "Guide", "📖", "guide.", "the Guide")
+PAGES = (PLAYGROUND, GALLERY, COMPARE, GUIDE)  # in the menu's order
