@@ -22,9 +22,9 @@ Job statuses: `queued` (waiting for a worker slot), `running`, `paused`, and the
 (`JobView.run_statuses`) are the trainer's: running, finished, diverged, early_stopped, stopped, plus
 queued and failed.
 
-Sharing: a job is keyed by its canonical config (`config_key`: the sorted items of `render_group`), so a
-second viewer of the same link subscribes to the existing job, whatever its state (a finished job is the
-same deterministic result), unless it failed. Controls act on the shared job: every viewer sees them.
+Sharing: a job is keyed by its config's fingerprint (`GroupConfig.fingerprint`), so a second viewer of
+the same link subscribes to the existing job, whatever its state (a finished job is the same
+deterministic result), unless it failed. Controls act on the shared job: every viewer sees them.
 
 Limits: a session holds at most `max_session_jobs` jobs; starting another releases the session's
 oldest ended job, and if all of them are still live (queued, running or paused) `start` raises
@@ -60,7 +60,7 @@ from engine.serving import worker as worker_module
 from engine.training.data import Dataset, make_dataset
 from engine.training.history import History
 from engine.training.predictions import Prediction
-from engine.vocabulary.group import GroupConfig, render_group
+from engine.vocabulary.group import GroupConfig
 
 log = logging.getLogger(__name__)
 
@@ -86,11 +86,6 @@ class UnknownJobError(JobError, KeyError):
 
     def __str__(self) -> str:
         return str(self.args[0]) if self.args else "no such job"
-
-
-def config_key(group: GroupConfig) -> tuple[tuple[str, str], ...]:
-    """Jobs are shared by this key: the canonical minimal mapping of the group (labels included)."""
-    return tuple(sorted(render_group(group).items()))
 
 
 def default_workers() -> int:
@@ -231,7 +226,7 @@ class _Worker:
 
 
 class _Job:
-    def __init__(self, job_id: str, key: tuple, group: GroupConfig, data: Dataset):
+    def __init__(self, job_id: str, key: str, group: GroupConfig, data: Dataset):
         self.id, self.key, self.group = job_id, key, group
         k = len(group.runs)
         self.points = Points(data.raw_train, data.y_train.numpy(), data.raw_val, data.y_val.numpy())
@@ -301,7 +296,7 @@ class JobRunner:
         self._ctx = multiprocessing.get_context("spawn")
         self._lock = threading.RLock()
         self._jobs: dict[str, _Job] = {}
-        self._by_key: dict[tuple, str] = {}
+        self._by_key: dict[str, str] = {}  # config fingerprint -> job id
         self._sessions: dict[str, list[str]] = {}  # session -> job ids, oldest first
         self._queue: deque[str] = deque()
         self._requests: dict[int, dict] = {}  # weights requests in flight
@@ -322,7 +317,7 @@ class JobRunner:
         """Subscribe `session` to the job of this config, starting one if there is none (or it failed).
         An existing job is shared as it is (its state is not changed). A new job runs at once, or with
         `paused` waits at step 0 (step it, or resume it). Raises JobLimitError past a limit."""
-        key = config_key(group)
+        key = group.fingerprint()
         with self._lock:
             self._check_open()
             job = self._shared(key)
@@ -533,7 +528,7 @@ class JobRunner:
             raise UnknownJobError(f"no job {job_id!r} (it may have ended after its viewers left)")
         return job
 
-    def _shared(self, key: tuple) -> _Job | None:
+    def _shared(self, key: str) -> _Job | None:
         job_id = self._by_key.get(key)
         job = self._jobs.get(job_id) if job_id is not None else None
         return job if job is not None and job.status != "failed" else None
