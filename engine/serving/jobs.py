@@ -55,7 +55,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from engine.api import summarize_state
+from engine.api import TrainingState, summarize_state
 from engine.serving import worker as worker_module
 from engine.training.data import Dataset, make_dataset
 from engine.training.history import History
@@ -187,14 +187,16 @@ class JobView:
     def snapshots(self) -> list:
         return self.history.snapshots()
 
+    def training_state(self) -> TrainingState:
+        return TrainingState(group=self.group, snapshots=self.history.snapshots(), hist_ranges=self.hist_ranges,
+                             statuses=list(self.run_statuses.values()), end_step=self.end_step,
+                             end_loss=self.end_loss, chance_loss=self.chance_loss, step=self.step)
+
     def tables(self) -> Tables:
         """Built once per view (the first caller builds, the others wait and share)."""
         with self._lock:
             if "tables" not in self._cache:
-                statuses = list(self.run_statuses.values())
-                parts = summarize_state(self.group, self.history.snapshots(), self.hist_ranges, statuses,
-                                        self.end_step, self.end_loss, self.chance_loss, self.step)
-                self._cache["tables"] = Tables(parts, self.version)
+                self._cache["tables"] = Tables(summarize_state(self.training_state()), self.version)
             return self._cache["tables"]
 
 
