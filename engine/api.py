@@ -61,22 +61,46 @@ def as_group(config: GroupConfig | RunConfig | Mapping[str, Any]) -> GroupConfig
     return parse_group(config)
 
 
-def summarize(trainer: GroupTrainer) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, dict[str, Any], list[dict]]:
+@dataclass(frozen=True)
+class TrainingState:
+    """What the tables, summary and findings of a group are made from: a trainer's state at one step. Built
+    from a trainer (`of`), or from the job runner's view of a job that trains in a worker process
+    (engine/serving/: the same numbers, but no trainer)."""
+
+    group: GroupConfig
+    snapshots: Sequence[Snapshot]  # oldest first
+    hist_ranges: dict[str, dict[str, Any]]  # run id -> kind -> [hidden layers, 2] bin ranges
+    statuses: Sequence[str]  # per run
+    end_step: Sequence[int | None]  # per run: the step it ended at
+    end_loss: Sequence[float | None]
+    chance_loss: float
+    step: int  # steps trained
+
+    @classmethod
+    def of(cls, trainer: GroupTrainer) -> TrainingState:
+        return cls(group=trainer.group, snapshots=trainer.history.snapshots(), hist_ranges=trainer.hist_ranges(),
+                   statuses=trainer.status, end_step=trainer.end_step, end_loss=trainer.end_loss,
+                   chance_loss=trainer.data.chance_loss(), step=trainer.step)
+
+
+# (scalars, layers, hists, summary, findings)
+Summary = tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, dict[str, Any], list[dict]]
+
+
+def summarize(trainer: GroupTrainer) -> Summary:
     """Tables, summary and findings of a trainer at any point (finished or still running)."""
-    return summarize_state(trainer.group, trainer.history.snapshots(), trainer.hist_ranges(), trainer.status,
-                           trainer.end_step, trainer.end_loss, trainer.data.chance_loss(), trainer.step)
+    return summarize_state(TrainingState.of(trainer))
 
 
-def summarize_state(group: GroupConfig, snapshots: Sequence[Snapshot], hist_ranges: dict[str, dict[str, Any]],
-                    statuses: Sequence[str], end_step: Sequence[int | None], end_loss: Sequence[float | None],
-                    chance_loss: float, step: int,
-                    ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, dict[str, Any], list[dict]]:
-    """`summarize` from a trainer's state rather than the trainer: the job runner's server-side mirror of a
-    job that trains in a worker process (engine/serving/jobs.py) has the same numbers, but no trainer."""
+def summarize_state(state: TrainingState) -> Summary:
+    """(scalars, layers, hists, summary, findings) of a training state."""
+    group, statuses, end_step, step = state.group, state.statuses, state.end_step, state.step
+    snapshots = state.snapshots
     scalars = scalars_table(snapshots)
     layers = layers_table(snapshots)
-    hists = hists_table(snapshots, hist_ranges)
-    findings = diagnose(group, scalars, layers, list(statuses), list(end_step), list(end_loss), chance_loss, step)
+    hists = hists_table(snapshots, state.hist_ranges)
+    findings = diagnose(group, scalars, layers, list(statuses), list(end_step), list(state.end_loss),
+                        state.chance_loss, step)
     runs = []
     for k, run_id in enumerate(group.ids):
         final = {}

@@ -3,21 +3,7 @@ time slice in turn, streaming what it measures to the job runner (engine/serving
 
 Started with the `spawn` context, so everything here is module-level and importable. One thread, one
 torch thread. Between slices it reads its command queue without blocking; with nothing to run it blocks.
-
-Commands (runner -> worker, a multiprocessing Queue), tuples:
-    ("create", job, gen, cseq, group, pause_at)   pause_at: None runs free, else pause once step >= pause_at
-    ("pause" | "resume" | "stop", job, gen, cseq)
-    ("step", job, gen, cseq, n)                   advance exactly n steps, then pause
-    ("drop", job)                                 forget the job (ended, removed or reset)
-    ("weights", request, job, gen)
-    ("quit",)
-Messages (worker -> runner, this worker's own Pipe, so a killed worker cannot corrupt anyone else's):
-    ("update", job, gen, payload)   after every slice and every command; payload: see `_Host._update`
-    ("failed", job, gen, message)   the job raised; the worker drops it and carries on
-    ("weights", request, {run: {name: ndarray}} | None, error | None)
-    ("hello", index, pid)           once, when the worker is ready
-`gen` counts resets of a job, `cseq` its control commands: the runner ignores updates of an old
-generation, and takes a job's state from an update only once the worker has seen its latest command.
+What it reads and sends, and the gen/cseq rules: engine/serving/protocol.py.
 """
 
 from __future__ import annotations
@@ -36,10 +22,27 @@ from typing import Any
 
 import torch
 
+from engine.serving.protocol import (
+    Command,
+    Control,
+    Create,
+    Drop,
+    Failed,
+    Hello,
+    Message,
+    Pause,
+    Progress,
+    Quit,
+    Resume,
+    Step,
+    Stop,
+    Update,
+    WeightsReply,
+    WeightsRequest,
+)
 from engine.training.history import History
 from engine.training.predictions import predict
 from engine.training.trainer import DIVERGED, GroupTrainer
-from engine.vocabulary.group import GroupConfig
 
 SLICE_S = 0.03  # target length of one job's turn; the chunk of steps adapts to the job's speed
 MAX_CHUNK = 5000
@@ -85,40 +88,43 @@ class _Host:
 
     # ------------------------------------------------------------------ commands
 
-    def handle(self, command: tuple) -> bool:
+    def handle(self, command: Command) -> bool:
         """Apply one command; False means quit."""
-        kind = command[0]
-        if kind == "quit":
-            return False
-        if kind == "create":
-            self._create(*command[1:])
-        elif kind == "drop":
-            if self.jobs.pop(command[1], None) is not None:
-                self.order.remove(command[1])
-        elif kind == "weights":
-            self._weights(*command[1:])
-        else:
-            job, gen, cseq, *args = command[1:]
-            hosted = self.jobs.get(job)
-            if hosted is None or hosted.gen != gen:
-                return True
-            hosted.cseq = cseq
-            try:
-                self._control(hosted, kind, *args)
-                self._update(hosted, [])
-            except Exception as error:
-                self._fail(hosted, error)
+        match command:
+            case Quit():
+                return False
+            case Create():
+                self._create(command)
+            case Drop(job=job):
+                if self.jobs.pop(job, None) is not None:
+                    self.order.remove(job)
+            case WeightsRequest():
+                self._weights(command)
+            case Pause() | Resume() | Stop() | Step():
+                hosted = self.jobs.get(command.job)
+                if hosted is None or hosted.gen != command.gen:
+                    return True
+                hosted.cseq = command.cseq
+                try:
+                    self._control(hosted, command)
+                    self._update(hosted, [])
+                except Exception as error:
+                    self._fail(hosted, error)
+            case _:  # a runner of another version, or a bug: say so, and serve on
+                print(f"layerscope worker (pid {os.getpid()}): ignored an unknown command {command!r:.200}",
+                      file=sys.stderr, flush=True)
         return True
 
-    def _create(self, job: str, gen: int, cseq: int, group: GroupConfig, pause_at: int | None) -> None:
+    def _create(self, command: Create) -> None:
+        job, gen = command.job, command.gen
         if self.jobs.pop(job, None) is not None:
             self.order.remove(job)
         try:
-            trainer = GroupTrainer(group)
+            trainer = GroupTrainer(command.group)
         except Exception as error:  # a config the engine cannot build: this job fails, the worker goes on
-            self._send(("failed", job, gen, _describe(error)))
+            self._send(Failed(job, gen, _describe(error)))
             return
-        hosted = _Hosted(job, gen, cseq, trainer, pause_at)
+        hosted = _Hosted(job, gen, command.cseq, trainer, command.pause_at)
         self.jobs[job] = hosted
         self.order.append(job)
         try:
@@ -126,27 +132,28 @@ class _Host:
         except Exception as error:
             self._fail(hosted, error)
 
-    def _control(self, hosted: _Hosted, kind: str, *args: Any) -> None:
+    def _control(self, hosted: _Hosted, command: Control) -> None:
         trainer = hosted.trainer
         if trainer.done:
             return
         was_running = hosted.running
-        if kind == "pause":
-            hosted.pause_at = trainer.step
-        elif kind == "resume":
-            hosted.pause_at = None
-        elif kind == "step":
-            hosted.pause_at = trainer.step + max(1, int(args[0]))
-        elif kind == "stop":
-            trainer.stop()
-            hosted.trainer.history = History()  # the runner holds the history; only the weights stay here
+        match command:
+            case Pause():
+                hosted.pause_at = trainer.step
+            case Resume():
+                hosted.pause_at = None
+            case Step(n=n):
+                hosted.pause_at = trainer.step + max(1, int(n))
+            case Stop():
+                trainer.stop()
+                hosted.trainer.history = History()  # the runner holds the history; only the weights stay here
         if hosted.running and not was_running:
             hosted.rate_t, hosted.rate_step = time.perf_counter(), trainer.step
 
-    def _weights(self, request: int, job: str, gen: int) -> None:
-        hosted = self.jobs.get(job)
-        if hosted is None or hosted.gen != gen:
-            self._send(("weights", request, None, "the job is no longer on its worker"))
+    def _weights(self, command: WeightsRequest) -> None:
+        hosted = self.jobs.get(command.job)
+        if hosted is None or hosted.gen != command.gen:
+            self._send(WeightsReply(command.request, None, "the job is no longer on its worker"))
             return
         trainer = hosted.trainer
         try:  # numpy crosses the pipe plainly; torch tensors would go through shared-memory handles
@@ -154,9 +161,9 @@ class _Host:
                                 for name, tensor in trainer.state_dict(k).items()}
                        for k, run_id in enumerate(trainer.ids)}
         except Exception as error:
-            self._send(("weights", request, None, _describe(error)))
+            self._send(WeightsReply(command.request, None, _describe(error)))
             return
-        self._send(("weights", request, weights, None))
+        self._send(WeightsReply(command.request, weights))
 
     # ------------------------------------------------------------------ training
 
@@ -191,7 +198,7 @@ class _Host:
     def _fail(self, hosted: _Hosted, error: BaseException) -> None:
         if self.jobs.pop(hosted.job, None) is not None:
             self.order.remove(hosted.job)
-        self._send(("failed", hosted.job, hosted.gen, _describe(error)))
+        self._send(Failed(hosted.job, hosted.gen, _describe(error)))
 
     def _update(self, hosted: _Hosted, snapshots: list) -> None:
         trainer = hosted.trainer
@@ -202,22 +209,23 @@ class _Host:
         elif now - hosted.rate_t >= RATE_WINDOW_S:
             hosted.steps_per_s = (trainer.step - hosted.rate_step) / (now - hosted.rate_t)
             hosted.rate_t, hosted.rate_step = now, trainer.step
-        payload: dict[str, Any] = {
-            "cseq": hosted.cseq, "state": state, "step": trainer.step, "steps_per_s": hosted.steps_per_s,
-            "statuses": list(trainer.status), "end_step": list(trainer.end_step),
-            "end_loss": list(trainer.end_loss), "snapshots": snapshots,
-        }
+        ranges = None
         if not hosted.ranges_sent and snapshots:
-            payload["ranges"] = trainer.hist_ranges()  # fixed from the first probe step on
+            ranges = trainer.hist_ranges()  # fixed from the first probe step on
             hosted.ranges_sent = True
+        prediction = None
         due = now - hosted.predicted_at >= PREDICT_S if state == "running" else trainer.step != hosted.predicted_step
         if due:
-            payload["prediction"] = predict(trainer)
+            prediction = predict(trainer)
             hosted.predicted_at, hosted.predicted_step = now, trainer.step
-        payload["sent"] = time.time()
-        self._send(("update", hosted.job, hosted.gen, payload))
+        progress = Progress(
+            cseq=hosted.cseq, state=state, step=trainer.step, steps_per_s=hosted.steps_per_s,
+            statuses=list(trainer.status), end_step=list(trainer.end_step), end_loss=list(trainer.end_loss),
+            snapshots=snapshots, sent=time.time(), ranges=ranges, prediction=prediction,
+        )
+        self._send(Update(hosted.job, hosted.gen, progress))
 
-    def _send(self, message: tuple) -> None:
+    def _send(self, message: Message) -> None:
         self.results.send(message)
 
 
@@ -227,7 +235,7 @@ def _describe(error: BaseException) -> str:
     return f"Training failed: {type(error).__name__}: {error}{place}"
 
 
-def _commands(commands: Any, block: bool) -> list[tuple]:
+def _commands(commands: Any, block: bool) -> list[Command]:
     """Every command waiting now; with `block`, wait up to IDLE_POLL_S for the first one."""
     out = []
     try:
@@ -256,13 +264,13 @@ def main(index: int, commands: Any, results: Any) -> None:
 
 
 def serve(index: int, commands: Any, results: Any) -> None:
-    """The worker's loop: commands between turns, one running job's turn at a time, until "quit"."""
+    """The worker's loop: commands between turns, one running job's turn at a time, until Quit."""
     torch.set_num_threads(1)  # small nets: more threads only add contention between worker processes
     # Denormals are left as they are: flushing them would make a job's numbers differ from engine.train's.
     host = _Host(results)
     parent = multiprocessing.parent_process()
     try:
-        host._send(("hello", index, os.getpid()))
+        host._send(Hello(index, os.getpid()))
         while True:
             block = not host.any_running()
             for command in _commands(commands, block):

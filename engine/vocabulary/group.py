@@ -6,6 +6,8 @@ untrusted links: each bad key falls back to its default and is reported, the res
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -66,6 +68,18 @@ class GroupConfig(BaseModel):
     @classmethod
     def single(cls, run: RunConfig | None = None) -> GroupConfig:
         return cls(runs=(run or RunConfig(),), labels=("a",))
+
+    def fingerprint(self) -> str:
+        """A short hash of everything that makes the group: ids, labels and each run's full config (defaults
+        included). Equal for equal groups however they were written (`32,32` or `2x32`), stable across
+        processes and versions of Python; identical configs share a job by it, previews are stamped with it."""
+        canonical = {
+            "ids": list(self.ids),
+            "labels": list(self.labels),
+            "runs": [run.model_dump(mode="json") for run in self.runs],
+        }
+        text = json.dumps(canonical, sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
 
     def with_steps(self, steps: int) -> GroupConfig:
         runs = tuple(r.model_copy(update={"steps": steps}) for r in self.runs)
