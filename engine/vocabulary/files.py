@@ -40,7 +40,8 @@ def read_yaml_file(path: str | Path, key: str, allowed: str) -> Any:
     file = Path(path)
 
     def refuse(message: str) -> ConfigError:
-        return ConfigError([Problem(key=key, value=repr(str(path))[:80], message=message, allowed=allowed)])
+        shown = str(path) if len(str(path)) <= 80 else "..." + str(path)[-77:]  # the file's name stays in view
+        return ConfigError([Problem(key=key, value=repr(shown), message=message, allowed=allowed)])
 
     try:
         size = file.stat().st_size
