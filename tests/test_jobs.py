@@ -165,13 +165,13 @@ def test_limits_refuse_with_a_clear_message(make_runner: Callable[..., JobRunner
     runner = make_runner(workers=1, max_session_jobs=2, max_jobs=3, jobs_per_worker=1)
     first = runner.start(group(seed=10), "a")
     second = runner.start(group(seed=11), "a")
-    with pytest.raises(JobLimitError, match=r"limit is 2 per session"):
+    with pytest.raises(JobLimitError, match=r"its limit \(max_session_jobs = 2\)"):
         runner.start(group(seed=12), "a")
     third = runner.start(group(seed=12), "b")
     assert view(runner, first).status == "running"  # one slot on the one worker: the rest wait in line
     assert (view(runner, second).status, view(runner, second).queue_position) == ("queued", 1)
     assert (view(runner, third).status, view(runner, third).queue_position) == ("queued", 2)
-    with pytest.raises(JobLimitError, match=r"limit of 3 jobs"):
+    with pytest.raises(JobLimitError, match=r"its limit \(max_jobs = 3\)"):
         runner.start(group(seed=13), "c")
     assert runner.start(group(seed=10), "c") == first  # sharing a job costs the server nothing
 

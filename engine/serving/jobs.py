@@ -4,12 +4,7 @@ A job is one group (GroupTrainer) trained in a worker process (engine/serving/wo
 with `spawn`, one per CPU core by default (`LAYERSCOPE_WORKERS` overrides); each hosts many jobs and
 gives every running one a short turn in a round, so thirty jobs on two cores all move. Snapshots stream
 back as they are made; one reader thread files them into each job's bounded History. The page polls
-`job(job_id)` and `tables(job_id)`; it never waits on training.
-
-The pieces (engine/serving/): jobs.py the runner (jobs, sharing, limits, controls, scheduling, publishing);
-protocol.py what runner and workers say to each other; worker.py the worker process; pool.py the worker
-processes as the runner holds them; reader.py the thread that reads them; mirror.py the server's copy of a
-job; views.py what the page reads; sessions.py who holds which job; weights.py fetching weights.
+`job(job_id)` and `tables(job_id)`; it never waits on training. The other pieces: ARCHITECTURE.md, "Serving".
 
     runner = JobRunner()                       # one per server
     job_id = runner.start(group, session_id)   # identical configs share one job
@@ -25,9 +20,10 @@ Sharing: a job is keyed by its config's fingerprint (`GroupConfig.fingerprint`),
 the same link subscribes to the existing job, whatever its state (a finished job is the same
 deterministic result), unless it failed. Controls act on the shared job: every viewer sees them.
 
-Statuses: engine/serving/views.py. Limits (per session, per server): engine/serving/sessions.py. A worker
-runs at most `jobs_per_worker` live jobs (a paused job holds its slot); more wait as `queued`, first come
-first served.
+Statuses: engine/serving/views.py. Every limit is a field of `Limits` (engine/serving/cost.py, which also
+estimates a job's cost and admits it or not); holding: sessions.py; lanes of workers: lanes.py. A worker runs at
+most `jobs_per_worker` live jobs (a paused job holds its slot); more wait as `queued`, first come first served
+within their lane. A job a session releases (Train with changed settings) that nobody else holds ends at once.
 """
 
 from __future__ import annotations
@@ -40,11 +36,14 @@ import threading
 import time
 import uuid
 from collections import deque
+from dataclasses import replace
 from typing import Any
 
 import torch
 
+from engine.serving.cost import Limits, Speed, admit, estimate
 from engine.serving.errors import JobError, JobLimitError, UnknownJobError
+from engine.serving.lanes import heavy_lane, pick_worker
 from engine.serving.mirror import JobMirror
 from engine.serving.pool import WorkerHandle, WorkerPool, default_workers, exit_text
 from engine.serving.protocol import Control, Failed, Message, Pause, Resume, Step, Stop, Update, WeightsReply
@@ -55,8 +54,8 @@ from engine.serving.weights import WeightsRequests
 from engine.training.data import make_dataset
 from engine.vocabulary.group import GroupConfig
 
-__all__ = ["ENDED", "LIVE", "STATUSES", "JobError", "JobLimitError", "JobRunner", "JobView", "Points", "Tables",
-           "UnknownJobError", "default_workers"]
+__all__ = ["ENDED", "LIVE", "STATUSES", "JobError", "JobLimitError", "JobRunner", "JobView", "Limits", "Points",
+           "Tables", "UnknownJobError", "default_workers"]
 
 log = logging.getLogger(__name__)
 
@@ -64,22 +63,19 @@ log = logging.getLogger(__name__)
 class JobRunner:
     """Worker processes and the jobs they train. Thread-safe; one per server.
 
-    workers: worker processes (default: `default_workers()`). grace_s: how long a job nobody holds
-    lives on. max_session_jobs / max_jobs / jobs_per_worker: the limits (see the module docstring).
+    workers: worker processes (default: `default_workers()`). limits: every limit (engine/serving/cost.py's
+    `Limits`); keyword arguments named as its fields override single ones (`JobRunner(grace_s=5)`).
     publish_s: a running job's view changes at most this often (so viewers share views, tables and
     figures). weights_timeout_s: how long `weights` waits for the worker.
     """
 
-    def __init__(self, workers: int | None = None, grace_s: float = 60.0, *, max_session_jobs: int = 8,
-                 max_jobs: int = 64, jobs_per_worker: int = 16, publish_s: float = 0.5,
-                 weights_timeout_s: float = 30.0):
+    def __init__(self, workers: int | None = None, limits: Limits | None = None, *, publish_s: float = 0.5,
+                 weights_timeout_s: float = 30.0, **overrides: Any):
         self.workers = workers if workers is not None else default_workers()
         if self.workers < 1:
             raise JobError("at least one worker process is needed")
-        self.grace_s = grace_s
-        self.max_session_jobs = max_session_jobs
-        self.max_jobs = max_jobs
-        self.jobs_per_worker = jobs_per_worker
+        self.limits = replace(limits or Limits(), **overrides)
+        self.speed = Speed()  # estimated vs measured seconds per step, refined from every job's turns
         self.publish_s = publish_s
         self.weights_timeout_s = weights_timeout_s
         self._lock = threading.RLock()
@@ -108,6 +104,8 @@ class JobRunner:
             if job is not None:
                 self._subscribe(job, session)
                 return job.id
+        cost = estimate(group)
+        heavy = admit(cost, self.limits, heavy_lane(self.workers, self.limits), self.speed.factor)  # may raise
         data = make_dataset(group.base)  # outside the lock: digits loads scikit-learn the first time
         with self._lock:
             self._check_open()
@@ -115,13 +113,14 @@ class JobRunner:
             if job is not None:
                 self._subscribe(job, session)
                 return job.id
-            to_release = self._sessions.session_room(session, self.max_session_jobs)  # may raise JobLimitError
-            to_end = self._sessions.server_room(self.max_jobs)
+            to_release = self._sessions.session_room(session, self.limits.max_session_jobs)  # may raise
+            to_end = self._sessions.server_room(self.limits.max_jobs)
             if to_release is not None:
                 self._changed(*self._sessions.unsubscribe(to_release, session))
             if to_end is not None:
                 self._remove(to_end)
             job = JobMirror(uuid.uuid4().hex[:12], key, group, data)
+            job.cost, job.heavy = cost, heavy
             self.trainings_started += 1
             job.start_pause_at = 0 if paused else None
             self._jobs[job.id] = job
@@ -210,11 +209,14 @@ class JobRunner:
         return self._weights.wait(waiter, self.weights_timeout_s if timeout is None else timeout)
 
     def release(self, job_id: str, session: str) -> None:
-        """The session no longer holds this job (nothing happens if it did not)."""
+        """The session no longer holds this job (nothing happens if it did not). Nobody else holds it: it ends
+        at once (else it would train for nobody on a slot no session's limit counts; README.md, Limits)."""
         with self._lock:
             job = self._jobs.get(job_id)
             if job is not None:
                 self._changed(*self._sessions.unsubscribe(job, session))
+                if not job.subscribers:
+                    self._remove(job)
 
     def release_session(self, session: str) -> None:
         """The session ended: it holds nothing any more. Jobs nobody holds end after the grace period."""
@@ -278,21 +280,22 @@ class JobRunner:
         return job if job is not None and job.status != "failed" else None
 
     def _subscribe(self, job: JobMirror, session: str) -> None:
-        self._changed(*self._sessions.subscribe(job, session, self.max_session_jobs))
+        self._changed(*self._sessions.subscribe(job, session, self.limits.max_session_jobs))
 
     def _control(self, job: JobMirror, command: type[Control], status: str, *args: int) -> None:
         if job.control(command, status, *args):
             self._changed(job, urgent=True)
 
     def _schedule(self) -> None:
-        """Give queued jobs free slots, first come first served, to the least loaded worker."""
+        """Give queued jobs free slots in their lane (engine/serving/lanes.py), first come first served within
+        a lane, to the least loaded worker."""
         moved = False
-        while self._queue and not self._closed:
-            live = {job.id for job in self._jobs.values() if job.status in LIVE}
-            target = self._pool.free_worker(self.jobs_per_worker, live)
-            if target is None:
-                break
-            job = self._jobs[self._queue.popleft()]
+        for job_id in list(self._queue):
+            job = self._jobs[job_id]
+            target = pick_worker(job, self._jobs, self._queue, self._pool.alive(), self.workers, self.limits)
+            if target is None or self._closed:
+                continue
+            self._queue.remove(job_id)
             job.place(target)
             self._changed(job, urgent=True)
             moved = True
@@ -332,7 +335,7 @@ class JobRunner:
     def _housekeeping(self) -> None:
         now = time.monotonic()
         for job in list(self._jobs.values()):
-            if job.orphan_since is not None and now - job.orphan_since >= self.grace_s:
+            if job.orphan_since is not None and now - job.orphan_since >= self.limits.grace_s:
                 self._remove(job)
             elif job.dirty and now - job.published_at >= self.publish_s:
                 self._publish(job)
@@ -347,6 +350,8 @@ class JobRunner:
             case Update(job=job_id, gen=gen, progress=progress):
                 job = self._current(w, job_id, gen)
                 if job is not None:
+                    if progress.step_s > 0:
+                        self.speed.observe(job.cost, progress.step_s)
                     urgent = job.apply(progress)
                     if progress.cseq == job.cseq and job.status in ENDED:
                         self._schedule()  # its slot is free

@@ -12,6 +12,7 @@ import time
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from engine.serving.cost import Cost
 from engine.serving.protocol import Control, Create, Drop, Progress
 from engine.serving.views import JobView, Points
 from engine.training.data import Dataset
@@ -40,6 +41,8 @@ class JobMirror:
         self.dirty = False
         self.published_at = -math.inf
         self.latency_s: float | None = None
+        self.cost: Cost | None = None  # estimated before it started (engine/serving/cost.py)
+        self.heavy = False  # trains only in the heavy lane (engine/serving/lanes.py)
         self.clear("queued")
 
     def clear(self, status: str) -> None:

@@ -123,6 +123,7 @@ class Progress:
     sent: float  # time.time() when sent (the runner measures the latency)
     ranges: dict[str, dict[str, np.ndarray]] | None = None  # histogram bin ranges: once, with the first snapshot
     prediction: Prediction | None = None  # about once a second while running, and at every pause and end
+    step_s: float = 0.0  # seconds per step of the job's last turn, its own compute only (0: no turn yet)
 
 
 @dataclass(frozen=True, slots=True)

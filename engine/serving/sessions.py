@@ -77,8 +77,8 @@ class Sessions:
         for job in held:
             if job.status in ENDED:
                 return job
-        raise JobLimitError(f"This session already has {len(held)} jobs queued, running or paused (the limit "
-                            f"is {max_session_jobs} per session): stop one, or let one finish.")
+        raise JobLimitError(f"This session is training {len(held)} jobs, its limit (max_session_jobs = "
+                            f"{max_session_jobs}): stop one of them or let one finish, then start again.")
 
     def server_room(self, max_jobs: int) -> JobMirror | None:
         """None if the server may take one more live job, else the oldest orphan to end for it; raises
@@ -88,6 +88,6 @@ class Sessions:
             return None
         orphans = [j for j in live if not j.subscribers]
         if not orphans:
-            raise JobLimitError(f"The server is training its limit of {max_jobs} jobs at once; "
-                                "try again when some have finished.")
+            raise JobLimitError(f"This server is training {len(live)} jobs, its limit (max_jobs = {max_jobs}): "
+                                "wait for one to finish or stop one of yours, then start again.")
         return min(orphans, key=lambda j: j.orphan_since)

@@ -65,6 +65,7 @@ class _Hosted:
     rate_t: float = field(default_factory=time.perf_counter)
     rate_step: int = 0
     steps_per_s: float = 0.0
+    step_s: float = 0.0  # seconds per step of the last turn (the runner refines its cost estimates with it)
 
     @property
     def running(self) -> bool:
@@ -186,6 +187,7 @@ class _Host:
             start = time.perf_counter()
             snapshots = trainer.advance(n)
             elapsed = time.perf_counter() - start
+            hosted.step_s = elapsed / max(1, n)
             if n == hosted.chunk and not trainer.done:  # a full turn: aim the next one at SLICE_S
                 ideal = n * SLICE_S / max(elapsed, 1e-6)
                 hosted.chunk = int(max(1, min(MAX_CHUNK, ideal, hosted.chunk * 4)))
@@ -221,7 +223,7 @@ class _Host:
         progress = Progress(
             cseq=hosted.cseq, state=state, step=trainer.step, steps_per_s=hosted.steps_per_s,
             statuses=list(trainer.status), end_step=list(trainer.end_step), end_loss=list(trainer.end_loss),
-            snapshots=snapshots, sent=time.time(), ranges=ranges, prediction=prediction,
+            snapshots=snapshots, sent=time.time(), ranges=ranges, prediction=prediction, step_s=hosted.step_s,
         )
         self._send(Update(hosted.job, hosted.gen, progress))
 
