@@ -14,6 +14,7 @@ is elementwise, so one op over a buffer gives each entry the bits that one op pe
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from itertools import groupby
 from typing import TYPE_CHECKING
 
@@ -23,15 +24,23 @@ if TYPE_CHECKING:  # types only: the vocabulary reads RULES from here, so no imp
     from engine.nets.stack import Stack
     from engine.vocabulary.config import RunConfig
 
-RULES = {
-    "sgd": "Plain stochastic gradient descent: each step moves the weights by -lr times the gradient.",
-    "momentum": "SGD with a running sum of past gradients (heavy ball): faster along consistent directions, "
-                "damped across ravines.",
-    "nesterov": "Momentum that looks ahead: the gradient is taken where momentum is about to carry the weights.",
-    "adagrad": "Divides each weight's step by the root of its summed squared gradients: steps only ever shrink.",
-    "rmsprop": "Like AdaGrad with a decaying average of squared gradients, so the steps stop shrinking.",
-    "adam": "Momentum plus RMSProp's per-weight scaling, with bias correction for the first steps.",
-    "adamw": "Adam with decoupled weight decay: the weights shrink directly, not through the gradient.",
+@dataclass(frozen=True)
+class RuleSpec:
+    description: str
+    state_tensors: int  # per parameter tensor: what the rule remembers between steps (memory estimates)
+
+
+RULES: dict[str, RuleSpec] = {
+    "sgd": RuleSpec("Plain stochastic gradient descent: each step moves the weights by -lr times the gradient.", 0),
+    "momentum": RuleSpec("SGD with a running sum of past gradients (heavy ball): faster along consistent "
+                         "directions, damped across ravines.", 1),
+    "nesterov": RuleSpec("Momentum that looks ahead: the gradient is taken where momentum is about to carry the "
+                         "weights.", 1),
+    "adagrad": RuleSpec("Divides each weight's step by the root of its summed squared gradients: steps only ever "
+                        "shrink.", 1),
+    "rmsprop": RuleSpec("Like AdaGrad with a decaying average of squared gradients, so the steps stop shrinking.", 1),
+    "adam": RuleSpec("Momentum plus RMSProp's per-weight scaling, with bias correction for the first steps.", 2),
+    "adamw": RuleSpec("Adam with decoupled weight decay: the weights shrink directly, not through the gradient.", 2),
 }
 NAMES = tuple(RULES)
 

@@ -25,7 +25,7 @@ import math
 from dataclasses import dataclass
 
 from engine.serving.errors import JobLimitError
-from engine.vocabulary.config import RunConfig, layer_sizes, parameter_count
+from engine.vocabulary.config import OPTIMIZER_STATE_TENSORS, RunConfig, layer_sizes, parameter_count
 from engine.vocabulary.group import GroupConfig
 
 MACS_PER_S = 1.0e10  # multiply-adds per second of one torch thread on large matrices
@@ -35,7 +35,6 @@ PROBE_ENTRY_S = 3.0e-7  # per activation entry of the batch and probe: statistic
 VAL_POINTS = 1024  # a probe's validation forward uses at most this many points (engine/training/trainer.py)
 DIGITS_POINTS = 1797  # scikit-learn's digits; other datasets have `samples` points
 ACTIVATION_FLOATS = 6  # floats kept per unit and example: z, s, a, masks, gradients
-STATE_TENSORS = {"sgd": 0, "momentum": 1, "nesterov": 1, "adagrad": 1, "rmsprop": 1, "adam": 2, "adamw": 2}
 
 
 @dataclass(frozen=True)
@@ -73,7 +72,7 @@ def _run_cost(run: RunConfig, batch: int, probe_every: int) -> tuple[float, floa
     macs = 3.0 * params * batch
     probe_s = layers * PROBE_LAYER_S + batch * widths * PROBE_ENTRY_S + VAL_POINTS * params / MACS_PER_S
     step_s = macs / MACS_PER_S + layers * LAYER_S + probe_s / probe_every
-    memory = 4 * (params * (2 + STATE_TENSORS.get(run.optimizer, 2)) + batch * widths * ACTIVATION_FLOATS)
+    memory = 4 * (params * (2 + OPTIMIZER_STATE_TENSORS[run.optimizer]) + batch * widths * ACTIVATION_FLOATS)
     return macs, step_s, memory
 
 

@@ -31,9 +31,10 @@ Optimizer = Literal[OPTIMIZERS]
 CHOICE_DESCRIPTIONS: dict[str, dict[str, str]] = {
     "activation": {name: spec.description for name, spec in activations.SPECS.items()},
     "init": {name: scheme.description for name, scheme in initializers.SCHEMES.items()},
-    "optimizer": dict(optimizers.RULES),
+    "optimizer": {name: rule.description for name, rule in optimizers.RULES.items()},
 }
 SATURATING_ACTIVATIONS = activations.SATURATING
+OPTIMIZER_STATE_TENSORS = {name: rule.state_tensors for name, rule in optimizers.RULES.items()}
 
 MAX_LAYERS = 50
 MAX_WIDTH = 1024
