@@ -47,7 +47,7 @@ import torch
 from engine.serving.errors import JobError, JobLimitError, UnknownJobError
 from engine.serving.mirror import JobMirror
 from engine.serving.pool import WorkerHandle, WorkerPool, default_workers, exit_text
-from engine.serving.protocol import Control, Failed, Message, Pause, Resume, Step, Stop, Update, WeightsReply
+from engine.serving.protocol import Control, Failed, Message, Pause, Resume, Retiring, Step, Stop, Update, WeightsReply
 from engine.serving.reader import Reader
 from engine.serving.sessions import Sessions
 from engine.serving.views import ENDED, LIVE, STATUSES, JobView, Points, Tables
@@ -357,6 +357,9 @@ class JobRunner:
                     self._fail(job, text)
                     job.detach(drop=False)  # the worker has dropped it
                     self._schedule()
+            case Retiring(rss=rss):  # not a crash: a fresh worker takes its place (engine/serving/memory.py)
+                log.info("job runner: worker %d retires to give back %d MB", w.index, rss >> 20)
+                self._on_worker_death(w, retired=True)
             case _:
                 log.error("job runner: ignored an unknown message from worker %d: %.200r", w.index, message)
 
@@ -371,16 +374,19 @@ class JobRunner:
             del self._by_key[job.key]  # the next start of this config trains afresh
         self._changed(job, urgent=True)
 
-    def _on_worker_death(self, w: WorkerHandle) -> None:
+    def _on_worker_death(self, w: WorkerHandle, retired: bool = False) -> None:
         if not self._pool.retire(w) or self._closed:
             return
-        why = exit_text(w.process.exitcode)
+        why = "it retired to give its memory back" if retired else exit_text(w.process.exitcode)
         for job_id in list(w.jobs):
             job = self._jobs.get(job_id)
             if job is None or job.worker is not w:
                 continue
             job.detach(drop=False)  # an ended job keeps its numbers here; only its weights are gone
-            if job.status in LIVE:
+            if retired and job.status in LIVE:  # sent to it as it left, never started: first in line for its successor
+                job.restart(job.start_pause_at == 0)
+                self._queue.appendleft(job.id)
+            elif job.status in LIVE:
                 self._fail(job, f"The worker process training this job stopped: {why}. "
                                 "Press Reset to train it again.")
         self._weights.fail(f"the worker process stopped ({why})", w)
