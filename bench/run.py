@@ -20,7 +20,7 @@ from typing import Any
 if __package__ in (None, ""):  # run as a script: make `bench` and `engine` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import app_cost, group_cost, history_memory, probe_overhead, profile_engine, workshop
+from bench import app_cost, group_cost, history_memory, probe_overhead, profile_engine, soak, workshop
 from bench.common import emit, environment
 
 BENCHMARKS = {
@@ -29,6 +29,7 @@ BENCHMARKS = {
     "history_memory": history_memory.run,
     "app_cost": app_cost.run,
     "workshop": workshop.run,
+    "soak": soak.run,
 }
 
 
