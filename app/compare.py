@@ -39,7 +39,7 @@ def _load_link() -> None:
     state[f"{SCOPE}autorun"] = link.autorun
 
 
-@st.cache_resource(max_entries=256, show_spinner=False)
+@st.cache_resource(max_entries=64, ttl=600, show_spinner=False)  # figures are big; old versions go unread
 def _figures(job_id: str, version: int, log_y: bool, present: bool = False) -> dict:
     """Every figure of the page for one job at one data version; shared by all viewers of the job."""
     runner = get_runner()

@@ -26,6 +26,7 @@ from engine.serving.protocol import (
     Progress,
     Quit,
     Resume,
+    Retiring,
     Step,
     Stop,
     Update,
@@ -88,6 +89,7 @@ def test_every_command_and_message_round_trips_through_pickle() -> None:
         Drop("job1"), WeightsRequest(9, "job1", 2), Quit(),
         Hello(1, os.getpid()), Update("job1", 2, full), Update("job1", 2, progress()), Failed("job1", 2, "boom"),
         WeightsReply(9, weights), WeightsReply(9, None, "the job is no longer on its worker"),
+        Retiring(1, 900 * 2**20),
     ]
     defined = {cls for _, cls in inspect.getmembers(protocol, inspect.isclass)
                if dataclasses.is_dataclass(cls) and cls.__module__ == protocol.__name__}

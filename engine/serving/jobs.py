@@ -45,12 +45,13 @@ from engine.serving.cost import Limits, Speed, admit, estimate
 from engine.serving.errors import JobError, JobLimitError, UnknownJobError
 from engine.serving.lanes import heavy_lane, pick_worker
 from engine.serving.mirror import JobMirror
-from engine.serving.pool import WorkerHandle, WorkerPool, default_workers, exit_text
-from engine.serving.protocol import Control, Failed, Message, Pause, Resume, Step, Stop, Update, WeightsReply
+from engine.serving.pool import WorkerPool, default_workers
+from engine.serving.protocol import Control, Pause, Resume, Step, Stop
 from engine.serving.reader import Reader
 from engine.serving.sessions import Sessions
 from engine.serving.views import ENDED, LIVE, STATUSES, JobView, Points, Tables
 from engine.serving.weights import WeightsRequests
+from engine.serving.worker_events import WorkerEvents
 from engine.training.data import make_dataset
 from engine.vocabulary.group import GroupConfig
 
@@ -60,7 +61,7 @@ __all__ = ["ENDED", "LIVE", "STATUSES", "JobError", "JobLimitError", "JobRunner"
 log = logging.getLogger(__name__)
 
 
-class JobRunner:
+class JobRunner(WorkerEvents):
     """Worker processes and the jobs they train. Thread-safe; one per server.
 
     workers: worker processes (default: `default_workers()`). limits: every limit (engine/serving/cost.py's
@@ -339,60 +340,4 @@ class JobRunner:
                 self._remove(job)
             elif job.dirty and now - job.published_at >= self.publish_s:
                 self._publish(job)
-        self._schedule()
-
-    # ------------------------------------------------------------------ from the workers (lock held)
-
-    def _on_message(self, w: WorkerHandle, message: Message) -> None:
-        match message:
-            case WeightsReply():
-                self._weights.reply(message)
-            case Update(job=job_id, gen=gen, progress=progress):
-                job = self._current(w, job_id, gen)
-                if job is not None:
-                    if progress.step_s > 0:
-                        self.speed.observe(job.cost, progress.step_s)
-                    urgent = job.apply(progress)
-                    if progress.cseq == job.cseq and job.status in ENDED:
-                        self._schedule()  # its slot is free
-                    self._changed(job, urgent=urgent)
-            case Failed(job=job_id, gen=gen, message=text):
-                job = self._current(w, job_id, gen)
-                if job is not None:
-                    self._fail(job, text)
-                    job.detach(drop=False)  # the worker has dropped it
-                    self._schedule()
-            case _:
-                log.error("job runner: ignored an unknown message from worker %d: %.200r", w.index, message)
-
-    def _current(self, w: WorkerHandle, job_id: str, gen: int) -> JobMirror | None:
-        """The job a message is about, or None for an old message (removed, reset, or moved on)."""
-        job = self._jobs.get(job_id)
-        return job if job is not None and job.gen == gen and job.worker is w else None
-
-    def _fail(self, job: JobMirror, message: str) -> None:
-        job.fail(message)
-        if self._by_key.get(job.key) == job.id:
-            del self._by_key[job.key]  # the next start of this config trains afresh
-        self._changed(job, urgent=True)
-
-    def _on_worker_death(self, w: WorkerHandle) -> None:
-        if not self._pool.retire(w) or self._closed:
-            return
-        why = exit_text(w.process.exitcode)
-        for job_id in list(w.jobs):
-            job = self._jobs.get(job_id)
-            if job is None or job.worker is not w:
-                continue
-            job.detach(drop=False)  # an ended job keeps its numbers here; only its weights are gone
-            if job.status in LIVE:
-                self._fail(job, f"The worker process training this job stopped: {why}. "
-                                "Press Reset to train it again.")
-        self._weights.fail(f"the worker process stopped ({why})", w)
-        self._pool.replace(w, why)
-        if self._pool.broken:  # stop queueing forever: every queued job fails with the reason
-            for job in list(self._jobs.values()):
-                if job.status == "queued":
-                    self._queue.remove(job.id)
-                    self._fail(job, self._pool.broken)
         self._schedule()

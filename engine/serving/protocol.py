@@ -22,6 +22,10 @@ Messages (worker -> runner):
     Update(job, gen, progress)                after every training turn and every command of the job
     Failed(job, gen, message)                 the job raised; the worker has dropped it and carries on
     WeightsReply(request, weights, error)     the answer to a WeightsRequest: weights or a reason
+    Retiring(index, rss)                      the worker hosts no job and holds more memory than it should
+                                              (engine/serving/memory.py): it exits now; the runner starts a
+                                              fresh worker in its place, and starts again any job it had
+                                              sent that the worker never saw (no job fails, nothing is lost)
 
 The gen/cseq rules. `gen` counts a job's resets: a reset sends Drop, then Create with gen + 1, so anything
 still in flight from the old trainer carries the old gen. The worker ignores controls of another gen than
@@ -153,4 +157,10 @@ class Hello:
     pid: int
 
 
-Message = Hello | Update | Failed | WeightsReply
+@dataclass(frozen=True, slots=True)
+class Retiring:
+    index: int  # the worker's place in the pool
+    rss: int  # its resident memory in bytes when it decided (after giving back what it could)
+
+
+Message = Hello | Update | Failed | WeightsReply | Retiring

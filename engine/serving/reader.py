@@ -3,7 +3,8 @@
 It waits on every live worker's pipe and process sentinel (and a wake-up pipe) for at most TICK_S, then:
 a Hello marks the worker ready in the pool; any other message goes to `on_message`; a broken pipe or an
 ended process is reaped (outside the lock) and goes to `on_death`; and every round ends with `on_tick`,
-the runner's housekeeping. Every call into the runner holds the runner's lock. The thread ends once
+the runner's housekeeping; every TRIM_S it hands the server's free heap back to the system (glibc keeps
+what ended jobs freed otherwise). Every call into the runner holds the runner's lock. The thread ends once
 `closed()` is true (the runner wakes it with `wake` when it shuts down).
 """
 
@@ -17,6 +18,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from engine.serving.memory import trim
 from engine.serving.pool import WorkerHandle, WorkerPool
 from engine.serving.protocol import Hello, Message
 
@@ -24,6 +26,7 @@ log = logging.getLogger(__name__)
 
 TICK_S = 0.05  # the housekeeping cadence (publishing, orphans, the queue)
 DRAIN_LIMIT = 1000  # messages filed from one worker before the others get their turn
+TRIM_S = 10.0  # this often, outside the lock, hand the server's free heap back (engine/serving/memory.py)
 
 
 class Reader:
@@ -33,6 +36,7 @@ class Reader:
         self._pool, self._lock = pool, lock
         self._closed, self._on_message, self._on_death, self._on_tick = closed, on_message, on_death, on_tick
         self._wake_r, self._wake_w = pool.ctx.Pipe(duplex=False)
+        self._trimmed_at = time.monotonic()
         self._thread = threading.Thread(target=self._loop, name="layerscope-jobs-reader", daemon=True)
         self._thread.start()
 
@@ -84,6 +88,9 @@ class Reader:
             if self._closed():
                 return False
             self._on_tick()
+        if time.monotonic() - self._trimmed_at >= TRIM_S:
+            trim()
+            self._trimmed_at = time.monotonic()
         return True
 
     def _drain(self, w: WorkerHandle) -> bool:
@@ -101,4 +108,6 @@ class Reader:
                         self._pool.hello(w)
                     case _:
                         self._on_message(w, message)
+                if not w.alive:  # it retired (a Retiring message): nothing more comes from it
+                    return False
         return True

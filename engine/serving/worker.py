@@ -22,6 +22,7 @@ from typing import Any
 
 import torch
 
+from engine.serving.memory import rss, trim, worker_idle_limit
 from engine.serving.protocol import (
     Command,
     Control,
@@ -34,6 +35,7 @@ from engine.serving.protocol import (
     Progress,
     Quit,
     Resume,
+    Retiring,
     Step,
     Stop,
     Update,
@@ -86,6 +88,7 @@ class _Host:
         self.results = results
         self.jobs: dict[str, _Hosted] = {}
         self.order: deque[str] = deque()  # round-robin order of hosted jobs
+        self.emptied = False  # it hosted jobs and hosts none now: time to see what memory it holds
 
     # ------------------------------------------------------------------ commands
 
@@ -99,6 +102,7 @@ class _Host:
             case Drop(job=job):
                 if self.jobs.pop(job, None) is not None:
                     self.order.remove(job)
+                    self.emptied = not self.jobs
             case WeightsRequest():
                 self._weights(command)
             case Pause() | Resume() | Stop() | Step():
@@ -200,6 +204,7 @@ class _Host:
     def _fail(self, hosted: _Hosted, error: BaseException) -> None:
         if self.jobs.pop(hosted.job, None) is not None:
             self.order.remove(hosted.job)
+            self.emptied = not self.jobs
         self._send(Failed(hosted.job, hosted.gen, _describe(error)))
 
     def _update(self, hosted: _Hosted, snapshots: list) -> None:
@@ -229,6 +234,18 @@ class _Host:
 
     def _send(self, message: Message) -> None:
         self.results.send(message)
+
+    # ------------------------------------------------------------------ memory
+
+    def retiring_size(self, limit: int) -> int:
+        """Once it has just let go of its last job: hand free heap back, and if it still holds more than
+        `limit` bytes, its size (it should retire); else 0. Paused and ended jobs are jobs: it stays."""
+        if not self.emptied or self.jobs:
+            return 0
+        self.emptied = False
+        trim()
+        size = rss()
+        return size if limit and size > limit else 0
 
 
 def _describe(error: BaseException) -> str:
@@ -271,6 +288,7 @@ def serve(index: int, commands: Any, results: Any) -> None:
     # Denormals are left as they are: flushing them would make a job's numbers differ from engine.train's.
     host = _Host(results)
     parent = multiprocessing.parent_process()
+    limit = worker_idle_limit(rss())  # 0: never retire
     try:
         host._send(Hello(index, os.getpid()))
         while True:
@@ -280,6 +298,14 @@ def serve(index: int, commands: Any, results: Any) -> None:
                     return
             if block and parent is not None and not parent.is_alive():
                 return  # the server is gone
+            if block and (size := host.retiring_size(limit)):
+                waiting = _commands(commands, block=False)  # what came meanwhile (a new job: it stays)
+                if not waiting:
+                    host._send(Retiring(index, size))  # a fresh worker takes its place, without the high-water mark
+                    return
+                if not all(host.handle(command) for command in waiting):
+                    return
+                host.emptied = not host.jobs  # still nothing to host: look again next time round
             hosted = host.next_running()
             if hosted is not None:
                 host.run_slice(hosted)
