@@ -16,7 +16,7 @@ import streamlit as st
 from app import address_bar, charts, help_texts, run_panel, variants
 from app.layout import chart, pair, run_heading
 from app.pages import COMPARE
-from app.runtime import get_runner, session_token
+from app.runtime import session_token
 from app.share import share_panel
 from app.sidebar import render_sidebar
 from app.story import show_story
@@ -39,12 +39,10 @@ def _load_link() -> None:
     state[f"{SCOPE}autorun"] = link.autorun
 
 
-@st.cache_resource(max_entries=256, show_spinner=False)
-def _figures(job_id: str, version: int, log_y: bool, present: bool = False) -> dict:
-    """Every figure of the page for one job at one data version; shared by all viewers of the job."""
-    runner = get_runner()
-    job = runner.job(job_id)
-    scalars, layers, hists, _, findings = runner.tables(job_id)
+@st.cache_resource(max_entries=256, show_spinner=False, hash_funcs=run_panel.BY_VIEW)
+def _figures(job: JobView, log_y: bool, present: bool = False) -> dict:
+    """Every figure of the page for one view of a job; shared by all viewers of the job."""
+    scalars, layers, hists, _, findings = job.tables()
     labels = dict(zip(job.ids, job.labels))
     prediction = job.prediction
     if prediction is None:
@@ -92,13 +90,13 @@ def _differences(group: GroupConfig) -> None:
     st.dataframe(table, width="content")
 
 
-def _live(job_id: str, present: bool = False) -> None:
-    job = get_runner().job(job_id)
+def _live(first: run_panel.FirstView, present: bool = False) -> None:
+    job = first.take()  # everything below is drawn from this one view
     if job is None:
         st.info("This comparison has ended and was cleared from the server. Press Train to run it again.")
         return
     run_panel.progress(job)
-    figures = _figures(job_id, job.version, st.session_state.get(f"{SCOPE}log_y", False), present)
+    figures = _figures(job, st.session_state.get(f"{SCOPE}log_y", False), present)
     columns = st.columns(len(job.ids))
     for k, (column, run_id, label) in enumerate(zip(columns, job.ids, job.labels)):
         with column:
@@ -140,7 +138,7 @@ def _live(job_id: str, present: bool = False) -> None:
                 st.success("No problems found so far.")
     st.subheader("Downloads")
     st.caption("Every run's numbers in one table each, told apart by the `run` column.")
-    run_panel.downloads(job_id, job.group)
+    run_panel.downloads(job)
     run_panel.stop_polling_when_ended(job, SCOPE)
 
 
@@ -178,4 +176,4 @@ def render() -> None:
         return
     if run_panel.changed_since_start(group, SCOPE):
         st.caption("The runs changed since this comparison started: press **Train** to run them.")
-    st.fragment(run_every=run_panel.refresh_seconds(job))(_live)(job.id, present)
+    st.fragment(run_every=run_panel.refresh_seconds(job))(_live)(run_panel.FirstView(job), present)

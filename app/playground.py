@@ -13,10 +13,11 @@ from app import address_bar, charts, help_texts, run_panel
 from app.layout import chart, pair
 from app.links import link_params, preset_named
 from app.pages import COMPARE, PLAYGROUND
-from app.runtime import get_runner, session_token
+from app.runtime import session_token
 from app.share import share_panel
 from app.sidebar import load_into_widgets, render_sidebar
 from app.story import show_story
+from engine.serving.jobs import JobView
 from engine.vocabulary.group import GroupConfig
 
 SCOPE = PLAYGROUND.prefix
@@ -35,12 +36,10 @@ def _load_link() -> None:
     state[f"{SCOPE}autorun"] = link.autorun
 
 
-@st.cache_resource(max_entries=512, show_spinner=False)
-def _figures(job_id: str, version: int, log_y: bool, present: bool = False) -> dict:
-    """Every figure of the page for one job at one data version; shared by all viewers of the job."""
-    runner = get_runner()
-    job = runner.job(job_id)
-    scalars, layers, hists, summary, findings = runner.tables(job_id)
+@st.cache_resource(max_entries=512, show_spinner=False, hash_funcs=run_panel.BY_VIEW)
+def _figures(job: JobView, log_y: bool, present: bool = False) -> dict:
+    """Every figure of the page for one view of a job; shared by all viewers of the job."""
+    scalars, layers, hists, summary, findings = job.tables()
     run = job.ids[0]
     figures = {
         "loss": charts.loss_accuracy_figure(scalars, log_y=log_y),
@@ -58,13 +57,13 @@ def _figures(job_id: str, version: int, log_y: bool, present: bool = False) -> d
     return {**figures, "findings": findings, "summary": summary}
 
 
-def _live(job_id: str, present: bool = False) -> None:
-    job = get_runner().job(job_id)
+def _live(first: run_panel.FirstView, present: bool = False) -> None:
+    job = first.take()  # everything below is drawn from this one view
     if job is None:
         st.info("This run has ended and was cleared from the server. Press Train to run it again.")
         return
     run_panel.progress(job)
-    figures = _figures(job_id, job.version, st.session_state.get(f"{SCOPE}log_y", False), present)
+    figures = _figures(job, st.session_state.get(f"{SCOPE}log_y", False), present)
     st.subheader("Findings")
     if figures["findings"]:
         for finding in figures["findings"]:
@@ -98,7 +97,7 @@ def _live(job_id: str, present: bool = False) -> None:
         st.subheader("Update ratio")
         chart(figures["update"], "update")
     st.subheader("Downloads")
-    run_panel.downloads(job_id, job.group)
+    run_panel.downloads(job)
     run_panel.stop_polling_when_ended(job, SCOPE)
 
 
@@ -146,4 +145,4 @@ def render() -> None:
         return
     if run_panel.changed_since_start(group, SCOPE):
         st.caption("The settings changed since this run started: press **Train** to run them.")
-    st.fragment(run_every=run_panel.refresh_seconds(job))(_live)(job.id, present)
+    st.fragment(run_every=run_panel.refresh_seconds(job))(_live)(run_panel.FirstView(job), present)
