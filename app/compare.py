@@ -14,6 +14,7 @@ import pandas as pd
 import streamlit as st
 
 from app import address_bar, charts, help_texts, run_panel, variants
+from app.guard import guarded
 from app.layout import chart, pair, run_heading
 from app.pages import COMPARE
 from app.runtime import session_token
@@ -90,6 +91,7 @@ def _differences(group: GroupConfig) -> None:
     st.dataframe(table, width="content")
 
 
+@guarded(f"the live view of {COMPARE.called}")
 def _live(first: run_panel.FirstView, present: bool = False) -> None:
     job = first.take()  # everything below is drawn from this one view
     if job is None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import streamlit as st
 
 from app import address_bar, charts, help_texts, run_panel
+from app.guard import guarded
 from app.layout import chart, pair
 from app.links import link_params, preset_named
 from app.pages import COMPARE, PLAYGROUND
@@ -57,6 +58,7 @@ def _figures(job: JobView, log_y: bool, present: bool = False) -> dict:
     return {**figures, "findings": findings, "summary": summary}
 
 
+@guarded(f"the live view of {PLAYGROUND.called}")
 def _live(first: run_panel.FirstView, present: bool = False) -> None:
     job = first.take()  # everything below is drawn from this one view
     if job is None:

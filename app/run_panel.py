@@ -14,6 +14,7 @@ import json
 import streamlit as st
 import torch
 
+from app.guard import guarded
 from app.links import link_params
 from app.runtime import get_runner, session_token
 from engine.serving.jobs import JobLimitError, JobView, UnknownJobError
@@ -73,6 +74,7 @@ def controls(group: GroupConfig | None, scope: str) -> JobView | None:
     return job
 
 
+@guarded("the controls")
 def _act(scope: str, action: str) -> None:
     """A control's callback. The job may have ended since the buttons were drawn: then nothing happens, and
     the page says so when it runs."""

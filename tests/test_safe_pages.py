@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import re
 import time
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -117,3 +118,51 @@ def test_a_view_published_while_the_page_draws_never_mixes_into_it(name, monkeyp
     finally:
         for job_id in started:
             runner.stop(job_id)
+
+
+# ------------------------------------------------------------------------------- errors show an id
+
+
+def test_streamlit_never_sends_error_details_to_the_browser():
+    from streamlit.config import ShowErrorDetailsConfigOptions
+
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+    assert config["client"]["showErrorDetails"] == ShowErrorDetailsConfigOptions.NONE
+
+
+def _error_id_logged(app: AppTest, caplog: pytest.LogCaptureFixture, secret: str) -> None:
+    assert not app.exception
+    [shown] = [e.value for e in app.error if ERROR_ID.search(e.value)]
+    error_id = ERROR_ID.search(shown).group(1)
+    assert secret not in " ".join(_texts(app)) and "Traceback" not in " ".join(_texts(app))
+    [record] = [r for r in caplog.records if r.name == "layerscope" and error_id in r.getMessage()]
+    assert record.levelno == logging.ERROR and record.exc_info is not None  # with its traceback
+    assert secret in caplog.text and "Traceback" in caplog.text
+
+
+def test_an_error_in_a_page_body_shows_an_error_id_and_is_logged_with_its_traceback(monkeypatch, caplog):
+    import app.playground
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom in /srv/layerscope/secret.py")
+
+    monkeypatch.setattr(app.playground, "show_story", broken)
+    page = _open(PLAYGROUND, {"hidden": "4x8"})
+    _error_id_logged(page, caplog, "/srv/layerscope/secret.py")
+    assert page.title and page.title[0].value == PLAYGROUND.title  # what came before the error still shows
+
+
+@pytest.mark.parametrize("name", SETUPS)
+def test_an_error_in_the_live_view_shows_an_error_id_and_the_page_stays(name, monkeypatch, caplog):
+    from app import run_panel
+
+    page, link, _ = SETUPS[name]
+
+    def broken(job):
+        raise ValueError("boom in /srv/layerscope/live.py")
+
+    monkeypatch.setattr(run_panel, "progress", broken)
+    app = _open(page, {**link, "steps": "50"})
+    app.button(key=f"{page.prefix}train").click().run()
+    _error_id_logged(app, caplog, "/srv/layerscope/live.py")
+    assert app.button(key=f"{page.prefix}train")  # the controls outside the live view are there
