@@ -15,7 +15,7 @@ import streamlit as st
 
 from app import address_bar, charts, help_texts, run_panel, variants
 from app.guard import guarded
-from app.layout import chart, pair, run_heading
+from app.layout import chart, link_warning, pair, run_heading
 from app.pages import COMPARE
 from app.runtime import session_token
 from app.share import share_panel
@@ -33,7 +33,7 @@ def _load_link() -> None:
     if link is None:
         return
     state = st.session_state
-    state[f"{SCOPE}link_problems"] = [str(p) for p in link.problems]
+    state[f"{SCOPE}link_problems"] = link.problem_lines()
     variants.load(link.group)
     if len(link.group.runs) == 1:
         variants.add_run()
@@ -151,8 +151,7 @@ def render() -> None:
     present = link.view == "present"
     st.title(COMPARE.title)
     state = st.session_state
-    for problem in state.get(f"{SCOPE}link_problems", []):
-        st.warning(f"Link: {problem}")
+    link_warning(state.get(f"{SCOPE}link_problems", []))
     show_story(link.preset, present=present)
     st.sidebar.markdown("**Run a**: every run starts from this setup.")
     base, errors = render_sidebar(locked=set(link.lock), prefix=variants.BASE)

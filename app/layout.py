@@ -1,5 +1,5 @@
-"""Small pieces of page layout the pages share: a chart with its caption, a run's coloured heading, and
-a pair of charts that stands side by side (one above the other in the presenter view)."""
+"""Small pieces of page layout the pages share: a chart with its caption, a run's coloured heading, a pair
+of charts that stands side by side (one above the other in the presenter view), and a link's problems."""
 
 from __future__ import annotations
 
@@ -28,3 +28,10 @@ def run_heading(run_id: str, text: str, size: str = "1rem") -> None:
 def pair(present: bool) -> tuple:
     """Two charts side by side, or one above the other in the presenter view (bigger)."""
     return (st.container(), st.container()) if present else tuple(st.columns(2))
+
+
+def link_warning(lines: list[str]) -> None:
+    """One warning box for everything wrong with the link the page was opened with."""
+    if lines:
+        st.warning("This link has problems; the rest of it applies.\n\n" +
+                   "\n".join(f"- {line}" for line in lines))

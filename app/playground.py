@@ -11,7 +11,7 @@ import streamlit as st
 
 from app import address_bar, charts, help_texts, run_panel
 from app.guard import guarded
-from app.layout import chart, pair
+from app.layout import chart, link_warning, pair
 from app.links import link_params, preset_named
 from app.pages import COMPARE, PLAYGROUND
 from app.runtime import session_token
@@ -31,7 +31,7 @@ def _load_link() -> None:
     if link is None:
         return
     state = st.session_state
-    state[f"{SCOPE}link_problems"] = [str(p) for p in link.problems]
+    state[f"{SCOPE}link_problems"] = link.problem_lines()
     state[f"{SCOPE}comparison"] = link.group if len(link.group.runs) > 1 else None  # offered on the Compare page
     load_into_widgets(link.group.base, CONFIG)
     state[f"{SCOPE}autorun"] = link.autorun
@@ -118,8 +118,7 @@ def render() -> None:
     link = address_bar.current(SCOPE)
     present = link.view == "present"
     st.title(PLAYGROUND.title)
-    for problem in st.session_state.get(f"{SCOPE}link_problems", []):
-        st.warning(f"Link: {problem}")
+    link_warning(st.session_state.get(f"{SCOPE}link_problems", []))
     comparison = st.session_state.get(f"{SCOPE}comparison")
     if comparison is not None:
         st.warning(f"This link compares {len(comparison.runs)} runs; {PLAYGROUND.called} shows run a.")
