@@ -17,6 +17,7 @@ from app import address_bar, charts, help_texts, run_panel, variants
 from app.guard import guarded
 from app.layout import chart, link_warning, pair, run_heading
 from app.pages import COMPARE
+from app.plain_text import plain
 from app.runtime import session_token
 from app.share import share_panel
 from app.sidebar import render_sidebar
@@ -156,11 +157,11 @@ def render() -> None:
     st.sidebar.markdown("**Run a**: every run starts from this setup.")
     base, errors = render_sidebar(locked=set(link.lock), prefix=variants.BASE)
     for error in errors:
-        st.sidebar.error(error)
+        st.sidebar.error(plain(error))
     with st.expander("Runs", expanded=False) if present else st.container():  # the presenter folds them away
         group, run_errors = variants.render_runs(base, locked=set(link.lock))
     for error in run_errors:
-        st.error(error)
+        st.error(plain(error))
     if group is not None:
         params = address_bar.write(SCOPE, group)
         _differences(group)

@@ -14,6 +14,7 @@ from app.guard import guarded
 from app.layout import chart, link_warning, pair
 from app.links import link_params, preset_named
 from app.pages import COMPARE, PLAYGROUND
+from app.plain_text import plain
 from app.runtime import session_token
 from app.share import share_panel
 from app.sidebar import load_into_widgets, render_sidebar
@@ -127,7 +128,7 @@ def render() -> None:
     show_story(link.preset, present=present)
     config, errors = render_sidebar(locked=set(link.lock), prefix=CONFIG)
     for error in errors:
-        st.sidebar.error(error)
+        st.sidebar.error(plain(error))
     group = GroupConfig.single(config) if config is not None else None
     params = address_bar.write(SCOPE, group, whole_group=False) if group is not None else None
     with st.expander("Controls", expanded=False) if present else st.container():  # the presenter folds them away

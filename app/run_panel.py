@@ -16,6 +16,7 @@ import torch
 
 from app.guard import guarded
 from app.links import link_params
+from app.plain_text import plain
 from app.runtime import get_runner, session_token
 from engine.serving.jobs import JobLimitError, JobView, UnknownJobError
 from engine.vocabulary.group import GroupConfig, config_yaml
@@ -57,7 +58,7 @@ def controls(group: GroupConfig | None, scope: str) -> JobView | None:
             state[_key(scope, "job_config")] = started_config(group)
             state[_key(scope, "polling")] = True
         except JobLimitError as error:
-            st.error(str(error))
+            st.error(plain(error))
     current = job_id(scope)
     job = runner.job(current) if current else None  # the one view this page run draws
     running, paused = job is not None and job.status in LIVE, job is not None and job.status == "paused"
@@ -112,7 +113,7 @@ def progress(job: JobView) -> None:
     place = f" (#{job.queue_position} in line)" if job.status == "queued" and job.queue_position else ""
     st.progress(fraction, text=f"step {job.step:,} / {job.steps:,}{speed} · {job.status}{place}{waiting}")
     if job.message:
-        (st.error if job.status == "failed" else st.info)(job.message)
+        (st.error if job.status == "failed" else st.info)(plain(job.message))
 
 
 def refresh_seconds(job: JobView) -> float | None:
