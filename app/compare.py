@@ -14,9 +14,11 @@ import pandas as pd
 import streamlit as st
 
 from app import address_bar, charts, help_texts, run_panel, variants
-from app.layout import chart, pair, run_heading
+from app.guard import guarded
+from app.layout import chart, link_warning, pair, run_heading
 from app.pages import COMPARE
-from app.runtime import get_runner, session_token
+from app.plain_text import plain
+from app.runtime import session_token
 from app.share import share_panel
 from app.sidebar import render_sidebar
 from app.story import show_story
@@ -32,19 +34,17 @@ def _load_link() -> None:
     if link is None:
         return
     state = st.session_state
-    state[f"{SCOPE}link_problems"] = [str(p) for p in link.problems]
+    state[f"{SCOPE}link_problems"] = link.problem_lines()
     variants.load(link.group)
     if len(link.group.runs) == 1:
         variants.add_run()
     state[f"{SCOPE}autorun"] = link.autorun
 
 
-@st.cache_resource(max_entries=64, ttl=600, show_spinner=False)  # figures are big; old versions go unread
-def _figures(job_id: str, version: int, log_y: bool, present: bool = False) -> dict:
-    """Every figure of the page for one job at one data version; shared by all viewers of the job."""
-    runner = get_runner()
-    job = runner.job(job_id)
-    scalars, layers, hists, _, findings = runner.tables(job_id)
+@st.cache_resource(max_entries=64, ttl=600, show_spinner=False, hash_funcs=run_panel.BY_VIEW)  # old versions go unread
+def _figures(job: JobView, log_y: bool, present: bool = False) -> dict:
+    """Every figure of the page for one view of a job; shared by all viewers of the job."""
+    scalars, layers, hists, _, findings = job.tables()
     labels = dict(zip(job.ids, job.labels))
     prediction = job.prediction
     if prediction is None:
@@ -92,13 +92,14 @@ def _differences(group: GroupConfig) -> None:
     st.dataframe(table, width="content")
 
 
-def _live(job_id: str, present: bool = False) -> None:
-    job = get_runner().job(job_id)
+@guarded(f"the live view of {COMPARE.called}")
+def _live(first: run_panel.FirstView, present: bool = False) -> None:
+    job = first.take()  # everything below is drawn from this one view
     if job is None:
         st.info("This comparison has ended and was cleared from the server. Press Train to run it again.")
         return
     run_panel.progress(job)
-    figures = _figures(job_id, job.version, st.session_state.get(f"{SCOPE}log_y", False), present)
+    figures = _figures(job, st.session_state.get(f"{SCOPE}log_y", False), present)
     columns = st.columns(len(job.ids))
     for k, (column, run_id, label) in enumerate(zip(columns, job.ids, job.labels)):
         with column:
@@ -140,7 +141,7 @@ def _live(job_id: str, present: bool = False) -> None:
                 st.success("No problems found so far.")
     st.subheader("Downloads")
     st.caption("Every run's numbers in one table each, told apart by the `run` column.")
-    run_panel.downloads(job_id, job.group)
+    run_panel.downloads(job)
     run_panel.stop_polling_when_ended(job, SCOPE)
 
 
@@ -151,17 +152,16 @@ def render() -> None:
     present = link.view == "present"
     st.title(COMPARE.title)
     state = st.session_state
-    for problem in state.get(f"{SCOPE}link_problems", []):
-        st.warning(f"Link: {problem}")
+    link_warning(state.get(f"{SCOPE}link_problems", []))
     show_story(link.preset, present=present)
     st.sidebar.markdown("**Run a**: every run starts from this setup.")
     base, errors = render_sidebar(locked=set(link.lock), prefix=variants.BASE)
     for error in errors:
-        st.sidebar.error(error)
+        st.sidebar.error(plain(error))
     with st.expander("Runs", expanded=False) if present else st.container():  # the presenter folds them away
         group, run_errors = variants.render_runs(base, locked=set(link.lock))
     for error in run_errors:
-        st.error(error)
+        st.error(plain(error))
     if group is not None:
         params = address_bar.write(SCOPE, group)
         _differences(group)
@@ -178,4 +178,4 @@ def render() -> None:
         return
     if run_panel.changed_since_start(group, SCOPE):
         st.caption("The runs changed since this comparison started: press **Train** to run them.")
-    st.fragment(run_every=run_panel.refresh_seconds(job))(_live)(job.id, present)
+    st.fragment(run_every=run_panel.refresh_seconds(job))(_live)(run_panel.FirstView(job), present)

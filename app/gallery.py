@@ -8,12 +8,11 @@ page, both through `?preset=ID`, so the page loads the preset exactly as a share
 
 from __future__ import annotations
 
-import html
-
 import streamlit as st
 
 from app.charts import run_color
 from app.pages import COMPARE, GALLERY, PLAYGROUND, Page
+from app.plain_text import plain
 from app.preview_charts import CONFIG, preview_figure
 from engine.lessons.presets import TOPICS, Preset, all_presets
 from engine.lessons.previews import preview_hash, read_previews
@@ -67,7 +66,7 @@ def _run_labels(preset: Preset) -> str:
     """The runs' labels in their colours: the chart's legend, kept out of the chart."""
     group = preset.group()
     return " &nbsp; ".join(f"<span style='color:{run_color(run_id)};font-size:0.85rem;white-space:nowrap'>"
-                           f"● {html.escape(label)}</span>" for run_id, label in zip(group.ids, group.labels))
+                           f"● {plain(label)}</span>" for run_id, label in zip(group.ids, group.labels))
 
 
 def _card(preset: Preset, preview: dict | None) -> None:

@@ -1,14 +1,13 @@
-"""Small pieces of page layout the pages share: a chart with its caption, a run's coloured heading, and
-a pair of charts that stands side by side (one above the other in the presenter view)."""
+"""Small pieces of page layout the pages share: a chart with its caption, a run's coloured heading, a pair
+of charts that stands side by side (one above the other in the presenter view), and a link's problems."""
 
 from __future__ import annotations
-
-import html
 
 import plotly.graph_objects as go
 import streamlit as st
 
 from app import charts, help_texts
+from app.plain_text import plain
 
 
 def chart(figure: go.Figure, name: str, how_to_read: str | None = None) -> None:
@@ -20,11 +19,19 @@ def chart(figure: go.Figure, name: str, how_to_read: str | None = None) -> None:
 
 
 def run_heading(run_id: str, text: str, size: str = "1rem") -> None:
-    """A run's name in its colour, the colour it has in every chart."""
+    """A run's name (`text`, plain text: a label may come from a link) in its colour, the colour it has in
+    every chart."""
     st.markdown(f"<span style='color:{charts.run_color(run_id)};font-weight:700;font-size:{size}'>"
-                f"● {html.escape(text)}</span>", unsafe_allow_html=True)
+                f"● {plain(text)}</span>", unsafe_allow_html=True)
 
 
 def pair(present: bool) -> tuple:
     """Two charts side by side, or one above the other in the presenter view (bigger)."""
     return (st.container(), st.container()) if present else tuple(st.columns(2))
+
+
+def link_warning(lines: list[str]) -> None:
+    """One warning box for everything wrong with the link the page was opened with, each line plain text."""
+    if lines:
+        st.warning("This link has problems; the rest of it applies.\n\n" +
+                   "\n".join(f"- {plain(line)}" for line in lines))

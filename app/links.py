@@ -1,7 +1,8 @@
 """Links: the address bar holds the config as a minimal mapping; opening a link restores it.
 
-Every link is untrusted input. Reading one never raises: each bad key falls back to its default and
-comes back as a Problem naming the key, the value and what is allowed; the rest of the link applies.
+Every link is untrusted input. Reading one never raises: each bad value falls back to its default and
+comes back as a Problem naming the key, the value and what is allowed; keys that are no key at all are
+counted and listed together (a link of 1,000 junk keys is one line); the rest of the link applies.
 Besides the config, a link may carry page keys: `preset=ID` (loaded first, explicit keys override
 it), `autorun=1`, `lock=key1,key2` (those controls read-only) and `view=present` (presenter layout).
 """
@@ -14,11 +15,12 @@ from functools import lru_cache
 from typing import Any
 
 from engine.lessons.presets import Preset, load_preset, resolve
-from engine.vocabulary.config import ConfigError, Problem, all_keys, render_run, to_text
-from engine.vocabulary.group import GroupConfig, parse_group, parse_group_lenient, render_group
+from engine.vocabulary.config import RUN_IDS, ConfigError, Problem, all_keys, render_run, to_text
+from engine.vocabulary.group import PAGE_KEYS, GroupConfig, parse_group, parse_group_lenient, render_group
 
-MAX_KEYS = 60  # more keys than the vocabulary could ever need: the rest are ignored, with a warning
+MAX_KEYS = 60  # more known keys than a link ever needs: the rest are ignored, with a warning
 MAX_VALUE = 400
+MAX_NAMED = 8  # unknown keys named in the one line about them; the others are counted
 VIEWS = ("present",)
 
 
@@ -30,22 +32,48 @@ class Link:
     preset: str | None = None
     lock: tuple[str, ...] = ()  # vocabulary keys shown read-only
     view: str | None = None  # "present": the presenter layout
+    unknown: dict[str, str] = field(default_factory=dict)  # keys that are no key of a link, with their values
 
     def page_keys(self) -> dict[str, str]:
         """The page keys a page writes back into the address bar (not autorun: it acts once)."""
         out = {"lock": ",".join(self.lock)} if self.lock else {}
         return {**out, "view": self.view} if self.view else out
 
+    def problem_lines(self) -> list[str]:
+        """What is wrong with the link, in plain text: a line per problem, one line for all unknown keys."""
+        lines = [str(problem) for problem in self.problems]
+        if self.unknown:
+            count = len(self.unknown)
+            named = ", ".join(f"{_clip(key, 40)}={_clip(repr(value), 20)}"
+                              for key, value in list(self.unknown.items())[:MAX_NAMED])
+            more = f" and {count - MAX_NAMED:,} more" if count > MAX_NAMED else ""
+            lines.append(f"{count:,} unknown key{'s' if count > 1 else ''}, ignored: {named}{more} (allowed: "
+                         f"{', '.join(all_keys())} and label; b., c. or d. before a key for runs b-d)")
+        return lines
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _known(key: str) -> bool:
+    """Whether a link's key is one: a vocabulary key or label, with b., c. or d. before it, or a page key."""
+    run_id, dot, name = key.strip().partition(".")
+    if not dot:
+        return run_id in all_keys() or run_id == "label" or run_id in PAGE_KEYS
+    return run_id in RUN_IDS[1:] and (name in all_keys() or name == "label")
+
 
 def read_link(params: Mapping[str, list[str]]) -> Link:
     """`params` maps each key to all its values (st.query_params.to_dict() keeps only the last; use get_all)."""
     problems: list[Problem] = []
     mapping: dict[str, Any] = {}
-    for index, (key, values) in enumerate(params.items()):
-        if index >= MAX_KEYS:
-            problems.append(Problem(key="(link)", value=f"{len(params)} keys",
-                                    message="too many keys; the rest are ignored", allowed=f"at most {MAX_KEYS} keys"))
-            break
+    unknown = {key: values[-1] if values else "" for key, values in params.items() if not _known(key)}
+    known = [(key, values) for key, values in params.items() if key not in unknown]
+    if len(known) > MAX_KEYS:
+        problems.append(Problem(key="(link)", value=f"{len(known)} keys", message="too many keys; the rest are ignored",
+                                allowed=f"at most {MAX_KEYS} keys"))
+    for key, values in known[:MAX_KEYS]:
         value = values[-1] if values else ""
         if len(values) > 1:
             problems.append(Problem(key=key, value=repr(values[:3])[:60],
@@ -66,7 +94,8 @@ def read_link(params: Mapping[str, list[str]]) -> Link:
         mapping.pop("preset", None)
         preset = None
     group, bad = parse_group_lenient(mapping)
-    return Link(group=group, problems=problems + bad, autorun=autorun, preset=preset, lock=lock, view=view)
+    return Link(group=group, problems=problems + bad, autorun=autorun, preset=preset, lock=lock, view=view,
+                unknown=unknown)
 
 
 def _lock(text: str, problems: list[Problem]) -> tuple[str, ...]:

@@ -15,6 +15,7 @@ if str(ROOT) not in sys.path:  # `streamlit run` puts app/ on the path, not the 
 def main() -> None:
     import streamlit as st
 
+    from app.guard import guarded
     from app.pages import PAGES
 
     present = st.query_params.get("view") == "present"  # the presenter view starts with the sidebar folded
@@ -26,7 +27,8 @@ def main() -> None:
                 visibility="visible" if path == page.url_path else "hidden")  # aliases stay out of the menu
         for page in PAGES for path in (page.url_path, *page.aliases)
     ]
-    st.navigation(pages).run()
+    current = st.navigation(pages)
+    guarded(f"the {current.title} page")(current.run)()  # an error shows an error id, never a traceback
 
 
 if __name__ == "__main__":

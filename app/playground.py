@@ -10,13 +10,16 @@ from __future__ import annotations
 import streamlit as st
 
 from app import address_bar, charts, help_texts, run_panel
-from app.layout import chart, pair
+from app.guard import guarded
+from app.layout import chart, link_warning, pair
 from app.links import link_params, preset_named
 from app.pages import COMPARE, PLAYGROUND
-from app.runtime import get_runner, session_token
+from app.plain_text import plain
+from app.runtime import session_token
 from app.share import share_panel
 from app.sidebar import load_into_widgets, render_sidebar
 from app.story import show_story
+from engine.serving.jobs import JobView
 from engine.vocabulary.group import GroupConfig
 
 SCOPE = PLAYGROUND.prefix
@@ -29,18 +32,16 @@ def _load_link() -> None:
     if link is None:
         return
     state = st.session_state
-    state[f"{SCOPE}link_problems"] = [str(p) for p in link.problems]
+    state[f"{SCOPE}link_problems"] = link.problem_lines()
     state[f"{SCOPE}comparison"] = link.group if len(link.group.runs) > 1 else None  # offered on the Compare page
     load_into_widgets(link.group.base, CONFIG)
     state[f"{SCOPE}autorun"] = link.autorun
 
 
-@st.cache_resource(max_entries=64, ttl=600, show_spinner=False)  # figures are big; old versions go unread
-def _figures(job_id: str, version: int, log_y: bool, present: bool = False) -> dict:
-    """Every figure of the page for one job at one data version; shared by all viewers of the job."""
-    runner = get_runner()
-    job = runner.job(job_id)
-    scalars, layers, hists, summary, findings = runner.tables(job_id)
+@st.cache_resource(max_entries=64, ttl=600, show_spinner=False, hash_funcs=run_panel.BY_VIEW)  # old versions go unread
+def _figures(job: JobView, log_y: bool, present: bool = False) -> dict:
+    """Every figure of the page for one view of a job; shared by all viewers of the job."""
+    scalars, layers, hists, summary, findings = job.tables()
     run = job.ids[0]
     figures = {
         "loss": charts.loss_accuracy_figure(scalars, log_y=log_y),
@@ -58,13 +59,14 @@ def _figures(job_id: str, version: int, log_y: bool, present: bool = False) -> d
     return {**figures, "findings": findings, "summary": summary}
 
 
-def _live(job_id: str, present: bool = False) -> None:
-    job = get_runner().job(job_id)
+@guarded(f"the live view of {PLAYGROUND.called}")
+def _live(first: run_panel.FirstView, present: bool = False) -> None:
+    job = first.take()  # everything below is drawn from this one view
     if job is None:
         st.info("This run has ended and was cleared from the server. Press Train to run it again.")
         return
     run_panel.progress(job)
-    figures = _figures(job_id, job.version, st.session_state.get(f"{SCOPE}log_y", False), present)
+    figures = _figures(job, st.session_state.get(f"{SCOPE}log_y", False), present)
     st.subheader("Findings")
     if figures["findings"]:
         for finding in figures["findings"]:
@@ -98,7 +100,7 @@ def _live(job_id: str, present: bool = False) -> None:
         st.subheader("Update ratio")
         chart(figures["update"], "update")
     st.subheader("Downloads")
-    run_panel.downloads(job_id, job.group)
+    run_panel.downloads(job)
     run_panel.stop_polling_when_ended(job, SCOPE)
 
 
@@ -117,8 +119,7 @@ def render() -> None:
     link = address_bar.current(SCOPE)
     present = link.view == "present"
     st.title(PLAYGROUND.title)
-    for problem in st.session_state.get(f"{SCOPE}link_problems", []):
-        st.warning(f"Link: {problem}")
+    link_warning(st.session_state.get(f"{SCOPE}link_problems", []))
     comparison = st.session_state.get(f"{SCOPE}comparison")
     if comparison is not None:
         st.warning(f"This link compares {len(comparison.runs)} runs; {PLAYGROUND.called} shows run a.")
@@ -127,7 +128,7 @@ def render() -> None:
     show_story(link.preset, present=present)
     config, errors = render_sidebar(locked=set(link.lock), prefix=CONFIG)
     for error in errors:
-        st.sidebar.error(error)
+        st.sidebar.error(plain(error))
     group = GroupConfig.single(config) if config is not None else None
     params = address_bar.write(SCOPE, group, whole_group=False) if group is not None else None
     with st.expander("Controls", expanded=False) if present else st.container():  # the presenter folds them away
@@ -146,4 +147,4 @@ def render() -> None:
         return
     if run_panel.changed_since_start(group, SCOPE):
         st.caption("The settings changed since this run started: press **Train** to run them.")
-    st.fragment(run_every=run_panel.refresh_seconds(job))(_live)(job.id, present)
+    st.fragment(run_every=run_panel.refresh_seconds(job))(_live)(run_panel.FirstView(job), present)

@@ -7,15 +7,18 @@ Reset move every run of a comparison together, in lock-step.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 
 import streamlit as st
 import torch
 
+from app.guard import guarded
 from app.links import link_params
+from app.plain_text import plain
 from app.runtime import get_runner, session_token
-from engine.serving.jobs import JobLimitError, JobView
+from engine.serving.jobs import JobLimitError, JobView, UnknownJobError
 from engine.vocabulary.group import GroupConfig, config_yaml
 
 LIVE = ("queued", "running")
@@ -23,6 +26,8 @@ REFRESH_SECONDS = 1.0
 # A refresh costs the server ~15-30 ms of CPU per viewer (bench/workshop.py). Past this many viewers of one
 # job, each polls less often, so a room of 100 costs about one refresh budget, not three cores.
 VIEWERS_AT_FULL_RATE = 30
+# A page's figures are cached per view: a view is one job at one version, the same for every viewer.
+BY_VIEW = {JobView: lambda view: (view.id, view.version)}
 
 
 def _key(scope: str, name: str) -> str:
@@ -38,41 +43,62 @@ def started_config(group: GroupConfig) -> str:
 
 
 def controls(group: GroupConfig | None, scope: str) -> JobView | None:
-    """Train, Pause, Resume, Step N, Reset. Train (or `autorun`) starts the group; returns its job."""
+    """Train, Pause, Resume, Step N, Reset. Train (or `autorun`) starts the group. Returns the page run's one
+    view of its job, read after Train: Pause and the others act in callbacks, before the page runs again."""
     runner, token, state = get_runner(), session_token(), st.session_state
-    current = job_id(scope)
-    job = runner.job(current) if current else None
     columns = st.columns(6)
     train = columns[0].button("Train", type="primary", disabled=group is None, width="stretch",
                               key=_key(scope, "train"))
     if train or (state.pop(_key(scope, "autorun"), False) and group is not None):
         try:
-            new_id = runner.start(group, token.id)
+            current, new_id = job_id(scope), runner.start(group, token.id)
             if current and current != new_id:
                 runner.release(current, token.id)  # not stop: other viewers may share that run
-            state[_key(scope, "job_id")] = current = new_id
+            state[_key(scope, "job_id")] = new_id
             state[_key(scope, "job_config")] = started_config(group)
             state[_key(scope, "polling")] = True
         except JobLimitError as error:
-            st.error(str(error))
-        job = runner.job(current) if current else None
-    running = job is not None and job.status in LIVE
-    if columns[1].button("Pause", disabled=not running, width="stretch", key=_key(scope, "pause")):
-        runner.pause(current)
-    paused = job is not None and job.status == "paused"
-    if columns[2].button("Resume", disabled=not paused, width="stretch", key=_key(scope, "resume")):
-        runner.resume(current)
-        state[_key(scope, "polling")] = True
+            st.error(plain(error))
+    current = job_id(scope)
+    job = runner.job(current) if current else None  # the one view this page run draws
+    running, paused = job is not None and job.status in LIVE, job is not None and job.status == "paused"
+    columns[1].button("Pause", disabled=not running, width="stretch", key=_key(scope, "pause"),
+                      on_click=_act, args=(scope, "pause"))
+    columns[2].button("Resume", disabled=not paused, width="stretch", key=_key(scope, "resume"),
+                      on_click=_act, args=(scope, "resume"))
     step_size = columns[3].number_input("steps", min_value=1, max_value=10_000, value=10,
                                         label_visibility="collapsed", key=_key(scope, "step_size"))
-    if columns[4].button(f"Step {step_size}", disabled=not paused, width="stretch",
-                         key=_key(scope, "step")):
-        runner.step(current, int(step_size))
-        state[_key(scope, "polling")] = True
-    if columns[5].button("Reset", disabled=job is None, width="stretch", key=_key(scope, "reset")):
-        runner.reset(current)
-        state[_key(scope, "polling")] = True
-    return runner.job(current) if current else None
+    columns[4].button(f"Step {step_size}", disabled=not paused, width="stretch", key=_key(scope, "step"),
+                      on_click=_act, args=(scope, "step"))
+    columns[5].button("Reset", disabled=job is None, width="stretch", key=_key(scope, "reset"),
+                      on_click=_act, args=(scope, "reset"))
+    return job
+
+
+@guarded("the controls")
+def _act(scope: str, action: str) -> None:
+    """A control's callback. The job may have ended since the buttons were drawn: then nothing happens, and
+    the page says so when it runs."""
+    runner, current = get_runner(), job_id(scope)
+    with contextlib.suppress(UnknownJobError):
+        if action == "step":
+            runner.step(current, int(st.session_state[_key(scope, "step_size")]))
+        else:
+            getattr(runner, action)(current)
+    if action != "pause":
+        st.session_state[_key(scope, "polling")] = True
+
+
+class FirstView:
+    """A page run's job view, handed to the page's live fragment: the fragment draws it when it runs within
+    that page run, so the whole page shows one view; the fragment's own later runs each read a fresh one."""
+
+    def __init__(self, job: JobView):
+        self.job_id, self._view = job.id, job
+
+    def take(self) -> JobView | None:
+        view, self._view = self._view, None
+        return view if view is not None else get_runner().job(self.job_id)
 
 
 def changed_since_start(group: GroupConfig | None, scope: str) -> bool:
@@ -87,7 +113,7 @@ def progress(job: JobView) -> None:
     place = f" (#{job.queue_position} in line)" if job.status == "queued" and job.queue_position else ""
     st.progress(fraction, text=f"step {job.step:,} / {job.steps:,}{speed} · {job.status}{place}{waiting}")
     if job.message:
-        (st.error if job.status == "failed" else st.info)(job.message)
+        (st.error if job.status == "failed" else st.info)(plain(job.message))
 
 
 def refresh_seconds(job: JobView) -> float | None:
@@ -109,22 +135,22 @@ def has_run(scope: str) -> bool:
     return job_id(scope) is not None or bool(st.session_state.get(_key(scope, "autorun")))
 
 
-def downloads(job_id: str, group: GroupConfig) -> None:
-    """Every run's tables (with the `run` column), the config and the weights; built when clicked."""
-    runner = get_runner()
+def downloads(job: JobView) -> None:
+    """Every run's tables (with the `run` column) as the page shows them, the config and the weights as
+    the worker has them when clicked; built when clicked."""
 
     def table(index: int) -> bytes:
-        return runner.tables(job_id)[index].to_csv(index=False).encode()
+        return job.tables()[index].to_csv(index=False).encode()
 
     def weights() -> bytes:
         buffer = io.BytesIO()
-        torch.save(runner.weights(job_id), buffer)
+        torch.save(get_runner().weights(job.id), buffer)
         return buffer.getvalue()
 
     columns = st.columns(5)
     for column, (index, name) in zip(columns, enumerate(("scalars", "layers", "hists"))):
         column.download_button(f"{name}.csv", lambda i=index: table(i), file_name=f"{name}.csv", mime="text/csv",
                                on_click="ignore")
-    columns[3].download_button("config.yaml", config_yaml(group),
+    columns[3].download_button("config.yaml", config_yaml(job.group),
                                file_name="config.yaml", mime="application/x-yaml", on_click="ignore")
     columns[4].download_button("weights.pt", weights, file_name="weights.pt", on_click="ignore")

@@ -46,7 +46,7 @@ def _copy_button(url: str) -> None:
 @st.dialog("Scan to open this view", width="large")
 def _big_qr(url: str) -> None:
     st.image(qr_png(url, scale=16), width=640)
-    st.caption(url)
+    st.code(url, language=None, wrap_lines=True)
 
 
 def share_panel(params: dict[str, str], *, training: bool, expanded: bool = False) -> None:

@@ -9,7 +9,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from app.help_texts import HOW_TO_READ
-from app.pages import PLAYGROUND
+from app.pages import COMPARE, PLAYGROUND
 from app.playground import CONFIG
 
 MAIN = str(Path(__file__).resolve().parent.parent / "app" / "main.py")
@@ -71,3 +71,20 @@ def test_train_starts_a_run_and_the_live_fragment_draws_charts():
     assert [name for name in drawn if name not in HOW_TO_READ] == ["output"]  # captioned by its kind instead
     for name in [*(name for name in drawn if name in HOW_TO_READ), "boundary"]:  # spiral: boundaries
         assert HOW_TO_READ[name] in captions, name
+
+
+@pytest.mark.parametrize("page", [PLAYGROUND, COMPARE])
+def test_a_thousand_parameter_link_gets_one_warning_that_counts_its_bad_keys(page):
+    from app.plain_text import shown
+    from tests.test_safe_pages import _open
+
+    link = {"hidden": "4x8", **{f"a{i}": str(i) for i in range(1, 998)}, "lr": "abc", "activation": "relu"}
+    app = _open(page, link)
+    assert not app.exception
+    assert len(app.warning) == 1, f"{len(app.warning)} warning boxes"  # was one box per key: 62
+    text = shown(app.warning[0].value)
+    assert "997 unknown keys, ignored: a1='1', a2='2', " in text and " and 989 more (allowed: " in text
+    assert "lr: got 'abc'" in text  # a known key's bad value, in the same box
+    assert len(text) < 1500
+    config = CONFIG if page is PLAYGROUND else f"{COMPARE.prefix}a.config."
+    assert app.session_state[f"{config}activation"] == "relu"  # the rest of the link applies

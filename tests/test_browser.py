@@ -15,6 +15,7 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from urllib.parse import quote, urlencode, urlsplit
 
 import pytest
 from playwright.sync_api import Page, expect, sync_playwright
@@ -181,4 +182,56 @@ def test_a_presenter_link_shows_the_story_large_and_trains_for_the_room(server, 
     expect(page.get_by_role("img").first).to_be_visible(timeout=10_000)  # the QR code
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "presenter.png"), full_page=True)
+    page.close()
+
+
+# Link text that a Markdown or HTML renderer would turn into images the browser fetches. 127.0.0.2 is this
+# machine's loopback, and every request the page makes to another host is aborted before it leaves.
+TRAP = "http://127.0.0.2:9"
+HOSTILE = {"lr": f"![x]({TRAP}/value.png)", "momentum": f"<img src={TRAP}/value.png>",  # bad values
+           f"![x]({TRAP}/key.png)": "1", f"<img src={TRAP}/k.png>": "1"}  # and keys that are none
+HOSTILE_LINKS = {
+    "/": {"hidden": "4x8", **HOSTILE, "label": f"![x]({TRAP}/label.png)"},
+    f"/{COMPARE.url_path}": {"hidden": "2x4", "steps": "300", "b.activation": "relu", "autorun": "1", **HOSTILE,
+                             "b.label": f"![x]({TRAP}/b.png)", "c.label": f"<img src={TRAP}/c.png>",
+                             "c.activation": "elu", "d.label": f"<a href='{TRAP}/d'>d</a>", "d.activation": "tanh"},
+}
+
+
+def _as_shown(text: str) -> str:
+    """Text as the page shows it: the same, with an invisible word joiner that keeps a URL from linking."""
+    from app.plain_text import JOINER
+
+    return text.replace("://", f":{JOINER}//")
+
+
+@pytest.mark.parametrize("path", HOSTILE_LINKS)
+def test_link_text_never_makes_the_browser_fetch_anything(server, browser, path):
+    """A link's values, keys and run labels are shown as text: the page requests nothing from other hosts."""
+    own = urlsplit(server).netloc
+    page = browser.new_page(viewport={"width": 1400, "height": 2400})
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
+    page.route("**/*", lambda route: route.continue_() if urlsplit(route.request.url).netloc in ("", own)
+               else route.abort())
+    page.goto(f"{server}{path}?{urlencode(HOSTILE_LINKS[path], quote_via=quote)}")
+    expect(page.get_by_role("alert").first).to_be_visible(timeout=30_000)  # the link's problems
+    if path != "/":  # the comparison trains: its run headings, charts and legends carry the labels
+        expect(page.get_by_text(re.compile(r"step 300 / 300")).first).to_be_visible(timeout=60_000)
+        expect(page.locator(".js-plotly-plot").first).to_be_visible(timeout=30_000)
+    page.wait_for_timeout(1500)  # let anything lazy (images, fonts) ask
+    foreign = [url for url in requested if urlsplit(url).netloc not in ("", own)]
+    assert not foreign, foreign
+    assert page.locator(f"img[src^='{TRAP}']").count() == 0
+    assert page.locator(f"[*|href^='{TRAP}']").count() == 0  # no link either: HTML's or a chart's (SVG)
+    # ... and the text is there, as it was written: one warning for the link, run headings with the labels
+    expect(page.get_by_text("This link has problems").first).to_be_visible(timeout=10_000)
+    for text in (f"lr: got '![x]({TRAP}/value.png)'", f"momentum: got '<img src={TRAP}/value.png>'",
+                 f"2 unknown keys, ignored: ![x]({TRAP}/key.png)='1', <img src={TRAP}/k.png>='1'"):
+        expect(page.get_by_text(_as_shown(text)).first).to_be_visible()
+    if path != "/":
+        headings = page.locator("span", has_text="● ")  # run headings, in the runs' colours
+        expect(headings.filter(has_text=_as_shown(f"![x]({TRAP}/b.png)")).first).to_be_visible()
+        expect(headings.filter(has_text=_as_shown(f"<img src={TRAP}/c.png>")).first).to_be_visible()
+        expect(headings.filter(has_text=_as_shown(f"<a href='{TRAP}/d'>d</a>")).first).to_be_visible()
     page.close()

@@ -16,6 +16,7 @@ from streamlit.testing.v1 import AppTest
 import engine
 from app.help_texts import HOW_TO_READ
 from app.pages import COMPARE, PLAYGROUND
+from app.plain_text import shown
 from app.playground import CONFIG
 from engine.training.trainer import GroupTrainer
 from engine.vocabulary.config import RunConfig
@@ -43,7 +44,7 @@ def _navigate(app: AppTest, page: str, params: dict[str, str] | None = None) -> 
 
 
 def _warnings(app: AppTest) -> str:
-    return " ".join(w.value for w in app.warning)
+    return shown(" ".join(w.value for w in app.warning))  # as the reader sees them
 
 
 def _wait_until_ended(job_id: str, timeout: float = 90) -> None:

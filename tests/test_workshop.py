@@ -16,6 +16,7 @@ from streamlit.testing.v1 import AppTest
 
 from app.links import link_params, read_link
 from app.pages import COMPARE, PLAYGROUND
+from app.plain_text import shown
 from app.playground import CONFIG
 from app.share import qr_png
 from engine.lessons.presets import load_preset, preset_ids
@@ -183,16 +184,24 @@ def hostile_links(draw) -> tuple[dict[str, str], dict[str, str]]:
     return good, bad
 
 
+def _one_line(text: str) -> str:
+    return text.replace("\r", " ").replace("\n", " ")
+
+
 def _check_page(app: AppTest, good: dict[str, str], bad: dict[str, str], prefix: str) -> None:
     assert not app.exception, app.exception
     expected = read_link({k: [v] for k, v in {**good, **bad}.items()})
-    warnings = _warnings(app)
-    for problem in expected.problems:  # every bad key is named, with what is allowed
-        assert problem.key in warnings, (problem.key, warnings[:300])
+    warnings = shown(_warnings(app))  # as the reader sees them: plain text
+    for problem in expected.problems:  # every bad value is named by its key, with what is allowed
+        assert _one_line(problem.key) in warnings, (problem.key, warnings[:300])
+    if expected.unknown:  # the keys that are none: counted, the first ones named, all in one line
+        assert f"{len(expected.unknown):,} unknown key" in warnings, warnings[:300]
+        assert _one_line(next(iter(expected.unknown))[:39]) in warnings, warnings[:300]
+    assert len(app.warning) <= 2, [w.value for w in app.warning]  # the link's problems, and "compares"
     assert all("allowed" in w.value or "compares" in w.value for w in app.warning), warnings[:300]
     for key, value in good.items():  # the rest of the link applies
-        shown = app.session_state[f"{prefix}{key}"]
-        assert str(shown) == value, (key, shown, value)
+        now = app.session_state[f"{prefix}{key}"]
+        assert str(now) == value, (key, now, value)
     config = app.session_state  # nothing exceeds the server's limits
     assert len(app.query_params) <= 60
     assert sum(len(k) + len(v) for k, v in app.query_params.items()) < 2000

@@ -10,6 +10,7 @@ per-property validation (the tests validate every figure instead); subplot grids
 from __future__ import annotations
 
 import copy
+import html
 from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
@@ -52,7 +53,9 @@ def run_color(run_id: str) -> str:
 
 
 def run_label(run_id: str, labels: Mapping[str, str] | None = None) -> str:
-    return str((labels or {}).get(run_id) or run_id)
+    """A run's label as chart text: a label may come from a link, and Plotly reads tags in text (`<a href>`,
+    `<b>`), so `<`, `>` and `&` become character references, which it shows as the characters."""
+    return html.escape(str((labels or {}).get(run_id) or run_id), quote=False)
 
 
 def waiting_figure(message: str = WAITING, height: int = 260) -> go.Figure:
