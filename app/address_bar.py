@@ -23,13 +23,17 @@ def _params() -> dict[str, list[str]]:
 
 def incoming(scope: str) -> Link | None:
     """The link to load on this run of the page, or None when the address bar holds nothing new. A new
-    link also becomes the page's preset, locks and view."""
+    link also becomes the page's preset, locks and view, its problems (shown as one warning) and its
+    autorun (acted on once by the run panel)."""
     params = _params()
     written = st.session_state.get(f"{scope}written")
     if written is not None and (not params or params == {k: [v] for k, v in written.items()}):
         return None
     link = read_link(params)
-    st.session_state[f"{scope}link"] = Link(group=link.group, preset=link.preset, lock=link.lock, view=link.view)
+    state = st.session_state
+    state[f"{scope}link"] = Link(group=link.group, preset=link.preset, lock=link.lock, view=link.view)
+    state[f"{scope}link_problems"] = link.problem_lines()
+    state[f"{scope}autorun"] = link.autorun
     return link
 
 

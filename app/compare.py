@@ -15,7 +15,7 @@ import streamlit as st
 
 from app import address_bar, charts, help_texts, run_panel, variants
 from app.guard import guarded
-from app.layout import chart, link_warning, pair, run_heading
+from app.layout import chart, page_top, run_heading, titled_pair
 from app.pages import COMPARE
 from app.plain_text import plain
 from app.runtime import session_token
@@ -33,12 +33,9 @@ def _load_link() -> None:
     link = address_bar.incoming(SCOPE)
     if link is None:
         return
-    state = st.session_state
-    state[f"{SCOPE}link_problems"] = link.problem_lines()
     variants.load(link.group)
     if len(link.group.runs) == 1:
         variants.add_run()
-    state[f"{SCOPE}autorun"] = link.autorun
 
 
 @st.cache_resource(max_entries=64, ttl=600, show_spinner=False, hash_funcs=run_panel.BY_VIEW)  # old versions go unread
@@ -94,25 +91,17 @@ def _differences(group: GroupConfig) -> None:
 
 @guarded(f"the live view of {COMPARE.called}")
 def _live(first: run_panel.FirstView, present: bool = False) -> None:
-    job = first.take()  # everything below is drawn from this one view
+    job, figures = run_panel.open_view(first, SCOPE, _figures, present, "This comparison")
     if job is None:
-        st.info("This comparison has ended and was cleared from the server. Press Train to run it again.")
         return
-    run_panel.progress(job)
-    figures = _figures(job, st.session_state.get(f"{SCOPE}log_y", False), present)
     columns = st.columns(len(job.ids))
     for k, (column, run_id, label) in enumerate(zip(columns, job.ids, job.labels)):
         with column:
             run_heading(run_id, label)
             status = job.run_statuses.get(run_id, job.status)
             (st.error if status == "diverged" else st.caption)(run_status(job, k))
-    left, right = pair(present)
-    with left:
-        st.subheader("Loss and accuracy")
-        chart(figures["loss"], "loss")
-    with right:
-        st.subheader("Gradient magnitude across depth")
-        chart(figures["grad_depth"], "grad_depth")
+    titled_pair(present, figures, ("Loss and accuracy", "loss", None),
+                ("Gradient magnitude across depth", "grad_depth", None))
     st.subheader("Saturation and dead units across depth")
     chart(figures["saturation_depth"], "saturation_depth")
     st.subheader("Activations over time, side by side")
@@ -148,11 +137,7 @@ def _live(first: run_panel.FirstView, present: bool = False) -> None:
 def render() -> None:
     _load_link()
     session_token()  # creating it registers the session with the runner's reaper
-    link = address_bar.current(SCOPE)
-    present = link.view == "present"
-    st.title(COMPARE.title)
-    state = st.session_state
-    link_warning(state.get(f"{SCOPE}link_problems", []))
+    link, present = page_top(SCOPE, COMPARE.title)
     show_story(link.preset, present=present)
     st.sidebar.markdown("**Run a**: every run starts from this setup.")
     base, errors = render_sidebar(locked=set(link.lock), prefix=variants.BASE)

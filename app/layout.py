@@ -6,7 +6,8 @@ from __future__ import annotations
 import plotly.graph_objects as go
 import streamlit as st
 
-from app import charts, help_texts
+from app import address_bar, charts, help_texts
+from app.links import Link
 from app.plain_text import plain
 
 
@@ -28,6 +29,25 @@ def run_heading(run_id: str, text: str, size: str = "1rem") -> None:
 def pair(present: bool) -> tuple:
     """Two charts side by side, or one above the other in the presenter view (bigger)."""
     return (st.container(), st.container()) if present else tuple(st.columns(2))
+
+
+def titled_pair(present: bool, figures: dict, *charts_: tuple[str, str, str | None]) -> None:
+    """Two charts under their own headings, side by side (`pair`): each (heading, figure name, caption or None
+    for its usual one); a figure that is None (nothing to draw yet) leaves its heading alone."""
+    for column, (title, name, how_to_read) in zip(pair(present), charts_):
+        with column:
+            st.subheader(title)
+            if figures[name] is not None:
+                chart(figures[name], name, how_to_read)
+
+
+def page_top(scope: str, title: str) -> tuple[Link, bool]:
+    """A page's title and its link's warning; returns what the page's last link set and whether the page is
+    in the presenter view."""
+    link = address_bar.current(scope)
+    st.title(title)
+    link_warning(st.session_state.get(f"{scope}link_problems", []))
+    return link, link.view == "present"
 
 
 def link_warning(lines: list[str]) -> None:

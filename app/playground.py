@@ -11,7 +11,7 @@ import streamlit as st
 
 from app import address_bar, charts, help_texts, run_panel
 from app.guard import guarded
-from app.layout import chart, link_warning, pair
+from app.layout import chart, page_top, pair, titled_pair
 from app.links import link_params, preset_named
 from app.pages import COMPARE, PLAYGROUND
 from app.plain_text import plain
@@ -32,10 +32,8 @@ def _load_link() -> None:
     if link is None:
         return
     state = st.session_state
-    state[f"{SCOPE}link_problems"] = link.problem_lines()
     state[f"{SCOPE}comparison"] = link.group if len(link.group.runs) > 1 else None  # offered on the Compare page
     load_into_widgets(link.group.base, CONFIG)
-    state[f"{SCOPE}autorun"] = link.autorun
 
 
 @st.cache_resource(max_entries=64, ttl=600, show_spinner=False, hash_funcs=run_panel.BY_VIEW)  # old versions go unread
@@ -61,12 +59,9 @@ def _figures(job: JobView, log_y: bool, present: bool = False) -> dict:
 
 @guarded(f"the live view of {PLAYGROUND.called}")
 def _live(first: run_panel.FirstView, present: bool = False) -> None:
-    job = first.take()  # everything below is drawn from this one view
+    job, figures = run_panel.open_view(first, SCOPE, _figures, present, "This run")
     if job is None:
-        st.info("This run has ended and was cleared from the server. Press Train to run it again.")
         return
-    run_panel.progress(job)
-    figures = _figures(job, st.session_state.get(f"{SCOPE}log_y", False), present)
     st.subheader("Findings")
     if figures["findings"]:
         for finding in figures["findings"]:
@@ -74,14 +69,9 @@ def _live(first: run_panel.FirstView, present: bool = False) -> None:
             st.warning(f"**{finding['code'].replace('_', ' ')}**{where} (step {finding['step']}): {finding['message']}")
     else:
         st.success("No problems found so far.")
-    left, right = pair(present)
-    with left:
-        st.subheader("Loss and accuracy")
-        chart(figures["loss"], "loss")
-    with right:
-        st.subheader("What the net computes")
-        if figures["output"] is not None:
-            chart(figures["output"], "output", help_texts.HOW_TO_READ[job.prediction.kind])
+    output_caption = help_texts.HOW_TO_READ[job.prediction.kind] if job.prediction else ""
+    titled_pair(present, figures, ("Loss and accuracy", "loss", None),
+                ("What the net computes", "output", output_caption))
     st.subheader("Gradient magnitude across depth")
     left, right = pair(present)
     with left:
@@ -92,13 +82,8 @@ def _live(first: run_panel.FirstView, present: bool = False) -> None:
     st.subheader("Activations")
     chart(figures["act_now"], "act_now")
     chart(figures["act_time"], "act_time")
-    left, right = pair(present)
-    with left:
-        st.subheader("Saturation and dead units")
-        chart(figures["saturation"], "saturation")
-    with right:
-        st.subheader("Update ratio")
-        chart(figures["update"], "update")
+    titled_pair(present, figures, ("Saturation and dead units", "saturation", None),
+                ("Update ratio", "update", None))
     st.subheader("Downloads")
     run_panel.downloads(job)
     run_panel.stop_polling_when_ended(job, SCOPE)
@@ -116,10 +101,7 @@ def _compare_with(group: GroupConfig | None) -> None:
 def render() -> None:
     _load_link()
     session_token()  # creating it registers the session with the runner's reaper
-    link = address_bar.current(SCOPE)
-    present = link.view == "present"
-    st.title(PLAYGROUND.title)
-    link_warning(st.session_state.get(f"{SCOPE}link_problems", []))
+    link, present = page_top(SCOPE, PLAYGROUND.title)
     comparison = st.session_state.get(f"{SCOPE}comparison")
     if comparison is not None:
         st.warning(f"This link compares {len(comparison.runs)} runs; {PLAYGROUND.called} shows run a.")

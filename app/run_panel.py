@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+from collections.abc import Callable
 
 import streamlit as st
 import torch
@@ -99,6 +100,18 @@ class FirstView:
     def take(self) -> JobView | None:
         view, self._view = self._view, None
         return view if view is not None else get_runner().job(self.job_id)
+
+
+def open_view(first: FirstView, scope: str, figures: Callable[[JobView, bool, bool], dict], present: bool,
+              what: str) -> tuple[JobView | None, dict]:
+    """The live view's opening: its one job view, the progress bar, and the page's figures for that view
+    (`figures(job, log_y, present)`); (None, {}) with a note when the job is gone from the server."""
+    job = first.take()  # everything the page draws comes from this one view
+    if job is None:
+        st.info(f"{what} has ended and was cleared from the server. Press Train to run it again.")
+        return None, {}
+    progress(job)
+    return job, figures(job, st.session_state.get(f"{scope}log_y", False), present)
 
 
 def changed_since_start(group: GroupConfig | None, scope: str) -> bool:

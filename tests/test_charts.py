@@ -189,6 +189,12 @@ def _caption_keys_the_pages_use() -> dict[str, set[str]]:
                     name = arguments[1]
                     assert isinstance(name, ast.Constant), f"{path}:{node.lineno}: a caption key known to no test"
                     keys.add(name.value)
+            elif isinstance(node, ast.Call) and _name(node.func) == "titled_pair":  # (title, name, caption)
+                for item in node.args[2:]:
+                    assert isinstance(item, ast.Tuple) and isinstance(item.elts[1], ast.Constant), (
+                        f"{path}:{node.lineno}: a caption key known to no test")
+                    if isinstance(item.elts[2], ast.Constant) and item.elts[2].value is None:
+                        keys.add(item.elts[1].value)
             elif isinstance(node, ast.Subscript) and _name(node.value) == "HOW_TO_READ":
                 if isinstance(node.slice, ast.Constant):
                     keys.add(node.slice.value)
