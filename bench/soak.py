@@ -16,6 +16,7 @@ from __future__ import annotations
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from bench.app_cost import FRAGMENT_SCRIPT
@@ -87,8 +88,8 @@ def soak(sessions: int, every: int, pages: bool = True) -> dict:
     from app.runtime import get_runner
 
     runner = get_runner()
-    grace = runner.grace_s
-    runner.grace_s = GRACE_S
+    limits = runner.limits
+    runner.limits = replace(limits, grace_s=GRACE_S)
     try:
         with tempfile.TemporaryDirectory() as folder:
             script = Path(folder) / "fragment.py"
@@ -115,7 +116,7 @@ def soak(sessions: int, every: int, pages: bool = True) -> dict:
                 "workers_restarted": sum(a != b for a, b in zip(pids, runner.stats()["worker_pids"])),
             }
     finally:
-        runner.grace_s = grace
+        runner.limits = limits
 
 
 def run(quick: bool) -> dict:
