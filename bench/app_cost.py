@@ -51,7 +51,9 @@ if __name__ == "__main__":
     sys.path.insert(0, {root!r})
     import streamlit as st
     from app.{page} import _live
-    _live(st.query_params["job"])
+    from app.run_panel import FirstView
+    from app.runtime import get_runner
+    _live(FirstView(get_runner().job(st.query_params["job"])))  # one view per run, as the page hands it over
 """
 
 

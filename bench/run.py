@@ -49,6 +49,7 @@ def main(argv: list[str] | None = None) -> int:
 
     document: dict[str, Any] = {"environment": environment(), "quick": args.quick, "seconds": {}}
     failed = False
+    main = sys.modules["__main__"]
     for name, run in chosen.items():
         start = time.perf_counter()
         try:
@@ -56,6 +57,10 @@ def main(argv: list[str] | None = None) -> int:
         except Exception:
             failed = True
             document[name] = {"error": traceback.format_exc()}
+        finally:
+            # AppTest leaves its (temporary) script as __main__, and spawned workers re-import __main__:
+            # restored, a later benchmark's workers start however the one before ran its pages.
+            sys.modules["__main__"] = main
         document["seconds"][name] = round(time.perf_counter() - start, 1)
     emit(document)
     return 1 if failed else 0

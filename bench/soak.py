@@ -120,7 +120,7 @@ def soak(sessions: int, every: int, pages: bool = True) -> dict:
 
 
 def run(quick: bool) -> dict:
-    return soak(20, 5) if quick else soak(300, 30)
+    return soak(10, 5) if quick else soak(300, 30)
 
 
 main = main_of("soak", __doc__, run)
