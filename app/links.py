@@ -15,8 +15,8 @@ from functools import lru_cache
 from typing import Any
 
 from engine.lessons.presets import Preset, load_preset, resolve
-from engine.vocabulary.config import RUN_IDS, ConfigError, Problem, all_keys, render_run, to_text
-from engine.vocabulary.group import PAGE_KEYS, GroupConfig, parse_group, parse_group_lenient, render_group
+from engine.vocabulary.config import ConfigError, Problem, all_keys, render_run, to_text
+from engine.vocabulary.group import GroupConfig, is_known_key, parse_group, parse_group_lenient, render_group
 
 MAX_KEYS = 60  # more known keys than a link ever needs: the rest are ignored, with a warning
 MAX_VALUE = 400
@@ -56,19 +56,11 @@ def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _known(key: str) -> bool:
-    """Whether a link's key is one: a vocabulary key or label, with b., c. or d. before it, or a page key."""
-    run_id, dot, name = key.strip().partition(".")
-    if not dot:
-        return run_id in all_keys() or run_id == "label" or run_id in PAGE_KEYS
-    return run_id in RUN_IDS[1:] and (name in all_keys() or name == "label")
-
-
 def read_link(params: Mapping[str, list[str]]) -> Link:
     """`params` maps each key to all its values (st.query_params.to_dict() keeps only the last; use get_all)."""
     problems: list[Problem] = []
     mapping: dict[str, Any] = {}
-    unknown = {key: values[-1] if values else "" for key, values in params.items() if not _known(key)}
+    unknown = {key: values[-1] if values else "" for key, values in params.items() if not is_known_key(key)}
     known = [(key, values) for key, values in params.items() if key not in unknown]
     if len(known) > MAX_KEYS:
         problems.append(Problem(key="(link)", value=f"{len(known)} keys", message="too many keys; the rest are ignored",

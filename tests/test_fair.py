@@ -14,7 +14,8 @@ import pytest
 from engine.serving.cost import Limits, admit, estimate
 from engine.serving.jobs import LIVE, JobLimitError, JobRunner
 from engine.vocabulary.group import GroupConfig, parse_group
-from tests.test_jobs import group, view, wait_for
+from tests.test_jobs import group, view
+from tests.waiting import wait_for
 
 # One step takes seconds here (2 x 1024 units, 4,096 examples, a probe at every step), within max_step_s.
 HEAVY = {"hidden": "2x1024", "batch_size": "4096", "samples": "8000", "probe_every": "1", "steps": "200000"}

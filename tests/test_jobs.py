@@ -25,23 +25,15 @@ from engine.serving.jobs import (
     default_workers,
 )
 from engine.vocabulary.group import GroupConfig, parse_group
+from tests.waiting import wait_for
 
 LONG = {"hidden": "6,6", "samples": "200", "steps": "200000", "probe_every": "5"}  # never ends within a test
-WAIT_S = 30.0
 
 
 def group(**overrides: object) -> GroupConfig:
     return parse_group({**LONG, **{k.replace("__", "."): str(v) for k, v in overrides.items()}})
 
 
-def wait_for(what: str, condition: Callable[[], object], timeout: float = WAIT_S) -> object:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.02)
-    raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
 
 
 def view(runner: JobRunner, job_id: str) -> JobView:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
 
 import pytest
 
@@ -15,6 +14,7 @@ from engine.serving.memory import IDLE_RSS_ENV, megabytes, rss, trim, worker_idl
 from engine.serving.protocol import Create, Drop, Retiring
 from engine.serving.worker import _Host
 from engine.vocabulary.group import parse_group
+from tests.waiting import wait_for
 
 SMALL = {"hidden": "4", "samples": "100", "steps": "30", "probe_every": "5"}
 HEAVY = {"hidden": "2x1024", "batch_size": "4096", "samples": "8000", "steps": "2", "probe_every": "1"}
@@ -29,14 +29,6 @@ class Pipe:
         self.sent.append(message)
 
 
-def wait_for(what: str, condition: Callable[[], object], timeout: float = WAIT_S) -> object:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.02)
-    raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
 
 
 def test_the_limit_defaults_to_400_mb_or_more_and_the_environment_overrides(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -74,7 +66,7 @@ def test_an_idle_worker_above_its_limit_retires_and_a_fresh_one_serves_on(
     caplog.set_level(logging.INFO, logger="engine.serving")
     # heavy_step_s raised: on one worker the heavy lane does not exist, and this test wants a big job there
     with JobRunner(workers=1, grace_s=0.0, publish_s=0.02, heavy_step_s=10.0) as runner:
-        wait_for("the worker to start", lambda: runner._pool.workers[0].ready)
+        wait_for("the worker to start", lambda: runner._pool.workers[0].ready, timeout=WAIT_S)
         first = runner.stats()["worker_pids"][0]
         fresh = rss(first)
         heavy = runner.start(parse_group(HEAVY), "heavy")  # a wide net with a big batch: most of a GB
@@ -85,14 +77,14 @@ def test_an_idle_worker_above_its_limit_retires_and_a_fresh_one_serves_on(
         assert view.status == "finished", view.message
         runner.release_session("heavy")  # no grace: the job is removed, the worker told to drop it
         wait_for("a fresh worker", lambda: runner.stats()["worker_pids"][0] != first
-                 and runner._pool.workers[0].ready)
+                 and runner._pool.workers[0].ready, timeout=WAIT_S)
         second = runner.stats()["worker_pids"][0]
         assert runner.job(heavy) is None
         assert rss(second) < max(peak, fresh) and rss(second) < 1.3 * fresh, (
             f"fresh {megabytes(fresh)} MB, peak {megabytes(peak)} MB, successor {megabytes(rss(second))} MB")
 
         small = runner.start(parse_group(SMALL), "next")  # the runner keeps serving
-        done = wait_for("the next job", lambda: (v := runner.job(small)) and v.done and v)
+        done = wait_for("the next job", lambda: (v := runner.job(small)) and v.done and v, timeout=WAIT_S)
         assert done.status == "finished" and done.worker_pid == second
         assert runner.stats()["statuses"]["failed"] == 0
     assert "retires to give back" in caplog.text
@@ -101,7 +93,7 @@ def test_an_idle_worker_above_its_limit_retires_and_a_fresh_one_serves_on(
 
 def test_a_job_sent_to_a_retiring_worker_starts_on_its_successor() -> None:
     with JobRunner(workers=1, publish_s=0.02) as runner:
-        wait_for("the worker to start", lambda: runner._pool.workers[0].ready)
+        wait_for("the worker to start", lambda: runner._pool.workers[0].ready, timeout=WAIT_S)
         job_id = runner.start(parse_group({**SMALL, "steps": "200000"}), "s")
         with runner._lock:  # as if the worker had said it retires before it read the job's Create
             worker = runner._pool.workers[0]
@@ -109,7 +101,8 @@ def test_a_job_sent_to_a_retiring_worker_starts_on_its_successor() -> None:
             mirror = runner._jobs[job_id]
             assert mirror.worker is not worker and mirror.gen == 1 and mirror.status == "running"
         worker.process.kill()  # the real one never read the Retiring: it would have exited by now
-        view = wait_for("the job on the new worker", lambda: (v := runner.job(job_id)) and v.step > 0 and v)
+        view = wait_for("the job on the new worker", lambda: (v := runner.job(job_id)) and v.step > 0 and v,
+                        timeout=WAIT_S)
         assert view.status == "running" and view.worker_pid == runner._pool.workers[0].process.pid
         assert view.worker_pid != worker.process.pid
         assert runner.stats()["statuses"]["failed"] == 0

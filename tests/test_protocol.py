@@ -38,9 +38,9 @@ from engine.training.data import make_dataset
 from engine.training.predictions import predict
 from engine.training.trainer import GroupTrainer
 from engine.vocabulary.group import GroupConfig, parse_group
+from tests.waiting import wait_for
 
 SMALL = {"hidden": "4", "samples": "100", "steps": "5000", "probe_every": "5"}
-WAIT_S = 30.0
 
 
 def small(**overrides: object) -> GroupConfig:
@@ -63,14 +63,6 @@ def progress(**fields: object) -> Progress:
     return Progress(**{**defaults, **fields})
 
 
-def wait_for(what: str, condition, timeout: float = WAIT_S):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.02)
-    raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
 
 
 # ---------------------------------------------------------------------------------------------- the types

@@ -86,6 +86,15 @@ class GroupConfig(BaseModel):
         return GroupConfig(runs=runs, labels=self.labels, ids=self.ids)
 
 
+def is_known_key(key: str) -> bool:
+    """Whether a link's or file's key names anything: a vocabulary key or `label`, plain or after b., c. or d.,
+    or a page key. (Whether its value is allowed is the parser's question.)"""
+    prefix, dot, name = key.strip().partition(".")
+    if not dot:
+        return prefix in all_keys() or prefix == "label" or prefix in PAGE_KEYS
+    return prefix in RUN_IDS[1:] and (name in all_keys() or name == "label")
+
+
 def split_prefixed(mapping: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, dict[str, Any]], list[Problem]]:
     """Separate plain keys from `b.key` overrides; unknown prefixes become problems."""
     base: dict[str, Any] = {}
