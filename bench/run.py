@@ -20,7 +20,17 @@ from typing import Any
 if __package__ in (None, ""):  # run as a script: make `bench` and `engine` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import app_cost, fair_lanes, group_cost, history_memory, probe_overhead, profile_engine, soak, workshop
+from bench import (
+    app_cost,
+    browser_rehearsal,
+    fair_lanes,
+    group_cost,
+    history_memory,
+    probe_overhead,
+    profile_engine,
+    soak,
+    workshop,
+)
 from bench.common import emit, environment
 
 BENCHMARKS = {
@@ -31,6 +41,7 @@ BENCHMARKS = {
     "workshop": workshop.run,
     "fair_lanes": fair_lanes.run,
     "soak": soak.run,
+    "browser_rehearsal": browser_rehearsal.run,
 }
 
 

@@ -6,6 +6,7 @@ one, and bounds the small one's time to its first chart. Every wait has a deadli
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterator
 
@@ -63,7 +64,13 @@ def test_a_small_job_gets_its_first_chart_within_2_s_beside_three_heavy_jobs(run
     wait_for("the small job's first chart", lambda: view(runner, small).snapshots(), timeout=30)
     waited = time.monotonic() - started
     assert waited < FIRST_CHART_S, f"the small job's first chart took {waited:.1f} s beside three heavy jobs"
-    assert view(runner, small).worker_pid not in {view(runner, j).worker_pid for j in heavies}
+    heavy_pids = {view(runner, j).worker_pid for j in heavies}
+    assert view(runner, small).worker_pid not in heavy_pids
+    # ... and the heavy lane yields the CPU: its process runs below the light lane's priority
+    (heavy_pid,) = heavy_pids
+    light_pid = view(runner, small).worker_pid
+    lowered = os.getpriority(os.PRIO_PROCESS, heavy_pid) - os.getpriority(os.PRIO_PROCESS, light_pid)
+    assert lowered == runner.limits.heavy_niceness > 0
 
 
 def test_sixteen_quick_trains_from_one_session_never_queue_other_sessions() -> None:

@@ -50,6 +50,7 @@ class Limits:
     max_job_bytes: int = 2 << 30  # estimated memory above which a job is refused
     heavy_workers: int = 1  # workers of the heavy lane (at most all workers but one; none with one worker)
     heavy_jobs_per_worker: int = 4  # heavy jobs a heavy-lane worker hosts at once; more wait as `queued`
+    heavy_niceness: int = 10  # the heavy lane's processes yield the CPU to the server and the light lane
 
 
 @dataclass(frozen=True)

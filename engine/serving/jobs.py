@@ -87,7 +87,9 @@ class JobRunner(WorkerEvents):
         self._weights = WeightsRequests(self._lock)
         self._closed = False
         self.trainings_started = 0  # new jobs; a viewer joining an identical config's job adds none
-        self._pool = WorkerPool(multiprocessing.get_context("spawn"), self.workers)
+        first_heavy = self.workers - heavy_lane(self.workers, self.limits)
+        self._pool = WorkerPool(multiprocessing.get_context("spawn"), self.workers,
+                                niceness=lambda index: self.limits.heavy_niceness if index >= first_heavy else 0)
         self._reader = Reader(self._pool, self._lock, closed=lambda: self._closed, on_message=self._on_message,
                               on_death=self._on_worker_death, on_tick=self._housekeeping)
         atexit.register(self.shutdown)

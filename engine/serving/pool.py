@@ -13,7 +13,7 @@ import contextlib
 import os
 import signal
 import time
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from typing import Any
 
 from engine.serving import worker as worker_module
@@ -44,12 +44,13 @@ def default_workers() -> int:
 class WorkerHandle:
     """One worker process as the runner holds it: its command queue, the read end of its pipe, its jobs."""
 
-    def __init__(self, ctx: Any, index: int):
+    def __init__(self, ctx: Any, index: int, niceness: int = 0):
         self.index = index
+        self.niceness = niceness
         self.commands = ctx.Queue()
         self.commands.cancel_join_thread()  # never hang the server's exit on a dead worker's queue
         self.conn, writer = ctx.Pipe(duplex=False)
-        self.process = ctx.Process(target=worker_module.main, args=(index, self.commands, writer),
+        self.process = ctx.Process(target=worker_module.main, args=(index, self.commands, writer, niceness),
                                    name=f"layerscope-worker-{index}", daemon=True)
         self.process.start()
         writer.close()  # the worker holds the only writer: its death reads as EOF here
@@ -75,9 +76,10 @@ class WorkerHandle:
 
 
 class WorkerPool:
-    def __init__(self, ctx: Any, count: int):
+    def __init__(self, ctx: Any, count: int, niceness: Callable[[int], int] = lambda index: 0):
+        """`niceness(index)`: how much lower than the server's the priority of the worker at `index` is."""
         self.ctx = ctx
-        self.workers = [WorkerHandle(ctx, i) for i in range(count)]
+        self.workers = [WorkerHandle(ctx, i, niceness(i)) for i in range(count)]
         self.failed_starts = 0  # workers in a row that died before they were ready
         self.broken = ""  # why no worker can start, once that is clear
 
@@ -110,7 +112,7 @@ class WorkerPool:
         w.close()
         self.failed_starts = 0 if w.ready else self.failed_starts + 1
         if self.failed_starts < MAX_FAILED_STARTS:
-            self.workers[w.index] = WorkerHandle(self.ctx, w.index)
+            self.workers[w.index] = WorkerHandle(self.ctx, w.index, w.niceness)
         elif not self.alive():
             self.broken = (f"Training is unavailable: {MAX_FAILED_STARTS} worker processes in a row "
                            f"stopped before they were ready (the last: {why}). See the server's log.")

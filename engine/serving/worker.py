@@ -266,10 +266,13 @@ def _commands(commands: Any, block: bool) -> list[Command]:
     return out
 
 
-def main(index: int, commands: Any, results: Any) -> None:
+def main(index: int, commands: Any, results: Any, niceness: int = 0) -> None:
     """The target of a spawned worker Process: serve, then leave at once (an interpreter's orderly
     teardown of torch and pandas takes most of a second and keeps nothing worth keeping)."""
     code = 0
+    if niceness:
+        with contextlib.suppress(OSError):  # a platform without priorities still trains
+            os.nice(niceness)
     try:
         serve(index, commands, results)
     except BaseException:
