@@ -24,6 +24,9 @@ from engine.vocabulary.group import GroupConfig, config_yaml
 
 LIVE = ("queued", "running")
 REFRESH_SECONDS = 1.0
+# Until a running job's first snapshot arrives (its first probe runs at step 0, a tenth of a second after start),
+# look again soon: the first chart then shows moments after Train, not a whole refresh later.
+FIRST_DATA_REFRESH_SECONDS = 0.2
 # A refresh costs the server ~15-30 ms of CPU per viewer (bench/workshop.py). Past this many viewers of one
 # job, each polls less often, so a room of 100 costs about one refresh budget, not three cores.
 VIEWERS_AT_FULL_RATE = 30
@@ -133,7 +136,10 @@ def refresh_seconds(job: JobView) -> float | None:
     """How often a viewer's live charts poll: once a second, slower for a crowded job, never once it ended."""
     if job.status not in LIVE:
         return None
-    return REFRESH_SECONDS * max(1.0, job.subscribers / VIEWERS_AT_FULL_RATE)
+    crowd = max(1.0, job.subscribers / VIEWERS_AT_FULL_RATE)
+    if job.status == "running" and not job.snapshots():  # a queued job may wait long: no hurry there
+        return FIRST_DATA_REFRESH_SECONDS * crowd
+    return REFRESH_SECONDS * crowd
 
 
 def stop_polling_when_ended(job: JobView, scope: str) -> None:

@@ -303,13 +303,18 @@ def test_qr_png_is_cached_and_deterministic():
     assert io.BytesIO(qr_png(url, scale=16)).getbuffer().nbytes > len(qr_png(url))
 
 
-def test_a_crowded_job_is_polled_less_often_and_an_ended_one_not_at_all():
+def test_a_crowded_job_is_polled_less_often_an_ended_one_not_at_all_and_one_without_data_soon():
     from types import SimpleNamespace
 
-    from app.run_panel import REFRESH_SECONDS, VIEWERS_AT_FULL_RATE, refresh_seconds
+    from app.run_panel import FIRST_DATA_REFRESH_SECONDS, REFRESH_SECONDS, VIEWERS_AT_FULL_RATE, refresh_seconds
 
-    def job(status: str, viewers: int) -> SimpleNamespace:
-        return SimpleNamespace(status=status, subscribers=viewers)
+    def job(status: str, viewers: int, snapshots: int = 1) -> SimpleNamespace:
+        return SimpleNamespace(status=status, subscribers=viewers, snapshots=lambda: [object()] * snapshots)
+
+    assert refresh_seconds(job("running", 1, snapshots=0)) == FIRST_DATA_REFRESH_SECONDS < REFRESH_SECONDS
+    assert refresh_seconds(job("running", 100, snapshots=0)) < REFRESH_SECONDS  # crowded: still sooner, but
+    assert refresh_seconds(job("running", 100, snapshots=0)) > FIRST_DATA_REFRESH_SECONDS  # less often
+    assert refresh_seconds(job("queued", 1, snapshots=0)) == REFRESH_SECONDS  # a wait in line may be long
 
     assert refresh_seconds(job("running", 1)) == REFRESH_SECONDS
     assert refresh_seconds(job("running", VIEWERS_AT_FULL_RATE)) == REFRESH_SECONDS
