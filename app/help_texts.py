@@ -29,6 +29,10 @@ HOW_TO_READ: dict[str, str] = {
     "grad_depth": "Gradient size per layer at the latest step, input (left) to output (right), log scale. Left: "
                   "back-propagated dL/dz; right: dL/dW. A steep slope across depth means vanishing or "
                   "exploding gradients; a flat line is healthy.",
+    "grad_time_runs": "One panel per run, on one log scale: the RMS of the back-propagated gradient dL/dz of every "
+                      "layer over training, light lines near the input (h1), dark ones near the output. A wide gap "
+                      "between light and dark lines means the first layers get a tiny share of the gradient: "
+                      "vanishing gradients. Exact zeros (no gradient at all, dead) sit on the dashed floor marked 0.",
     "saturation": "Top: the fraction of activations on the flat part of the function (slope below 5% of its "
                   "maximum). Bottom: the fraction of units with zero slope for every example (dead units). "
                   "Light lines are near the input, dark ones near the output.",
