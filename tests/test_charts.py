@@ -824,3 +824,29 @@ def test_a_table_is_read_once_and_a_new_table_is_read_again(deep):
     before = charts.update_ratio_figure(deep.layers, "a").data[0].y
     after = charts.update_ratio_figure(layers, "a").data[0].y
     assert np.allclose(np.asarray(after), np.asarray(before) * 10)
+
+
+# ------------------------------------------------------------------------------ the README's claim
+
+
+def _readme_compare_link() -> dict[str, str]:
+    from urllib.parse import parse_qsl, urlsplit
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    (link,) = {word.strip("<>:") for word in readme.split() if word.startswith("<http://localhost:8501/compare?")}
+    return {k: v for k, v in parse_qsl(urlsplit(link).query) if k != "autorun"}  # autorun: a page key
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_the_readme_compare_link_shows_what_the_readme_says(seed):
+    """README: sigmoid's h1 about a millionth of its h8 throughout; tanh's starting at about a hundredth and
+    recovering to about a third; ReLU with He init within about a factor of ten of flat. Read from the
+    Compare page's gradient-over-time chart."""
+    run = _train({**_readme_compare_link(), "seed": str(seed)})
+    fig = charts.gradient_time_grid(run.layers, list(run.labels), labels=run.labels)
+    lines = {(t.legendgroup, _layer_of(t.hovertemplate)): np.asarray(t.y, dtype=float) for t in fig.data
+             if t.mode == "lines" and t.legendgroup != "floor"}
+    ratio = {r: lines[(r, "h1")] / lines[(r, "h8")] for r in "abc"}
+    assert np.all((ratio["a"] > 2e-7) & (ratio["a"] < 5e-6))  # sigmoid: about a millionth, from start to end
+    assert 5e-3 < ratio["b"][0] < 3e-2 and 0.15 < ratio["b"][-1] < 0.6  # tanh: a hundredth, then about a third
+    assert np.all((ratio["c"] > 0.1) & (ratio["c"] < 15))  # relu + He: within about a factor of ten
