@@ -314,6 +314,12 @@ def test_boundary_heatmap_and_points(group):
     assert len(val.x) == min(len(group.data.raw_val), charts.predictions.MAX_VAL_POINTS)
     colours = dict(zip(np.asarray(train.customdata).tolist(), train.marker.color))
     assert colours == {0: charts.predictions.CLASS_COLORS[0], 1: charts.predictions.CLASS_COLORS[1]}
+    xs, ys = group.prediction.axes  # the map keeps its data's range in a column of any shape
+    assert list(fig.layout.xaxis.range) == [xs[0], xs[-1]] and list(fig.layout.yaxis.range) == [ys[0], ys[-1]]
+    assert fig.layout.xaxis.constrain == fig.layout.yaxis.constrain == "domain"
+    assert heat.showscale is not False
+    side = charts.prediction_figure(group.prediction, "a", group.data, colorbar=False)  # maps side by side: one bar
+    assert side.data[0].showscale is False
 
 
 def test_boundary_accepts_tuples_tensors_and_keywords(group):
@@ -380,6 +386,19 @@ def test_grad_heatmap_has_a_zero_strip(group):
     assert z[0, -1] == round(math.log10(1 + zeros) * charts.histograms.LOG_COUNT_STEPS)
     assert zeros > 0
     assert "0" in fig.layout.yaxis.ticktext
+
+
+def test_gradient_histograms_fewer_taller_panels_with_readable_ticks(deep):
+    act = charts.histogram_heatmap(deep.hists, "a", kind="act")
+    grad = charts.histogram_heatmap(deep.hists, "a", kind="grad")
+    names = _panel_names(grad)
+    assert len(names) == charts.histograms.MAX_GRAD_PANELS < len(_panel_names(act)) and names[-1] == "h10"
+    assert grad.layout.height / len(names) > 1.4 * act.layout.height / len(_panel_names(act))
+    for fig in (act, grad):
+        for trace in fig.data:
+            axis = fig.layout[charts.style.axis_key(trace.yaxis)]
+            assert axis.tickfont.size >= 10 and 2 <= len(axis.tickvals) <= 6
+            assert all(axis.range[0] <= v <= axis.range[1] for v in axis.tickvals)
 
 
 def test_histogram_heatmap_caps_panels_and_columns(deep):

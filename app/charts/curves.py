@@ -168,8 +168,7 @@ def _layer_lines(layers: pd.DataFrame | None, panels: Sequence[tuple[str, str, s
         for run_id, layer, rows, depth in p:
             index = thin(rows.stop - rows.start, cap)
             x = s.step[rows][index]
-            raw = s.value[rows][index]
-            y = finite(raw, positive=log_y)
+            y = finite(s.value[rows][index], positive=log_y)
             x_lo, x_hi = min(x_lo, float(x[0])), max(x_hi, float(x[-1]))
             label = run_label(run_id, labels)
             color = shade(run_color(run_id), depth)
@@ -184,8 +183,9 @@ def _layer_lines(layers: pd.DataFrame | None, panels: Sequence[tuple[str, str, s
             legend_seen.add(group)
             if log_y:
                 positives[k].append(y[np.isfinite(y)])
-                if zero_floor and (raw == 0).any():
-                    zeros.append((k, x[raw == 0], color,
+                dead = s.step[rows][s.value[rows] == 0] if zero_floor else ()  # every zero, not only thinned points
+                if len(dead):
+                    zeros.append((k, dead[thin(len(dead), cap)], color,
                                   stat_hover(stat, layer, run_text, value="exactly 0, no gradient at all")))
             if side_by_side and depth in (0.0, 1.0) and np.isfinite(y[-1]):  # name the first and last layer
                 annotations.append({"text": layer, "xref": xref, "yref": yref, "x": float(x[-1]),
