@@ -49,10 +49,12 @@ def _figures(job: JobView, log_y: bool, present: bool = False) -> dict:
     elif prediction.kind == "curve":  # one curve per run overlays well on the same data
         outputs = {"all": charts.prediction_figure(prediction, None, job.points, labels=labels)}
     else:
-        outputs = {run: charts.prediction_figure(prediction, run, job.points) for run in job.ids}
+        outputs = {run: charts.prediction_figure(prediction, run, job.points, colorbar=run == job.ids[-1])
+                   for run in job.ids}  # side by side, one colour bar for all
     figures = {
         "loss": charts.loss_accuracy_figure(scalars, log_y=log_y, labels=labels),
         "grad_depth": charts.gradient_depth_figure(layers, labels=labels),
+        "grad_time_runs": charts.gradient_time_grid(layers, job.ids, labels=labels),
         "saturation_depth": charts.saturation_depth_figure(layers, labels=labels),
         "act_grid": charts.histogram_grid(hists, job.ids, "act", labels=labels),
     }
@@ -102,6 +104,8 @@ def _live(first: run_panel.FirstView, present: bool = False) -> None:
             (st.error if status == "diverged" else st.caption)(run_status(job, k))
     titled_pair(present, figures, ("Loss and accuracy", "loss", None),
                 ("Gradient magnitude across depth", "grad_depth", None))
+    st.subheader("Gradient size over time, run by run")
+    chart(figures["grad_time_runs"], "grad_time_runs")
     st.subheader("Saturation and dead units across depth")
     chart(figures["saturation_depth"], "saturation_depth")
     st.subheader("Activations over time, side by side")

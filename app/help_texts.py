@@ -6,8 +6,9 @@ in the same words. app/layout.py and the pages show the captions, app/guide.py t
 # The caption under each chart, by the chart's name on its page; the "what the net computes" chart
 # takes the caption of its prediction's kind (boundary, curve or confusion).
 HOW_TO_READ: dict[str, str] = {
-    "loss": "Dotted: the training minibatch; solid: the held-out validation split. Validation rising while "
-            "training falls is overfitting; a flat line at the loss of guessing means the net is not learning.",
+    "loss": "Thick solid: the held-out validation split; dotted: the training minibatch, smoothed (a moving "
+            "average; with one run its raw values are the faint line behind). Validation rising while training "
+            "falls is overfitting; a flat line at the loss of guessing means the net is not learning.",
     "boundary": "Colour is the net's probability of class 1 (blue) vs class 0 (red), white where it is undecided. "
                 "Dots: training points, crosses: validation points, coloured by their true class.",
     "curve": "Grey dots: training points, open circles: validation points; the line is what the net predicts "
@@ -19,16 +20,23 @@ HOW_TO_READ: dict[str, str] = {
                 "0 and 1 for sigmoid) is saturation; a layer collapsing onto one value has stopped carrying signal.",
     "grad_time": "RMS of the back-propagated gradient dL/dz per layer over training, log scale; light lines are "
                  "near the input, dark ones near the output. Lines fanning apart by orders of magnitude: "
-                 "gradients vanish (lower layers below) or explode (above).",
-    "grad_hist": "One panel per hidden layer: the distribution of |dL/dz| (log scale) over training, colour "
-                 "the count (log scale). The bottom strip counts gradients that are exactly 0 (dead or saturated "
-                 "relu units). Panels sliding down toward the input: vanishing gradients.",
+                 "gradients vanish (lower layers below) or explode (above). Exact zeros (no gradient at all: "
+                 "dead) are drawn on the dashed floor marked 0.",
+    "grad_hist": "One panel per hidden layer (at most six, evenly picked, input at the top): the distribution of "
+                 "|dL/dz| (log scale) over training, colour the count (log scale). The bottom strip, marked 0, "
+                 "counts gradients that are exactly 0 (dead or saturated relu units). Panels sliding down toward "
+                 "the input: vanishing gradients.",
     "act_now": "The activations of every hidden layer at the latest step, side by side from input (left) to "
                "output (right), each scaled to its own peak. The depth profile shows at a glance where "
                "distributions saturate, collapse or spread.",
     "grad_depth": "Gradient size per layer at the latest step, input (left) to output (right), log scale. Left: "
                   "back-propagated dL/dz; right: dL/dW. A steep slope across depth means vanishing or "
-                  "exploding gradients; a flat line is healthy.",
+                  "exploding gradients; a flat line is healthy. Layers with no gradient at all (exactly 0: "
+                  "dead) sit on the dashed floor marked 0.",
+    "grad_time_runs": "One panel per run, on one log scale: the RMS of the back-propagated gradient dL/dz of every "
+                      "layer over training, light lines near the input (h1), dark ones near the output. A wide gap "
+                      "between light and dark lines means the first layers get a tiny share of the gradient: "
+                      "vanishing gradients. Exact zeros (no gradient at all, dead) sit on the dashed floor marked 0.",
     "saturation": "Top: the fraction of activations on the flat part of the function (slope below 5% of its "
                   "maximum). Bottom: the fraction of units with zero slope for every example (dead units). "
                   "Light lines are near the input, dark ones near the output.",
@@ -36,8 +44,9 @@ HOW_TO_READ: dict[str, str] = {
                         "below 5% of its maximum), input (left) to output (right), at the latest step; right: the "
                         "fraction of units with zero slope for every example (dead units). One line per run.",
     "act_grid": "One column per run, one row per hidden layer (input at the top): step to the right, activation "
-                "value up, colour the count (log scale, one scale for all). A row's cells share the value axis, "
-                "so the runs compare layer by layer: mass at the edges is saturation, a thin line is collapse.",
+                "value up, colour the count (log scale, one scale for all). Each cell has its own value axis, "
+                "the range of its run's activation (sigmoid 0 to 1, tanh -1 to 1, ReLU its own span): read the "
+                "labels. Mass at the edges is saturation, a thin band is collapse.",
     "update": "How much each step changes a layer's weights relative to their size, log scale. The dashed line "
               "is the rule of thumb 1e-3: far above, the learning rate is too high; far below, the layer "
               "barely learns.",
@@ -100,8 +109,9 @@ GUIDE_CHARTS = [
      "Two to four runs train together on the same batches from the same starting weights (where their shapes and "
      "init agree), so a difference between their charts comes from the one thing you changed. Each run has one "
      "colour in every chart. Loss, gradient size across depth and saturation across depth are drawn on top of "
-     "each other; the activation histograms stand side by side, one column per run, with one value axis per "
-     "layer and one colour scale, so the same layer of two runs compares cell by cell."),
+     "each other; gradient size over time and the activation histograms stand side by side, one column per run: "
+     "the gradients on one shared log scale, the histograms each on its own activation's range with one colour "
+     "scale, so a sigmoid's 0 to 1 is not squeezed beside a ReLU's wide span."),
 ]
 
 FIXES = """

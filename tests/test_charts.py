@@ -74,6 +74,14 @@ def digits() -> Run:
 
 
 @pytest.fixture(scope="module")
+def dead() -> Run:
+    """Run a: ReLU from all-zero weights, so every hidden unit's slope is exactly 0 and no gradient reaches a
+    hidden layer at all; run b the same net from He init, alive."""
+    return _train({"dataset": "moons", "hidden": "3x8", "activation": "relu", "init": "zeros", "steps": 60,
+                   "probe_every": 5, "samples": 200, "b.init": "he_normal"})
+
+
+@pytest.fixture(scope="module")
 def diverged() -> Run:
     return _train({"dataset": "sine", "lr": 10, "hidden": "3x16", "steps": 200, "probe_every": 5})
 
@@ -95,6 +103,7 @@ def _all_figures(run: Run, run_id: str = "a") -> dict[str, go.Figure]:
         "grad_depth": charts.gradient_depth_figure(run.layers, labels=run.labels),
         "grad_time": charts.gradient_time_figure(run.layers, run_id),
         "grad_time_all": charts.gradient_time_figure(run.layers, labels=run.labels),
+        "grad_time_runs": charts.gradient_time_grid(run.layers, list(run.labels), labels=run.labels),
         "saturation": charts.saturation_figure(run.layers, labels=run.labels),
         "saturation_depth": charts.saturation_depth_figure(run.layers, labels=run.labels),
         "act_grid": charts.histogram_grid(run.hists, list(run.labels), "act", labels=run.labels),
@@ -233,31 +242,61 @@ def test_builders_leave_the_tables_alone(group):
 # ------------------------------------------------------------------------------------- 1. loss
 
 
-def test_loss_train_dotted_val_solid_and_log_axis(deep):
+def test_loss_training_smoothed_validation_prominent_and_log_axis(deep):
     fig = charts.loss_accuracy_figure(deep.scalars)
-    assert len(fig.data) == 4  # loss and accuracy, train and val
-    dashes = {(t.name, t.yaxis): t.line.dash for t in fig.data}
-    assert dashes[("a train", "y")] == "dot" and dashes[("a val", "y")] == "solid"
+    assert len(fig.data) == 6  # loss and accuracy: raw training, smoothed training, validation
+    by_name = {(t.name, t.yaxis): t for t in fig.data}
+    raw, smooth, val = (by_name[(name, "y")] for name in ("training minibatch", "training (smoothed)", "validation"))
+    assert smooth.line.dash == "dot" and val.line.dash == "solid"
+    assert val.line.width > smooth.line.width > raw.line.width  # validation is the line to read
+    assert raw.opacity < 0.5 and raw.hoverinfo == "skip"  # the minibatch noise, faint behind
+    rows = deep.scalars[(deep.scalars["run"] == "a") & (deep.scalars["metric"] == "loss")
+                        & (deep.scalars["split"] == "train")].sort_values("step")
+    steps, truth = rows["step"].to_numpy(), rows["value"].to_numpy()
+    assert np.allclose(raw.y, truth[np.searchsorted(steps, raw.x)])  # the raw values, as they are
+    y = np.asarray(smooth.y, dtype=float)
+    assert np.allclose(y, charts.curves.smoothed(truth)[np.searchsorted(steps, smooth.x)])
+    # Smoothed: it moves far less from point to point than the minibatch values it averages.
+    assert np.abs(np.diff(y)).sum() < 0.5 * np.abs(np.diff(np.asarray(raw.y, dtype=float))).sum()
+    assert y[0] == pytest.approx(truth[0])  # debiased: the average starts at the first value, not at 0
+    assert "validation loss" in val.hovertemplate and "smoothed" in smooth.hovertemplate
     assert {t.yaxis for t in fig.data} == {"y", "y2"}
     assert fig.layout.yaxis.type == "linear"
     assert charts.loss_accuracy_figure(deep.scalars, log_y=True).layout.yaxis.type == "log"
     assert fig.layout.yaxis2.title.text == "accuracy"
 
 
+def test_smoothing_keeps_gaps_and_follows_a_step():
+    values = np.array([1.0, 1.0, np.inf, 1.0, *[0.0] * 96])
+    out = charts.curves.smoothed(values)
+    assert np.isnan(out[2]) and out[:2].tolist() == [1.0, 1.0] and out[3] == 1.0
+    assert 0 < out[10] < out[4] < 1 and out[-1] < 1e-3  # it follows the drop, with a lag
+
+
 def test_loss_regression_has_no_accuracy_panel(sine):
     fig = charts.loss_accuracy_figure(sine.scalars)
-    assert len(fig.data) == 4  # two runs, train and val
-    assert {t.yaxis for t in fig.data} == {"y"}
+    lines = [t for t in fig.data if t.x[0] is not None]
+    assert len(lines) == 4  # two runs, training (smoothed) and validation; no raw noise beside several runs
+    assert {t.yaxis for t in lines} == {"y"}
+    assert [t.name for t in fig.data if t.x[0] is None] == ["validation", "training (smoothed)"]  # the line key
 
 
-def test_loss_group_one_colour_per_run_with_labels(group):
+def test_loss_group_one_colour_per_run_with_labels_readable_with_four_runs(group):
     fig = charts.loss_accuracy_figure(group.scalars, labels=group.labels)
-    assert len(fig.data) == 12
-    for trace in fig.data:
-        run = trace.legendgroup.split("-")[0]
-        assert trace.line.color == charts.run_color(run)
-    assert any(t.name.startswith("sigmoid") for t in fig.data)
-    assert len(charts.loss_accuracy_figure(group.scalars, runs=["b"]).data) == 4
+    lines = [t for t in fig.data if t.x[0] is not None]
+    assert len(lines) == 12  # three runs, two metrics, training and validation
+    for trace in lines:
+        assert trace.line.color == charts.run_color(trace.legendgroup)
+    # The legend: one entry per run (its validation loss), then the two line styles.
+    assert [t.name for t in fig.data if t.showlegend is not False] == ["a", "sigmoid", "c", "validation",
+                                                                       "training (smoothed)"]
+    assert len([t for t in charts.loss_accuracy_figure(group.scalars, runs=["b"]).data]) == 6
+    four = group.scalars.copy()
+    extra = four[four["run"] == "a"].copy()
+    extra["run"] = "d"
+    fig = charts.loss_accuracy_figure(pd.concat([four, extra], ignore_index=True))
+    assert len([t for t in fig.data if t.x[0] is not None]) == 16
+    assert sum(t.showlegend is not False for t in fig.data) == 6
 
 
 # ------------------------------------------------------------------------------ 2. predictions
@@ -275,6 +314,12 @@ def test_boundary_heatmap_and_points(group):
     assert len(val.x) == min(len(group.data.raw_val), charts.predictions.MAX_VAL_POINTS)
     colours = dict(zip(np.asarray(train.customdata).tolist(), train.marker.color))
     assert colours == {0: charts.predictions.CLASS_COLORS[0], 1: charts.predictions.CLASS_COLORS[1]}
+    xs, ys = group.prediction.axes  # the map keeps its data's range in a column of any shape
+    assert list(fig.layout.xaxis.range) == [xs[0], xs[-1]] and list(fig.layout.yaxis.range) == [ys[0], ys[-1]]
+    assert fig.layout.xaxis.constrain == fig.layout.yaxis.constrain == "domain"
+    assert heat.showscale is not False
+    side = charts.prediction_figure(group.prediction, "a", group.data, colorbar=False)  # maps side by side: one bar
+    assert side.data[0].showscale is False
 
 
 def test_boundary_accepts_tuples_tensors_and_keywords(group):
@@ -343,6 +388,19 @@ def test_grad_heatmap_has_a_zero_strip(group):
     assert "0" in fig.layout.yaxis.ticktext
 
 
+def test_gradient_histograms_fewer_taller_panels_with_readable_ticks(deep):
+    act = charts.histogram_heatmap(deep.hists, "a", kind="act")
+    grad = charts.histogram_heatmap(deep.hists, "a", kind="grad")
+    names = _panel_names(grad)
+    assert len(names) == charts.histograms.MAX_GRAD_PANELS < len(_panel_names(act)) and names[-1] == "h10"
+    assert grad.layout.height / len(names) > 1.4 * act.layout.height / len(_panel_names(act))
+    for fig in (act, grad):
+        for trace in fig.data:
+            axis = fig.layout[charts.style.axis_key(trace.yaxis)]
+            assert axis.tickfont.size >= 10 and 2 <= len(axis.tickvals) <= 6
+            assert all(axis.range[0] <= v <= axis.range[1] for v in axis.tickvals)
+
+
 def test_histogram_heatmap_caps_panels_and_columns(deep):
     wide = _more_layers(deep.hists, 30)
     fig = charts.histogram_heatmap(wide, "a", kind="act")
@@ -385,6 +443,189 @@ def test_tables_in_another_row_order_give_the_same_figures(group):
     assert [list(t.y) for t in a.data] == [list(t.y) for t in b.data]
 
 
+# ------------------------------------------------------------------- exact zeros: the marked floor
+
+
+def _floor_line(fig: go.Figure, yaxis: str = "y") -> Any:
+    (line,) = [t for t in fig.data if t.name == charts.style.NO_GRADIENT and t.mode == "lines" and t.yaxis == yaxis]
+    assert line.line.dash == "dash" and len(set(line.y)) == 1
+    return line
+
+
+def _layer_of(hover: str) -> str:
+    return hover.split(" at ", 1)[1].split(":", 1)[0]
+
+
+def _assert_floor_axis(fig: go.Figure, yaxis: str, floor: float, real: list[float]) -> None:
+    """The floor lies below every real value, inside the axis's range, ticked "0" and labelled."""
+    assert real and floor < min(real) / 5
+    axis = fig.layout[charts.style.axis_key(yaxis)]
+    assert axis.type == "log" and axis.range[0] < math.log10(floor) < min(math.log10(v) for v in real)
+    assert axis.ticktext[list(axis.tickvals).index(floor)] == "0"
+    assert any(a.text == charts.style.NO_GRADIENT and a.yref == yaxis for a in fig.layout.annotations)
+
+
+def test_zero_gradients_across_depth_are_drawn_on_a_marked_floor(dead):
+    fig = charts.gradient_depth_figure(dead.layers, labels=dead.labels)
+    for yaxis, stat in (("y", "grad_preact_rms"), ("y2", "weight_grad_rms")):
+        floor = _floor_line(fig, yaxis).y[0]
+        truth = _latest(dead.layers, "a", stat)
+        zero_layers = sorted(truth.index[truth == 0], key=charts.depth_key)
+        assert len(zero_layers) >= 3  # every hidden layer of the dead run
+        (points,) = [t for t in fig.data if t.mode == "markers" and t.yaxis == yaxis]
+        assert points.legendgroup == "a" and points.marker.color == charts.run_color("a")
+        assert list(points.x) == zero_layers and set(points.y) == {floor}
+        assert "exactly 0" in points.hovertemplate and charts.style.STAT_NAMES[stat] in points.hovertemplate
+        line_a = next(t for t in fig.data if t.mode == "lines+markers" and t.yaxis == yaxis and t.legendgroup == "a")
+        assert np.isnan(np.asarray(line_a.y, dtype=float)[[list(line_a.x).index(x) for x in zero_layers]]).all()
+        real = [v for t in fig.data if t.mode == "lines+markers" and t.yaxis == yaxis
+                for v in np.asarray(t.y, dtype=float) if np.isfinite(v)]
+        _assert_floor_axis(fig, yaxis, floor, real)
+    alive = charts.gradient_depth_figure(dead.layers, runs=["b"])  # no zeros: no floor
+    assert not [t for t in alive.data if t.name == charts.style.NO_GRADIENT]
+    assert "0" not in alive.layout.yaxis.ticktext
+
+
+def test_zero_gradients_over_time_are_drawn_on_a_marked_floor(dead):
+    rows = dead.layers[(dead.layers["stat"] == "grad_preact_rms") & (dead.layers["run"] == "a")]
+    zeros = {(layer, int(step)) for layer, step in rows.loc[rows["value"] == 0, ["layer", "step"]].itertuples(False)}
+    assert {layer for layer, _ in zeros} == {"h1", "h2", "h3"}
+    for fig in (charts.gradient_time_figure(dead.layers, "a"), charts.gradient_time_figure(dead.layers),
+                charts.gradient_time_grid(dead.layers, ["a", "b"], labels=dead.labels)):
+        floor = _floor_line(fig).y[0]
+        points = [t for t in fig.data if t.mode == "markers"]
+        drawn = {(_layer_of(t.hovertemplate), int(x)) for t in points for x in t.x}
+        assert drawn == zeros  # every exact zero of run a, and nothing else
+        assert all(set(t.y) == {floor} and "exactly 0" in t.hovertemplate for t in points)
+        assert all(t.yaxis == "y" for t in points)  # run a's panel (the grid's first)
+        real = [v for t in fig.data if t.mode == "lines" and t.legendgroup != "floor"
+                for v in np.asarray(t.y, dtype=float) if np.isfinite(v)]
+        _assert_floor_axis(fig, "y", floor, real)
+    assert not [t for t in charts.gradient_time_figure(dead.layers, "b").data if t.mode == "markers"]
+
+
+def test_hover_names_the_statistic_in_words(deep):
+    fig = charts.gradient_time_figure(deep.layers, "a")
+    assert fig.data[2].hovertemplate == "gradient size |dL/dz| RMS at h3: %{y:.2g} (step %{x})<extra></extra>"
+    depth = charts.gradient_depth_figure(deep.layers)
+    assert depth.data[1].hovertemplate.startswith("a · weight gradient size |dL/dW| RMS at %{x}:")
+    assert "activation at h1" in charts.histogram_heatmap(deep.hists, "a").data[0].hovertemplate
+
+
+# ------------------------------------------------------------------ side by side: gradients, ticks
+
+
+def test_compare_gradient_over_time_one_panel_per_run_one_line_per_layer(group):
+    fig = charts.gradient_time_grid(group.layers, ["a", "b", "c"], labels=group.labels)
+    lines = [t for t in fig.data if t.mode == "lines" and t.legendgroup != "floor"]
+    layers = ["h1", "h2", "h3", "h4", "out"]
+    panels = {"a": "y", "b": "y2", "c": "y3"}
+    assert sorted((t.legendgroup, _layer_of(t.hovertemplate)) for t in lines) == [(r, n) for r in "abc" for n in layers]
+    for trace in lines:
+        run, layer = trace.legendgroup, _layer_of(trace.hovertemplate)
+        assert trace.yaxis == panels[run] and _same_hue(trace.line.color, run)
+        truth = group.layers[(group.layers["run"] == run) & (group.layers["layer"] == layer)
+                             & (group.layers["stat"] == "grad_preact_rms")].sort_values("step")
+        assert np.allclose(trace.y, truth["value"]) and list(trace.x) == list(truth["step"])
+    layout = fig.layout
+    assert layout.yaxis.type == "log" and layout.yaxis2.matches == "y" and layout.yaxis3.matches == "y"
+    assert [a.text for a in layout.annotations if a.yref == "paper"] == ["<b>a</b>", "<b>sigmoid</b>", "<b>c</b>"]
+
+
+CHAR_WIDTH = 0.6  # an average glyph's width in ems: an approximation of the browser's text
+TICK_PAD = 6  # px between an axis and its labels
+
+
+def _axis(layout: dict, ref: str) -> dict:
+    """An axis's settings, with what it takes from the axis it `matches` (range, ticks, type)."""
+    axis = dict(layout[charts.style.axis_key(ref)])
+    if axis.get("matches"):
+        base = layout[charts.style.axis_key(axis["matches"])]
+        for key in ("range", "tickvals", "ticktext", "type", "categoryarray"):
+            axis.setdefault(key, base.get(key))
+    return axis
+
+
+def _tick_labels(axis: dict, font: float) -> list[tuple[float, float]]:
+    """(position as a share of the axis's length, label width in px) of every tick label shown."""
+    if axis.get("showticklabels") is False:
+        return []
+    size = (axis.get("tickfont") or {}).get("size") or font
+    lo, hi = axis["range"]
+    if axis.get("type") == "category":
+        ticks = list(enumerate(map(str, axis["categoryarray"])))
+    else:
+        assert axis.get("tickvals") is not None, "a side-by-side axis without explicit ticks"
+        values = [math.log10(v) if axis.get("type") == "log" else v for v in axis["tickvals"]]
+        ticks = list(zip(values, axis.get("ticktext") or map(str, axis["tickvals"])))
+    return [((v - lo) / (hi - lo), len(str(text)) * size * CHAR_WIDTH) for v, text in ticks if lo <= v <= hi]
+
+
+def _assert_no_tick_collisions(fig: go.Figure, width: int) -> int:
+    """Side by side panels at a figure `width` px wide: each gap leaves room for the right panel's value
+    labels (and its title); no step or layer label of one column reaches into its neighbour. Returns the
+    number of neighbouring pairs checked."""
+    layout = fig.layout.to_plotly_json()
+    font = layout["font"]["size"] if "font" in layout else 12
+    margin = layout.get("margin", {})
+    plot = width - margin.get("l", 80) - margin.get("r", 80) - 60  # 60: the first column's labels, title
+    cells = sorted({(t.xaxis or "x", t.yaxis or "y") for t in fig.data})
+    domain = {ref: _axis(layout, ref)["domain"] for cell in cells for ref in cell}
+    pairs = 0
+    for left in cells:
+        right = [c for c in cells if domain[c[0]][0] >= domain[left[0]][1] - 1e-9
+                 and min(domain[c[1]][1], domain[left[1]][1]) > max(domain[c[1]][0], domain[left[1]][0])]
+        if not right:
+            continue
+        pairs += 1
+        neighbour = min(right, key=lambda c: domain[c[0]][0])
+        x0, x1 = domain[left[0]][1] * plot, domain[neighbour[0]][0] * plot  # the gap, in px
+        y_axis = _axis(layout, neighbour[1])
+        labels = [w for _, w in _tick_labels(y_axis, font)]
+        title = 1.4 * font if (y_axis.get("title") or {}).get("text") else 0
+        need = (max(labels) + TICK_PAD if labels else 0) + title
+        assert x1 - x0 >= need, (fig.layout.height, left, neighbour, x1 - x0, need)
+        lx0, lx1 = domain[left[0]][0] * plot, x0
+        left_ends = [lx0 + f * (lx1 - lx0) + w / 2 for f, w in _tick_labels(_axis(layout, left[0]), font)]
+        right_starts = [x1 + f * (domain[neighbour[0]][1] * plot - x1) - w / 2
+                        for f, w in _tick_labels(_axis(layout, neighbour[0]), font)]
+        assert max(left_ends, default=-math.inf) <= x1, (left, "reaches into", neighbour)
+        assert min(right_starts, default=math.inf) >= x0, (neighbour, "reaches into", left)
+    return pairs
+
+
+def test_side_by_side_panels_leave_room_for_their_tick_labels(group, deep):
+    pair, full = 500, 1000  # px: one of a pair of charts, a chart across the page (the page at 1440 px)
+    ids = list(group.labels)
+    checks = [
+        (charts.loss_accuracy_figure(group.scalars, labels=group.labels), pair, 1),
+        (charts.loss_accuracy_figure(deep.scalars), pair, 1),
+        (charts.gradient_depth_figure(group.layers, labels=group.labels), pair, 1),
+        (charts.gradient_depth_figure(deep.layers), pair, 1),
+        (charts.saturation_depth_figure(group.layers, labels=group.labels), pair, 1),
+        (charts.histogram_grid(group.hists, ids, "act", labels=group.labels), full, 4 * 2),
+        (charts.histogram_grid(group.hists, ids, "grad", labels=group.labels), full, 4 * 2),
+        (charts.histogram_grid(group.hists, [*ids, "a"], "act", labels=group.labels), full, 4 * 3),  # four runs
+        (charts.gradient_time_grid(group.layers, ids, labels=group.labels), full, 2),
+    ]
+    for fig, width, pairs in checks:
+        assert _assert_no_tick_collisions(fig, width) == pairs
+
+
+def test_the_tick_check_catches_crowded_columns(group):
+    fig = charts.histogram_grid(group.hists, list(group.labels), "act", labels=group.labels)
+    with pytest.raises(AssertionError):
+        _assert_no_tick_collisions(fig, 300)  # three columns of labels in 300 px do not fit
+    layout = charts.style.grid(1, 2, horizontal_spacing=0.005)  # and columns that touch collide
+    for ref in ("xaxis", "xaxis2"):
+        layout[ref].update(range=[0, 2000], tickvals=[0, 1000, 2000], ticktext=["0", "1000", "2000"])
+    for ref in ("yaxis", "yaxis2"):
+        layout[ref].update(range=[0, 1], tickvals=[0, 1], ticktext=["0", "1"])
+    touching = go.Figure([go.Scatter(x=[0], y=[0]), go.Scatter(x=[0], y=[0], xaxis="x2", yaxis="y2")], layout)
+    with pytest.raises(AssertionError):
+        _assert_no_tick_collisions(touching, 1000)
+
+
 # ----------------------------------------------------------------------------- 4-6. layer stats
 
 
@@ -422,7 +663,7 @@ def test_saturation_depth_one_line_per_run_at_the_latest_step(group):
         assert np.allclose(trace.y, _latest(group.layers, trace.legendgroup, stat).reindex(list(trace.x)))
 
 
-def test_histogram_grid_one_column_per_run_sharing_axes_and_colours(group):
+def test_histogram_grid_one_column_per_run_each_with_its_own_value_axis(group):
     fig = charts.histogram_grid(group.hists, ["a", "b", "c"], "act", labels=group.labels)
     heatmaps = [t for t in fig.data if t.type == "heatmap"]
     assert len(heatmaps) == 3 * 4  # three runs, four hidden layers
@@ -432,12 +673,17 @@ def test_histogram_grid_one_column_per_run_sharing_axes_and_colours(group):
     assert [a.font.color for a in fig.layout.annotations[:3]] == [charts.run_color(r) for r in "abc"]
     layout = fig.layout.to_plotly_json()
     bottom_left = "x10"  # row 4, column 1 of a 4x3 grid: (4 - 1) * 3 + 1
-    for row in range(4):
-        first = "y" if row == 0 else f"y{3 * row + 1}"
-        for col in (2, 3):
-            n = 3 * row + col
-            assert layout[f"yaxis{n}"]["matches"] == first  # a row's cells share the value axis
-            assert layout[f"xaxis{n}"]["matches"] == bottom_left  # every cell shares the step axis
+    ranges = {}
+    for trace in heatmaps:  # every cell: its own value axis, over its own run's bins, with its labels shown
+        axis = layout[charts.style.axis_key(trace.yaxis)]
+        assert "matches" not in axis and axis.get("showticklabels") is not False
+        assert axis["range"] == [trace.y[0], trace.y[-1]]
+        ranges[trace.name] = axis["range"]
+    assert ranges["sigmoid h2"] == [0.0, 1.0] and ranges["c h2"] == [-1.0, 1.0]  # each activation's own range
+    assert ranges["a h2"] != ranges["sigmoid h2"]  # relu: the span of its own first probe
+    for n in range(1, 13):
+        if f"xaxis{n}" != "xaxis10":
+            assert layout[f"xaxis{n if n > 1 else ''}"]["matches"] == bottom_left  # every cell shares the step axis
     # Each cell holds its own run's counts for its layer, as log codes.
     cube = charts.hist_cube(group.hists, "b", "act")
     cell = heatmaps[1 * 4 + 2]  # run b (second column), h3 (third row): traces go column by column
@@ -490,7 +736,7 @@ def test_colours_agree_across_charts(group):
         colour = charts.run_color(run)
         loss = charts.loss_accuracy_figure(group.scalars)
         depth = charts.gradient_depth_figure(group.layers)
-        assert {t.line.color for t in loss.data if t.legendgroup.startswith(run + "-")} == {colour}
+        assert {t.line.color for t in loss.data if t.legendgroup == run} == {colour}
         assert {t.line.color for t in depth.data if t.legendgroup == run} == {colour}
         assert all(_same_hue(t.line.color, run) for t in charts.update_ratio_figure(group.layers, run).data
                    if t.legendgroup != "reference")
@@ -562,7 +808,7 @@ def test_many_layers_and_runs_cap_the_lines(group):
                 charts.gradient_time_figure(layers)):
         per_panel: dict[str, int] = {}
         for trace in fig.data:
-            if trace.legendgroup != "reference":
+            if trace.legendgroup not in ("reference", "floor"):
                 per_panel[trace.yaxis] = per_panel.get(trace.yaxis, 0) + 1
         assert max(per_panel.values()) <= charts.curves.MAX_LINES
         assert _line_points(fig) <= 5000
@@ -597,3 +843,29 @@ def test_a_table_is_read_once_and_a_new_table_is_read_again(deep):
     before = charts.update_ratio_figure(deep.layers, "a").data[0].y
     after = charts.update_ratio_figure(layers, "a").data[0].y
     assert np.allclose(np.asarray(after), np.asarray(before) * 10)
+
+
+# ------------------------------------------------------------------------------ the README's claim
+
+
+def _readme_compare_link() -> dict[str, str]:
+    from urllib.parse import parse_qsl, urlsplit
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    (link,) = {word.strip("<>:") for word in readme.split() if word.startswith("<http://localhost:8501/compare?")}
+    return {k: v for k, v in parse_qsl(urlsplit(link).query) if k != "autorun"}  # autorun: a page key
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_the_readme_compare_link_shows_what_the_readme_says(seed):
+    """README: sigmoid's h1 about a millionth of its h8 throughout; tanh's starting at about a hundredth and
+    recovering to about a third; ReLU with He init within about a factor of ten of flat. Read from the
+    Compare page's gradient-over-time chart."""
+    run = _train({**_readme_compare_link(), "seed": str(seed)})
+    fig = charts.gradient_time_grid(run.layers, list(run.labels), labels=run.labels)
+    lines = {(t.legendgroup, _layer_of(t.hovertemplate)): np.asarray(t.y, dtype=float) for t in fig.data
+             if t.mode == "lines" and t.legendgroup != "floor"}
+    ratio = {r: lines[(r, "h1")] / lines[(r, "h8")] for r in "abc"}
+    assert np.all((ratio["a"] > 2e-7) & (ratio["a"] < 5e-6))  # sigmoid: about a millionth, from start to end
+    assert 5e-3 < ratio["b"][0] < 3e-2 and 0.15 < ratio["b"][-1] < 0.6  # tanh: a hundredth, then about a third
+    assert np.all((ratio["c"] > 0.1) & (ratio["c"] < 15))  # relu + He: within about a factor of ten

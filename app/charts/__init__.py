@@ -12,7 +12,8 @@ One module per family of charts:
 - style: run colours and labels, the template, figures from plain dicts, subplot grids, the presenter's
   larger figures (`projected`).
 - arrays: the tables read into numpy arrays, once per table (`hist_cube`), and the array helpers.
-- curves: lines over steps: loss and accuracy; gradient size, saturation and update ratio per layer.
+- curves: lines over steps: loss and accuracy; gradient size, saturation and update ratio per layer; gradient
+  size per run side by side.
 - depth: every layer at one step, input to output: gradient size and saturation per run, the depth profile.
 - histograms: histograms over time as heatmaps, one run stacked or several side by side.
 - predictions: what the net computes: decision boundary, predicted curve or confusion matrix.
@@ -21,7 +22,13 @@ The captions under the charts live with the Guide's texts in app/help_texts.py.
 """
 
 from app.charts.arrays import HistCube, depth_key, depth_order, hist_cube
-from app.charts.curves import gradient_time_figure, loss_accuracy_figure, saturation_figure, update_ratio_figure
+from app.charts.curves import (
+    gradient_time_figure,
+    gradient_time_grid,
+    loss_accuracy_figure,
+    saturation_figure,
+    update_ratio_figure,
+)
 from app.charts.depth import depth_profile, gradient_depth_figure, saturation_depth_figure
 from app.charts.histograms import histogram_grid, histogram_heatmap
 from app.charts.predictions import prediction_figure
@@ -35,6 +42,7 @@ __all__ = [
     "depth_profile",
     "gradient_depth_figure",
     "gradient_time_figure",
+    "gradient_time_grid",
     "hist_cube",
     "histogram_grid",
     "histogram_heatmap",

@@ -19,17 +19,24 @@ from app.charts.style import (
     MARGIN,
     axis_ids,
     axis_key,
+    floor_line,
+    floor_note,
+    floor_points,
     grid,
     line_axis,
+    log_axis,
     make_figure,
     mix,
+    nice_ticks,
     run_color,
     run_label,
     shade,
+    stat_hover,
     waiting_figure,
 )
 
 MAX_PROFILE_LAYERS = 24  # violins in a depth profile
+DEPTH_SPACING = 0.16  # between the two panels: room for the right one's tick labels and title
 
 
 def depth_profile(hists: pd.DataFrame | HistCube | None, run: str, kind: str = "act", *, step: int | None = None,
@@ -108,37 +115,56 @@ def _across_depth(layers: pd.DataFrame | None, panels: Sequence[tuple[str, str]]
                   step: int | None, labels: Mapping[str, str] | None, runs: Sequence[str] | None,
                   y_range: list[float] | None = None) -> go.Figure:
     """Panels side by side, one per stat: the stat per layer (depth order on x) at the latest step of each
-    run (or the last one at or before `step`), one line per run in its colour."""
+    run (or the last one at or before `step`), one line per run in its colour. On log panels exact zeros
+    (no gradient at all) are drawn on a marked floor below the smallest value."""
     series = [stat_series(layers, stat) for stat, _ in panels]
     if all(s is None for s in series):
         return waiting_figure(height=320)
     cols = len(panels)
-    layout = grid(1, cols, horizontal_spacing=0.14)
+    layout = grid(1, cols, horizontal_spacing=DEPTH_SPACING)
     all_layers = depth_order(name for s in series if s is not None for name in s.present_layers())
-    traces = []
+    traces, annotations = [], []
     shown_runs: set[str] = set()
     for col, (s, (stat, title)) in enumerate(zip(series, panels), start=1):
         xref, yref = axis_ids(1, col, cols)
         layout[axis_key(xref)].update(type="category", categoryorder="array", categoryarray=all_layers,
-                                      title={"text": "layer (input → output)"})
-        line_axis(layout[axis_key(yref)], title, log_y, y_range)
-        if s is None:
-            continue
-        for run in s.runs:
+                                      range=[-0.5, len(all_layers) - 0.5], title={"text": "layer (input → output)"})
+        lines = []
+        for run in s.runs if s is not None else []:
             if runs is not None and run not in runs:
                 continue
             names, values, steps = _latest(s, run, step)
-            if not names:
-                continue
+            if names:
+                lines.append((run, names, values, steps))
+        axis = layout[axis_key(yref)]
+        floor = None
+        if log_y:
+            ys = [finite(values, positive=True) for _, _, values, _ in lines]
+            every = np.concatenate(ys) if ys else np.array([])
+            floor = log_axis(axis, every[np.isfinite(every)], any((v == 0).any() for _, _, v, _ in lines))
+            axis.update(title={"text": title})
+        else:
+            line_axis(axis, title, log_y, y_range)
+            axis.update(**nice_ticks(0, 1, 4))
+        for run, names, values, steps in lines:
             label = run_label(run, labels)
             traces.append({
                 "type": "scatter", "mode": "lines+markers", "x": names, "y": finite(values, positive=log_y),
                 "xaxis": xref, "yaxis": yref, "name": label, "legendgroup": run, "showlegend": run not in shown_runs,
                 "line": {"color": run_color(run), "width": 2}, "marker": {"size": 6}, "customdata": steps,
-                "hovertemplate": f"{label} %{{x}} (step %{{customdata}})<br>{stat} %{{y:.3g}}<extra></extra>",
+                "hovertemplate": stat_hover(stat, "%{x}", label, step="%{customdata}"),
             })
             shown_runs.add(run)
-    layout.update(height=340, legend=LEGEND, margin={**MARGIN, "t": 40})
+            dead = values == 0
+            if floor is not None and dead.any():
+                traces.append({**floor_points(np.asarray(names, dtype=object)[dead], floor, xref, yref, run_color(run),
+                                              stat_hover(stat, "%{x}", label, value="exactly 0, no gradient at all",
+                                                         step="%{customdata}"), group=run),
+                               "customdata": steps[dead]})
+        if floor is not None:
+            traces.append(floor_line([all_layers[0], all_layers[-1]], floor, xref, yref, show_legend=col == 1))
+            annotations.append(floor_note(xref, yref, floor))
+    layout.update(height=340, legend=LEGEND, margin={**MARGIN, "t": 40}, annotations=annotations)
     return make_figure(traces, layout)
 
 

@@ -29,14 +29,15 @@ MAX_VAL_POINTS = 300
 
 def prediction_figure(prediction: Prediction | None, run: str | None = None, points: Any = None, *,
                       raw_train: Any = None, y_train: Any = None, raw_val: Any = None, y_val: Any = None,
-                      labels: Mapping[str, str] | None = None) -> go.Figure:
+                      labels: Mapping[str, str] | None = None, colorbar: bool = True) -> go.Figure:
     """What the net computes, by `prediction.kind`: 'boundary' (P(class 1) over the input plane with the
     data on top), 'curve' (sine: the data and the predicted curve; `run=None` draws every run), or
     'confusion' (digits: true vs predicted on the validation split).
 
     The data comes as `points`: a tuple (raw_train, y_train, raw_val, y_val), a mapping with those keys,
     or an object with those attributes (an engine Dataset); or as the keyword arguments. Arrays may be
-    numpy arrays or CPU tensors."""
+    numpy arrays or CPU tensors. `colorbar=False` leaves out the boundary's colour bar (maps side by side
+    share one: the scale is P(class 1) from 0 to 1 in every one)."""
     if prediction is None or not len(prediction.runs):
         return waiting_figure(height=420)
     data = _points(points, raw_train, y_train, raw_val, y_val)
@@ -44,7 +45,7 @@ def prediction_figure(prediction: Prediction | None, run: str | None = None, poi
         return _curve_figure(prediction, run, data, labels)
     k = prediction.runs.index(run) if run in prediction.runs else 0
     if prediction.kind == "boundary":
-        return _boundary_figure(prediction, k, data)
+        return _boundary_figure(prediction, k, data, colorbar)
     if prediction.kind == "confusion":
         return _confusion_figure(prediction, k)
     return waiting_figure(f"No chart for predictions of kind {prediction.kind!r}", height=420)
@@ -79,12 +80,12 @@ def _subsample(x: np.ndarray | None, y: np.ndarray | None, cap: int) -> tuple[np
     return x[index], y[index]
 
 
-def _boundary_figure(prediction: Prediction, k: int, data: list) -> go.Figure:
+def _boundary_figure(prediction: Prediction, k: int, data: list, colorbar: bool) -> go.Figure:
     xs, ys = prediction.axes
     z = np.clip(finite(prediction.values[k]), 0.0, 1.0)  # NaN (diverged) stays a gap
     traces = [{
         "type": "heatmap", "x": xs, "y": ys, "z": np.round(z, 3), "zmin": 0.0, "zmax": 1.0, "zmid": 0.5,
-        "colorscale": BOUNDARY_SCALE, "opacity": 0.85,
+        "colorscale": BOUNDARY_SCALE, "opacity": 0.85, "showscale": colorbar,
         "colorbar": {"title": {"text": "P(class 1)", "side": "right"}, "thickness": 12, "len": 0.9},
         "hovertemplate": "x %{x:.2f}, y %{y:.2f}<br>P(class 1) %{z:.2f}<extra></extra>",
     }]
@@ -106,8 +107,10 @@ def _boundary_figure(prediction: Prediction, k: int, data: list) -> go.Figure:
         })
     layout = {
         "height": 420,
+        # Both axes keep the data's range and give up width or height instead ("domain"): a narrow column
+        # must not stretch the other axis far past the data.
         "xaxis": {"range": [float(xs[0]), float(xs[-1])], "showgrid": False, "zeroline": False, "constrain": "domain"},
-        "yaxis": {"range": [float(ys[0]), float(ys[-1])], "showgrid": False, "zeroline": False,
+        "yaxis": {"range": [float(ys[0]), float(ys[-1])], "showgrid": False, "zeroline": False, "constrain": "domain",
                   "scaleanchor": "x", "scaleratio": 1},
         "legend": LEGEND, "margin": {**MARGIN, "t": 40},
     }

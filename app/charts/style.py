@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import copy
 import html
+import math
 from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 
+import numpy as np
 import plotly.colors as pc_colors
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
@@ -154,3 +156,88 @@ def decade(exponent: float) -> str:
     """A power of ten for a label: 0 -> '1', -3 -> '1e-3'."""
     e = round(exponent)
     return "1" if e == 0 else f"1e{e}"
+
+
+# The statistics in plain words, for hover text and titles: "gradient size |dL/dz| RMS at h3: 2.1e-05".
+STAT_NAMES = {
+    "grad_preact_rms": "gradient size |dL/dz| RMS",
+    "weight_grad_rms": "weight gradient size |dL/dW| RMS",
+    "saturated_frac": "saturated fraction",
+    "dead_frac": "dead units",
+    "update_ratio": "update ratio ‖ΔW‖/‖W‖",
+}
+NO_GRADIENT = "no gradient (dead)"  # the floor of a log chart, where exact zeros are drawn
+FLOOR_COLOR = "#7a7a7a"
+
+
+def stat_hover(stat: str, where: str, run_text: str | None = None, value: str = "%{y:.2g}",
+               step: str = "%{x}") -> str:
+    """Hover text in plain words: '[run · ]gradient size |dL/dz| RMS at h3: 2.1e-05 (step 400)'."""
+    lead = f"{run_text} · " if run_text else ""
+    return f"{lead}{STAT_NAMES.get(stat, stat)} at {where}: {value} (step {step})<extra></extra>"
+
+
+def short_number(value: float) -> str:
+    """A tick label, short: 0.25, -1, 1500, 20k."""
+    value = round(float(value), 10) + 0.0  # + 0.0: no "-0"
+    if abs(value) >= 10_000:
+        return f"{value / 1000:g}k"
+    return f"{value:g}"
+
+
+def nice_ticks(lo: float, hi: float, count: int = 4) -> dict:
+    """Explicit ticks at round values (1, 2, 2.5 or 5 times a power of ten) inside [lo, hi], about `count`
+    of them: explicit, so side-by-side panels can be laid out knowing their labels' widths."""
+    span = hi - lo
+    if not (math.isfinite(span) and span > 0):
+        return {}
+    raw = span / max(1, count)
+    magnitude = 10 ** math.floor(math.log10(raw))
+    step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw * (1 - 1e-9))
+    first = math.ceil(lo / step - 1e-9)
+    values = [k * step for k in range(first, math.floor(hi / step + 1e-9) + 1)]
+    return {"tickmode": "array", "tickvals": [round(v, 10) for v in values],
+            "ticktext": [short_number(v) for v in values]}
+
+
+def log_axis(axis: dict, positives: np.ndarray, has_zero: bool, max_ticks: int = 6) -> float | None:
+    """A log value axis fitted to `positives` (finite values above zero) with decade ticks ('1e-5'); with
+    `has_zero`, a floor a decade below the smallest value, ticked "0", where exact zeros are drawn.
+    Returns the floor's value (None without zeros)."""
+    if len(positives):
+        low, top = math.log10(float(positives.min())), math.log10(float(positives.max()))
+    else:  # nothing but zeros: any decade will do
+        low, top = -1.0, 0.0
+    floor_exp = math.floor(low) - 1 if has_zero else None
+    bottom = floor_exp - 0.5 if floor_exp is not None else low - 0.25
+    first, last = math.ceil(low - 0.25), math.floor(top + 0.25)
+    every = max(1, math.ceil((last - first + 1) / max_ticks))
+    decades = list(range(last, first - 1, -every))[::-1]
+    values = [10.0**d for d in decades]
+    text = [decade(d) for d in decades]
+    if floor_exp is not None:
+        values, text = [10.0**floor_exp, *values], ["0", *text]
+    axis.update(type="log", range=[bottom, max(top + 0.25, bottom + 1)], tickmode="array", tickvals=values,
+                ticktext=text)
+    return 10.0**floor_exp if floor_exp is not None else None
+
+
+def floor_line(x: list, floor: float, xref: str, yref: str, show_legend: bool) -> dict:
+    """The dashed floor of a log chart at `floor`, from x[0] to x[-1]: what lies on it got no gradient at all."""
+    return {"type": "scatter", "mode": "lines", "x": x, "y": [floor] * len(x), "xaxis": xref, "yaxis": yref,
+            "name": NO_GRADIENT, "legendgroup": "floor", "showlegend": show_legend,
+            "line": {"color": FLOOR_COLOR, "width": 1.2, "dash": "dash"}, "hoverinfo": "skip"}
+
+
+def floor_note(xref: str, yref: str, floor: float) -> dict:
+    """The floor's label, just above it at the panel's left."""
+    return {"text": NO_GRADIENT, "xref": f"{xref} domain", "yref": yref, "x": 0.01, "y": math.log10(floor),
+            "xanchor": "left", "yanchor": "bottom", "showarrow": False, "font": {"size": 10, "color": FLOOR_COLOR}}
+
+
+def floor_points(x: np.ndarray, floor: float, xref: str, yref: str, color: str, hover: str, group: str) -> dict:
+    """Exact zeros drawn on the floor, in their line's colour; `hover` says they are exactly 0."""
+    return {"type": "scatter", "mode": "markers", "x": x, "y": np.full(len(x), floor), "xaxis": xref, "yaxis": yref,
+            "name": NO_GRADIENT, "legendgroup": group, "showlegend": False,
+            "marker": {"color": color, "size": 7, "symbol": "x-thin", "line": {"color": color, "width": 2}},
+            "hovertemplate": hover}
