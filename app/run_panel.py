@@ -58,6 +58,7 @@ def controls(group: GroupConfig | None, scope: str) -> JobView | None:
             state[_key(scope, "job_id")] = new_id
             state[_key(scope, "job_config")] = started_config(group)
             state[_key(scope, "polling")] = True
+            _train_if_waiting(new_id)
         except JobLimitError as error:
             st.error(plain(error))
     current = job_id(scope)
@@ -76,14 +77,27 @@ def controls(group: GroupConfig | None, scope: str) -> JobView | None:
     return job
 
 
+def _train_if_waiting(job: str) -> None:
+    """Train on a job that waits at step 0 (after Reset, or queued to start paused) sets it going; a job
+    paused later, or sharing another viewer's run, is left as it is."""
+    runner = get_runner()
+    with contextlib.suppress(UnknownJobError):
+        view = runner.job(job)
+        if view is not None and view.step == 0 and view.status in ("paused", "queued"):
+            runner.resume(job)
+
+
 @guarded("the controls")
 def _act(scope: str, action: str) -> None:
     """A control's callback. The job may have ended since the buttons were drawn: then nothing happens, and
-    the page says so when it runs."""
+    the page says so when it runs. Reset starts the job again from its first weights and waits at step 0,
+    showing the fresh net, until Train (or Resume, or Step) sets it going."""
     runner, current = get_runner(), job_id(scope)
     with contextlib.suppress(UnknownJobError):
         if action == "step":
             runner.step(current, int(st.session_state[_key(scope, "step_size")]))
+        elif action == "reset":
+            runner.reset(current, paused=True)
         else:
             getattr(runner, action)(current)
     if action != "pause":
