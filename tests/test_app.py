@@ -166,6 +166,7 @@ def test_reset_goes_back_to_step_0_and_waits_for_train():
         app.run()
         assert not app.exception
         assert any("step 0 / 200,000" in str(p.proto) and "paused" in str(p.proto) for p in app.get("progress"))
+        assert any("press **Train** to train it" in c.value for c in app.caption)
         app.button(key=f"{PLAYGROUND.prefix}train").click().run()  # the same setup: Train sets it going
         assert app.session_state[f"{PLAYGROUND.prefix}job_id"] == job_id
         wait_for("training again", lambda: runner.job(job_id).step > 0)
