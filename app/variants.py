@@ -135,8 +135,8 @@ def twin_note(run_id: str, config: RunConfig, earlier: dict[str, RunConfig | Non
         if config == other:
             return f"Run {run_id} is identical to run {other_id}: choose a key it changes."
         keys = [key for key in all_keys() if getattr(config, key) != getattr(other, key)]
-        why = "; ".join(f"{key} applies {applies_text(key)}" for key in keys)
-        return f"Run {run_id} trains exactly like run {other_id}: it differs only in {', '.join(keys)} ({why})."
+        return (f"Run {run_id} trains exactly like run {other_id}: it differs only in {', '.join(keys)}, which "
+                f"{'has' if len(keys) == 1 else 'have'} no effect on either.")
     return None
 
 

@@ -139,6 +139,18 @@ def test_a_run_that_trains_like_another_says_so_naming_both():
     assert not app.exception
 
 
+def test_the_twin_note_names_the_first_run_it_trains_like_and_the_keys_without_effect():
+    from app.variants import twin_note
+
+    relu = RunConfig(activation="relu")
+    earlier = {"a": RunConfig(), "b": relu}
+    assert twin_note("c", relu.model_copy(update={"leak": 0.3, "momentum": 0.5}), earlier) == (
+        "Run c trains exactly like run b: it differs only in leak, momentum, which have no effect on either.")
+    assert twin_note("c", RunConfig(), earlier) == "Run c is identical to run a: choose a key it changes."
+    assert twin_note("c", RunConfig(activation="leaky_relu", leak=0.3), earlier) is None
+    assert twin_note("c", RunConfig(), {"a": None}) is None  # run a does not parse yet
+
+
 def test_compare_with_opens_the_playground_setup_as_run_a_and_each_page_keeps_its_own():
     app = AppTest.from_file(MAIN, default_timeout=60)
     app.query_params["hidden"] = "4x8"
