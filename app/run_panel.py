@@ -53,6 +53,7 @@ def controls(group: GroupConfig | None, scope: str) -> JobView | None:
     columns = st.columns(6)
     train = columns[0].button("Train", type="primary", disabled=group is None, width="stretch",
                               key=_key(scope, "train"))
+    started = False
     if train or (state.pop(_key(scope, "autorun"), False) and group is not None):
         try:
             current, new_id = job_id(scope), runner.start(group, token.id)
@@ -61,10 +62,13 @@ def controls(group: GroupConfig | None, scope: str) -> JobView | None:
             state[_key(scope, "job_id")] = new_id
             state[_key(scope, "job_config")] = started_config(group)
             state[_key(scope, "polling")] = True
+            started = True
         except JobLimitError as error:
             st.error(plain(error))
     current = job_id(scope)
     job = runner.job(current) if current else None  # the one view this page run draws
+    if started and job is not None and job.step == 0 and job.status == "paused":
+        job = _set_going(current)  # it waits at step 0 (after Reset): Train sets it going
     running, paused = job is not None and job.status in LIVE, job is not None and job.status == "paused"
     columns[1].button("Pause", disabled=not running, width="stretch", key=_key(scope, "pause"),
                       on_click=_act, args=(scope, "pause"))
@@ -79,14 +83,26 @@ def controls(group: GroupConfig | None, scope: str) -> JobView | None:
     return job
 
 
+def _set_going(job: str) -> JobView | None:
+    """Resume a job that waits at step 0 and return its view after that (a job paused later is left as it is:
+    Train never undoes a Pause)."""
+    runner = get_runner()
+    with contextlib.suppress(UnknownJobError):
+        runner.resume(job)
+    return runner.job(job)
+
+
 @guarded("the controls")
 def _act(scope: str, action: str) -> None:
     """A control's callback. The job may have ended since the buttons were drawn: then nothing happens, and
-    the page says so when it runs."""
+    the page says so when it runs. Reset starts the job again from its first weights and waits at step 0,
+    showing the fresh net, until Train (or Resume, or Step) sets it going."""
     runner, current = get_runner(), job_id(scope)
     with contextlib.suppress(UnknownJobError):
         if action == "step":
             runner.step(current, int(st.session_state[_key(scope, "step_size")]))
+        elif action == "reset":
+            runner.reset(current, paused=True)
         else:
             getattr(runner, action)(current)
     if action != "pause":
@@ -128,6 +144,9 @@ def progress(job: JobView) -> None:
     waiting = " (waiting for the worker)" if job.pending else ""  # a control was sent, not yet confirmed
     place = f" (#{job.queue_position} in line)" if job.status == "queued" and job.queue_position else ""
     st.progress(fraction, text=f"step {job.step:,} / {job.steps:,}{speed} · {job.status}{place}{waiting}")
+    if job.status == "paused" and job.step == 0:  # after Reset
+        st.caption("The fresh net, before its first step: press **Train** to train it, or **Step** to go step "
+                   "by step.")
     if job.message:
         (st.error if job.status == "failed" else st.info)(plain(job.message))
 

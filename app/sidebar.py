@@ -1,7 +1,8 @@
 """The sidebar: one widget per vocabulary key, derived from the engine's config schema.
 
-Types, choices, bounds, defaults and help texts all come from `engine.vocabulary.config.RunConfig`; this module
-only decides the grouping and the kind of widget. Widget state lives in st.session_state under
+Types, choices, bounds, defaults, help texts and labels in words all come from `engine.vocabulary.config.RunConfig`;
+which keys apply when, from `engine.vocabulary.applies`; this module only decides the grouping and the kind
+of widget. A key that does not apply is not drawn, and keeps its value. Widget state lives in st.session_state under
 `widget_key(key, prefix)` (a prefix under the page's own, app/pages.py), seeded from a link or preset by
 `load_into_widgets`, and kept for the whole session (`persist_state`), so leaving a page and coming
 back finds it as it was.
@@ -13,7 +14,17 @@ from typing import Any, get_args
 
 import streamlit as st
 
-from engine.vocabulary.config import ConfigError, RunConfig, allowed_text, format_hidden, parse_hidden, parse_run
+from engine.vocabulary.applies import APPLIES_WHEN, applies, applies_text
+from engine.vocabulary.config import (
+    CHOICE_DESCRIPTIONS,
+    ConfigError,
+    RunConfig,
+    allowed_text,
+    format_hidden,
+    key_label,
+    parse_hidden,
+    parse_run,
+)
 
 SECTIONS: dict[str, list[str]] = {
     "Data": ["dataset", "samples", "noise", "val_fraction", "standardize"],
@@ -48,16 +59,26 @@ def load_into_widgets(config: RunConfig, prefix: str) -> None:
         st.session_state[widget_key(key, prefix)] = widget_value(config, key)
 
 
+def help_text(key: str) -> str:
+    """A widget's help: what the key does, what it accepts and, for some, where it applies."""
+    where = f" Applies {applies_text(key)}." if key in APPLIES_WHEN else ""
+    return f"{RunConfig.model_fields[key].description} Allowed: {allowed_text(key)}.{where}"
+
+
 def widget(key: str, locked: bool, prefix: str) -> Any:
-    """The widget of one vocabulary key, in the current container; returns its value."""
+    """The widget of one vocabulary key, in the current container, labelled in words with the key beside them;
+    a choice is explained under it. Returns its value."""
     field = RunConfig.model_fields[key]
-    label, help_text, state_key = key, f"{field.description} Allowed: {allowed_text(key)}.", widget_key(key, prefix)
-    keep = {"key": state_key, "help": help_text, "disabled": locked, "persist_state": "session"}
+    label = key_label(key)
+    keep = {"key": widget_key(key, prefix), "help": help_text(key), "disabled": locked, "persist_state": "session"}
     choices = get_args(field.annotation)
     if key == "hidden":
         return st.text_input(label, **keep)
     if choices and all(isinstance(c, str) for c in choices):
-        return st.selectbox(label, choices, **keep)
+        value = st.selectbox(label, choices, **keep)
+        if key in CHOICE_DESCRIPTIONS:
+            st.caption(CHOICE_DESCRIPTIONS[key][value])
+        return value
     if field.annotation is bool:
         return st.toggle(label, **keep)
     lo, hi = _bounds(key)
@@ -73,12 +94,16 @@ def _float_step(key: str) -> float:
 
 
 def render_sidebar(locked: set[str] = frozenset(), *, prefix: str) -> tuple[RunConfig | None, list[str]]:
-    """Draw every control; return the config they describe (None while it does not parse) and errors."""
+    """Draw the controls of every key that applies (the others keep their values, unseen); return the config
+    they describe (None while it does not parse) and errors."""
     values: dict[str, Any] = {}
     for section, keys in SECTIONS.items():
         with st.sidebar.expander(section, expanded=section in ("Network", "Training")):
-            for key in keys:
-                values[key] = widget(key, key in locked, prefix)
+            for key in keys:  # a key's section lists what it depends on first (tests/test_app.py)
+                if applies(key, values):
+                    values[key] = widget(key, key in locked, prefix)
+                else:
+                    values[key] = st.session_state.get(widget_key(key, prefix), widget_value(RunConfig(), key))
     return config_from_widgets(values)
 
 

@@ -3,7 +3,8 @@
 A run b-d is a set of overrides, exactly as a link writes it (`b.activation=relu`): the keys it
 changes, each with its own widget, and an optional label. A new run starts as a copy of run a; a key
 chosen for a run starts at run a's value; keys shared by the whole group (the data, batch size,
-steps, probe_every) are set once, in the sidebar. Widget state lives under `compare.<run>.`.
+steps, probe_every) are set once, in the sidebar. Widget state lives under `compare.<run>.`. A run that
+would train exactly like another (a fresh copy, or one that changes only keys that do not apply) says so.
 """
 
 from __future__ import annotations
@@ -13,7 +14,17 @@ import streamlit as st
 from app.layout import run_heading
 from app.pages import COMPARE
 from app.sidebar import config_from_widgets, load_into_widgets, widget, widget_key, widget_value
-from engine.vocabulary.config import GROUP_KEYS, MAX_RUNS, RUN_IDS, Problem, RunConfig, all_keys, render_run
+from engine.vocabulary.applies import applies, applies_text, effective
+from engine.vocabulary.config import (
+    GROUP_KEYS,
+    MAX_RUNS,
+    RUN_IDS,
+    Problem,
+    RunConfig,
+    all_keys,
+    key_label,
+    render_run,
+)
 from engine.vocabulary.group import MAX_LABEL, GroupConfig, parse_label
 
 SCOPE = COMPARE.prefix
@@ -95,6 +106,7 @@ def _variant(run_id: str, base: RunConfig, locked: set[str]) -> tuple[RunConfig 
     fixed = state.get(_fixed_key(run_id), [])
     options = [key for key in VARIANT_KEYS if key not in locked]
     chosen = st.multiselect("keys it changes", options, key=_keys_key(run_id), persist_state="session",
+                            format_func=key_label,
                             placeholder="a copy of run a: choose keys to change",
                             help="Each chosen key starts at run a's value. Data, batch size, steps and "
                                  "probe_every are shared by every run: set them in the sidebar.")
@@ -106,9 +118,26 @@ def _variant(run_id: str, base: RunConfig, locked: set[str]) -> tuple[RunConfig 
     for key in [*fixed, *chosen]:
         state.setdefault(widget_key(key, prefix), widget_value(base, key))
         values[key] = widget(key, locked=key in fixed, prefix=prefix)
-    st.button(f"Remove run {run_id}", key=f"{SCOPE}{run_id}.remove", on_click=_remove_run, args=(run_id,))
     config, config_errors = config_from_widgets(values, base=base, run_prefix=f"{run_id}.")
+    for key in [*fixed, *chosen]:
+        if config is not None and not applies(key, config):
+            st.caption(f"{key} has no effect on this run: it applies {applies_text(key)}.")
+    st.button(f"Remove run {run_id}", key=f"{SCOPE}{run_id}.remove", on_click=_remove_run, args=(run_id,))
     return config, label, errors + config_errors
+
+
+def twin_note(run_id: str, config: RunConfig, earlier: dict[str, RunConfig | None]) -> str | None:
+    """What to say when run `run_id` would train exactly like an earlier run: identical, or different only in
+    keys that do not apply to either (they train alike: engine/vocabulary/applies.py)."""
+    for other_id, other in earlier.items():
+        if other is None or effective(config) != effective(other):
+            continue
+        if config == other:
+            return f"Run {run_id} is identical to run {other_id}: choose a key it changes."
+        keys = [key for key in all_keys() if getattr(config, key) != getattr(other, key)]
+        return (f"Run {run_id} trains exactly like run {other_id}: it differs only in {', '.join(keys)}, which "
+                f"{'has' if len(keys) == 1 else 'have'} no effect on either.")
+    return None
 
 
 def render_runs(base: RunConfig | None, locked: set[str] = frozenset()) -> tuple[GroupConfig | None, list[str]]:
@@ -127,6 +156,9 @@ def render_runs(base: RunConfig | None, locked: set[str] = frozenset()) -> tuple
     for column, run_id in zip(columns[1:], ids):
         with column, st.container(border=True):
             config, label, run_errors = _variant(run_id, base or RunConfig(), locked)
+            note = twin_note(run_id, config, dict(zip(("a", *ids), runs))) if config is not None else None
+            if note:
+                st.info(note)
         runs.append(config)
         labels.append(label)
         errors += run_errors

@@ -88,3 +88,87 @@ def test_a_thousand_parameter_link_gets_one_warning_that_counts_its_bad_keys(pag
     assert len(text) < 1500
     config = CONFIG if page is PLAYGROUND else f"{COMPARE.prefix}a.config."
     assert app.session_state[f"{config}activation"] == "relu"  # the rest of the link applies
+
+
+# ------------------------------------------------------------------------------------ the sidebar
+
+
+def _shown_keys(app: AppTest) -> set[str]:
+    widgets = [*app.number_input, *app.selectbox, *app.text_input, *app.toggle]
+    return {w.key.removeprefix(CONFIG) for w in widgets if w.key and w.key.startswith(CONFIG)}
+
+
+def test_a_key_is_shown_only_where_it_applies_and_keeps_its_value_while_hidden():
+    app = _app(leak="0.2")  # a link's value for a key that does not apply (tanh) waits, unseen
+    assert "momentum" not in _shown_keys(app) and "leak" not in _shown_keys(app)  # sgd, tanh
+    app.selectbox(key=f"{CONFIG}optimizer").set_value("momentum").run()
+    assert "momentum" in _shown_keys(app)
+    app.number_input(key=f"{CONFIG}momentum").set_value(0.5).run()
+    app.selectbox(key=f"{CONFIG}optimizer").set_value("adam").run()
+    assert "momentum" not in _shown_keys(app)
+    app.selectbox(key=f"{CONFIG}activation").set_value("leaky_relu").run()
+    assert "leak" in _shown_keys(app) and app.number_input(key=f"{CONFIG}leak").value == 0.2
+    app.selectbox(key=f"{CONFIG}activation").set_value("relu").run()
+    assert "leak" not in _shown_keys(app)
+    app.selectbox(key=f"{CONFIG}optimizer").set_value("nesterov").run()
+    assert not app.exception
+    assert app.number_input(key=f"{CONFIG}momentum").value == 0.5  # the user's setting survived the hiding
+    assert app.query_params["momentum"] == "0.5" and app.query_params["optimizer"] == "nesterov"
+
+
+def test_each_section_lists_what_a_key_depends_on_before_the_key():
+    from app.sidebar import SECTIONS
+    from engine.vocabulary.applies import APPLIES_WHEN
+
+    order = [key for keys in SECTIONS.values() for key in keys]
+    for key, (depends_on, _) in APPLIES_WHEN.items():
+        assert order.index(depends_on) < order.index(key), key
+
+
+def test_labels_are_words_with_the_key_beside_them():
+    app = _app()
+    assert app.number_input(key=f"{CONFIG}lr").label == "Learning rate · lr"
+    widgets = [*app.number_input, *app.selectbox, *app.text_input, *app.toggle]
+    for widget in (w for w in widgets if w.key and w.key.startswith(CONFIG)):
+        words, _, key = widget.label.rpartition(" · ")
+        assert key == widget.key.removeprefix(CONFIG) and words, widget.label
+
+
+def test_the_chosen_value_of_a_choice_is_explained_under_it():
+    from engine.vocabulary.config import CHOICE_DESCRIPTIONS
+
+    app = _app(activation="relu")
+    captions = [c.value for c in app.caption]
+    described = CHOICE_DESCRIPTIONS["init"]
+    assert described["default"] in captions and described["lsuv"] not in captions
+    assert CHOICE_DESCRIPTIONS["activation"]["relu"] in captions
+    assert CHOICE_DESCRIPTIONS["dataset"]["spiral"] in captions and CHOICE_DESCRIPTIONS["optimizer"]["sgd"] in captions
+    app.selectbox(key=f"{CONFIG}init").set_value("lsuv").run()
+    captions = [c.value for c in app.caption]
+    assert described["lsuv"] in captions and described["default"] not in captions
+
+
+def test_reset_goes_back_to_step_0_and_waits_for_train():
+    from app.runtime import get_runner
+    from tests.waiting import wait_for
+
+    app = _app(hidden="3x8", steps="200000")
+    app.button(key=f"{PLAYGROUND.prefix}train").click().run()
+    job_id = app.session_state[f"{PLAYGROUND.prefix}job_id"]
+    runner = get_runner()
+    try:
+        wait_for("training under way", lambda: runner.job(job_id).step > 20)
+        app.button(key=f"{PLAYGROUND.prefix}reset").click().run()
+        assert not app.exception
+        wait_for("the fresh net, waiting", lambda: runner.job(job_id).status == "paused")
+        time.sleep(1.0)
+        assert runner.job(job_id).step == 0 and runner.job(job_id).status == "paused"
+        app.run()
+        assert not app.exception
+        assert any("step 0 / 200,000" in str(p.proto) and "paused" in str(p.proto) for p in app.get("progress"))
+        assert any("press **Train** to train it" in c.value for c in app.caption)
+        app.button(key=f"{PLAYGROUND.prefix}train").click().run()  # the same setup: Train sets it going
+        assert app.session_state[f"{PLAYGROUND.prefix}job_id"] == job_id
+        wait_for("training again", lambda: runner.job(job_id).step > 0)
+    finally:
+        runner.stop(job_id)

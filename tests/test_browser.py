@@ -55,7 +55,7 @@ def test_autorun_link_trains_charts_follow_controls_and_pause_stops(server, brow
     expect(page.get_by_text("vanishing gradients").first).to_be_visible(timeout=30_000)
 
     # A control changes the address bar (minimal link: only non-default keys).
-    lr = page.get_by_role("spinbutton", name="lr", exact=True)
+    lr = page.get_by_role("spinbutton", name="Learning rate · lr", exact=True)
     lr.fill("0.1")
     lr.press("Enter")
     page.wait_for_url(re.compile(r"lr=0\.1"), timeout=20_000)

@@ -119,6 +119,38 @@ def test_a_new_run_starts_as_a_copy_and_a_chosen_key_starts_at_run_a_value():
     assert "b.activation" not in app.query_params
 
 
+def test_a_run_that_trains_like_another_says_so_naming_both():
+    app = _open(COMPARE.script, {"hidden": "4x8", "b.activation": "relu"})
+    assert "identical to" not in " ".join(i.value for i in app.info)
+    app.button(key=f"{C}add").click().run()  # run c: a copy of run a
+    notes = " ".join(i.value for i in app.info)
+    assert "Run c is identical to run a" in notes and "Run b" not in notes
+    app.multiselect(key=f"{C}c.keys").select("leak").run()  # tanh: the leak slope changes nothing
+    app.number_input(key=f"{C}c.config.leak").set_value(0.3).run()
+    notes = " ".join(i.value for i in app.info)
+    assert "Run c trains exactly like run a: it differs only in leak" in notes
+    assert "leak has no effect on this run" in " ".join(c.value for c in app.caption)
+    app.multiselect(key=f"{C}c.keys").select("activation").run()
+    app.selectbox(key=f"{C}c.config.activation").set_value("relu").run()
+    notes = " ".join(i.value for i in app.info)
+    assert "Run c trains exactly like run b: it differs only in leak" in notes  # relu ignores leak too
+    app.selectbox(key=f"{C}c.config.activation").set_value("leaky_relu").run()
+    assert "Run c" not in " ".join(i.value for i in app.info)
+    assert not app.exception
+
+
+def test_the_twin_note_names_the_first_run_it_trains_like_and_the_keys_without_effect():
+    from app.variants import twin_note
+
+    relu = RunConfig(activation="relu")
+    earlier = {"a": RunConfig(), "b": relu}
+    assert twin_note("c", relu.model_copy(update={"leak": 0.3, "momentum": 0.5}), earlier) == (
+        "Run c trains exactly like run b: it differs only in leak, momentum, which have no effect on either.")
+    assert twin_note("c", RunConfig(), earlier) == "Run c is identical to run a: choose a key it changes."
+    assert twin_note("c", RunConfig(activation="leaky_relu", leak=0.3), earlier) is None
+    assert twin_note("c", RunConfig(), {"a": None}) is None  # run a does not parse yet
+
+
 def test_compare_with_opens_the_playground_setup_as_run_a_and_each_page_keeps_its_own():
     app = AppTest.from_file(MAIN, default_timeout=60)
     app.query_params["hidden"] = "4x8"

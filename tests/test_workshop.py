@@ -106,13 +106,15 @@ def test_the_share_panel_holds_the_link_a_copy_button_and_a_scannable_qr_code():
 def test_lock_makes_those_controls_read_only_on_both_pages_and_stays_in_the_link():
     app = _open(None, {"hidden": "4x8", "lock": "lr,activation"})
     assert app.number_input(key=f"{CONFIG}lr").disabled and app.selectbox(key=f"{CONFIG}activation").disabled
-    assert not app.number_input(key=f"{CONFIG}momentum").disabled
+    assert not app.number_input(key=f"{CONFIG}weight_decay").disabled
     assert app.query_params["lock"] == "lr,activation"
     app = _open(COMPARE.script, {"hidden": "4x8", "b.lr": "0.5", "lock": "lr"})
     assert app.number_input(key=f"{C}a.config.lr").disabled
     assert app.number_input(key=f"{C}b.config.lr").disabled  # run b's locked change, read-only
     assert app.number_input(key=f"{C}b.config.lr").value == 0.5
-    assert "lr" not in app.multiselect(key=f"{C}b.keys").options  # and no run can add it
+    options = app.multiselect(key=f"{C}b.keys").options  # each a key in words: "Learning rate · lr"
+    assert "Learning rate · lr" not in options and "Batch size · batch_size" not in options  # no run can add it
+    assert "Activation · activation" in options
     assert dict(app.query_params) == {"hidden": "4x8", "b.lr": "0.5", "lock": "lr"}
 
 

@@ -90,7 +90,8 @@ SPECS: dict[str, ActivationSpec] = {spec.name: spec for spec in [
     ),
     ActivationSpec(
         "leaky_relu",
-        description="Like relu, with a small slope (`leak`) for negative inputs, so no unit can die.",
+        description="Like relu, with a small slope (`leak`) for negative inputs, so no unit can die (unless "
+                    "leak is 0).",
         saturating=False, fixed_range=None,
         forward=lambda s, leak: F.leaky_relu(s, leak),
         slope=lambda s, a, leak: torch.where(s > 0, 1.0, leak).to(s.dtype),

@@ -37,8 +37,8 @@ def _pytorch_default(weight, bias, fan_in, fan_out, std, g) -> None:
 
 SCHEMES: dict[str, InitScheme] = {scheme.name: scheme for scheme in [
     InitScheme("default", "PyTorch's nn.Linear: weights and biases uniform in ±1/sqrt(fan_in).", _pytorch_default),
-    InitScheme("standard", "Glorot & Bengio's 'standard' heuristic: weights uniform in ±1/sqrt(fan_in), biases 0; "
-               "too small for deep sigmoid nets.",
+    InitScheme("standard", "Glorot & Bengio's 'standard' heuristic: weights uniform in ±1/sqrt(fan_in) like "
+               "default's, but biases 0; too small for deep sigmoid nets.",
                lambda w, b, fan_in, fan_out, std, g: _uniform(w, 1 / math.sqrt(fan_in), g)),
     InitScheme("zeros", "Every weight 0: all units of a layer compute the same thing and stay identical.",
                lambda w, b, fan_in, fan_out, std, g: w.zero_()),
@@ -60,8 +60,8 @@ SCHEMES: dict[str, InitScheme] = {scheme.name: scheme for scheme in [
                lambda w, b, fan_in, fan_out, std, g: w.normal_(0, math.sqrt(1 / fan_in), generator=g)),
     InitScheme("orthogonal", "A random orthogonal matrix (Saxe et al.): preserves the norm of what passes through.",
                lambda w, b, fan_in, fan_out, std, g: nn_init.orthogonal_(w, generator=g)),
-    InitScheme("lsuv", "Mishkin & Matas: orthogonal, then each layer rescaled on a batch of data until its outputs "
-               "have variance 1.",
+    InitScheme("lsuv", "Mishkin & Matas: orthogonal, then layer by layer rescaled on one batch of data until its "
+               "linear outputs have variance 1 (within 0.1).",
                lambda w, b, fan_in, fan_out, std, g: nn_init.orthogonal_(w, generator=g)),
 ]}
 NAMES = tuple(SCHEMES)

@@ -32,15 +32,16 @@ class RuleSpec:
 
 RULES: dict[str, RuleSpec] = {
     "sgd": RuleSpec("Plain stochastic gradient descent: each step moves the weights by -lr times the gradient.", 0),
-    "momentum": RuleSpec("SGD with a running sum of past gradients (heavy ball): faster along consistent "
-                         "directions, damped across ravines.", 1),
+    "momentum": RuleSpec("SGD along a decaying sum of past gradients (each step: the sum times momentum, plus the "
+                         "new gradient; heavy ball): faster along consistent directions, damped across ravines.", 1),
     "nesterov": RuleSpec("Momentum that looks ahead: the gradient is taken where momentum is about to carry the "
                          "weights.", 1),
     "adagrad": RuleSpec("Divides each weight's step by the root of its summed squared gradients: steps only ever "
                         "shrink.", 1),
     "rmsprop": RuleSpec("Like AdaGrad with a decaying average of squared gradients, so the steps stop shrinking.", 1),
     "adam": RuleSpec("Momentum plus RMSProp's per-weight scaling, with bias correction for the first steps.", 2),
-    "adamw": RuleSpec("Adam with decoupled weight decay: the weights shrink directly, not through the gradient.", 2),
+    "adamw": RuleSpec("Adam with decoupled weight decay: the weights shrink directly, not through the gradient "
+                      "(with weight_decay 0 it is Adam).", 2),
 }
 NAMES = tuple(RULES)
 

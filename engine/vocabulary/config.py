@@ -27,8 +27,31 @@ Init = Literal[INITS]
 Norm = Literal["none", "batch", "layer"]
 OPTIMIZERS = optimizers.NAMES  # defined once, with descriptions, in engine/nets/optimizers.py
 Optimizer = Literal[OPTIMIZERS]
-# What each choice of these keys does, in a line, for the Guide and the sidebar (from the same registries).
+# What each choice of these keys does, in a line, for the Guide and the sidebar (from the same registries;
+# the datasets' and norms' here, beside their names).
 CHOICE_DESCRIPTIONS: dict[str, dict[str, str]] = {
+    "dataset": {
+        "spiral": "Two spiral arms wound 1.75 turns around each other, one per class: the hardest of the 2-D "
+                  "problems.",
+        "circles": "A disc of one class (radius up to 2) inside a ring of the other (radius 3.5 to 5).",
+        "xor": "Points in a square, class 1 where x and y have the same sign: the four quadrants of XOR, which no "
+               "single straight line separates.",
+        "gaussians": "Two round clouds around (2, 2) and (-2, -2), one per class: a straight line separates them "
+                     "until the noise makes them overlap.",
+        "moons": "Two interlocking half circles, one per class.",
+        "checkerboard": "A 4x4 board of squares of alternating classes: many small regions to carve out.",
+        "sine": "Regression, not classes: one input x in [-π, π], the target sin(2x) plus noise; the loss is the "
+                "mean squared error.",
+        "digits": "scikit-learn's 1,797 handwritten digits: 8x8 pixels (64 inputs), 10 classes, always the same "
+                  "points.",
+    },
+    "norm": {
+        "none": "Each hidden layer's linear output goes straight into the activation.",
+        "batch": "Batch norm: each unit is standardized over the minibatch, then scaled and shifted by learned "
+                 "parameters; evaluation uses running averages of the minibatch statistics.",
+        "layer": "Layer norm: each example is standardized across the layer's units, then scaled and shifted by "
+                 "learned parameters; the same in training and evaluation.",
+    },
     "activation": {name: spec.description for name, spec in activations.SPECS.items()},
     "init": {name: scheme.description for name, scheme in initializers.SCHEMES.items()},
     "optimizer": {name: rule.description for name, rule in optimizers.RULES.items()},
@@ -57,33 +80,47 @@ class RunConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False, frozen=True)
 
-    dataset: Dataset = Field("spiral", description="Which toy problem the net learns.")
-    samples: int = Field(1000, ge=50, le=50_000, description="How many points to generate (digits has a fixed 1,797).")
-    noise: float = Field(0.1, ge=0, le=1, description="How much the points are jittered.")
-    val_fraction: float = Field(0.3, ge=0.05, le=0.9, description="Share of points held out for validation.")
-    standardize: bool = Field(True, description="Shift and scale inputs by the training split's mean and std.")
+    # Each key's title is its name in words: the sidebar's label ("Learning rate · lr", `key_label`).
+    dataset: Dataset = Field("spiral", title="Dataset", description="Which toy problem the net learns.")
+    samples: int = Field(1000, ge=50, le=50_000, title="Points",
+                         description="How many points to generate (digits has a fixed 1,797).")
+    noise: float = Field(0.1, ge=0, le=1, title="Noise", description="How much the points are jittered.")
+    val_fraction: float = Field(0.3, ge=0.05, le=0.9, title="Validation share",
+                                description="Share of points held out for validation.")
+    standardize: bool = Field(True, title="Standardize inputs",
+                              description="Shift and scale inputs by the training split's mean and std.")
     hidden: tuple[int, ...] = Field(
-        (32, 32, 32), description="Hidden layer widths, e.g. 32,32,32 or 8x32 (0-50 layers of width 1-1024)."
+        (32, 32, 32), title="Hidden layers",
+        description="Hidden layer widths, e.g. 32,32,32 or 8x32 (0-50 layers of width 1-1024).",
     )
-    activation: Activation = Field("tanh", description="The nonlinearity of every hidden layer.")
-    leak: float = Field(0.01, ge=0, le=1, description="Negative slope of leaky_relu.")
-    init: Init = Field("default", description="How the weights start.")
-    init_std: float = Field(0.01, ge=0, le=10, description="Std of 'normal', half-width of 'uniform'.")
-    init_gain: float = Field(1.0, ge=0, le=100, description="Multiplies the initial weights of any scheme.")
-    norm: Norm = Field("none", description="Normalize each hidden layer's linear output before the activation.")
-    dropout: float = Field(0.0, ge=0, le=0.9, description="Probability of dropping a hidden unit while training.")
-    optimizer: Optimizer = Field("sgd", description="The update rule.")
-    lr: float = Field(0.03, ge=1e-6, le=10, description="Learning rate: the step size of every update.")
-    momentum: float = Field(0.9, ge=0, le=0.999, description="Momentum of 'momentum' and 'nesterov'.")
-    weight_decay: float = Field(0.0, ge=0, le=1, description="L2 penalty on the weights.")
-    l1: float = Field(0.0, ge=0, le=1, description="L1 penalty on the weights.")
-    batch_size: int = Field(32, ge=1, le=4096, description="Training examples per update.")
-    steps: int = Field(2000, ge=1, le=200_000, description="How many updates to train for.")
+    activation: Activation = Field("tanh", title="Activation", description="The nonlinearity of every hidden layer.")
+    leak: float = Field(0.01, ge=0, le=1, title="Leak slope", description="Negative slope of leaky_relu.")
+    init: Init = Field("default", title="Initialization", description="How the weights start.")
+    init_std: float = Field(0.01, ge=0, le=10, title="Initial spread",
+                            description="Std of 'normal', half-width of 'uniform'.")
+    init_gain: float = Field(1.0, ge=0, le=100, title="Initial gain",
+                             description="Multiplies the initial weights of any scheme.")
+    norm: Norm = Field("none", title="Normalization",
+                       description="Normalize each hidden layer's linear output before the activation.")
+    dropout: float = Field(0.0, ge=0, le=0.9, title="Dropout",
+                           description="Probability of dropping a hidden unit while training.")
+    optimizer: Optimizer = Field("sgd", title="Optimizer", description="The update rule.")
+    lr: float = Field(0.03, ge=1e-6, le=10, title="Learning rate",
+                      description="Learning rate: the step size of every update.")
+    momentum: float = Field(0.9, ge=0, le=0.999, title="Momentum",
+                            description="Momentum of 'momentum' and 'nesterov'.")
+    weight_decay: float = Field(0.0, ge=0, le=1, title="Weight decay (L2)", description="L2 penalty on the weights.")
+    l1: float = Field(0.0, ge=0, le=1, title="L1 penalty", description="L1 penalty on the weights.")
+    batch_size: int = Field(32, ge=1, le=4096, title="Batch size", description="Training examples per update.")
+    steps: int = Field(2000, ge=1, le=200_000, title="Training steps", description="How many updates to train for.")
     early_stopping: int = Field(
-        0, ge=0, le=1000, description="Stop after this many evaluations without a better validation loss (0: off)."
+        0, ge=0, le=1000, title="Early stopping patience",
+        description="Stop after this many evaluations without a better validation loss (0: off).",
     )
-    seed: int = Field(0, ge=0, le=2**31 - 1, description="Fixes data, initial weights and batch order.")
-    probe_every: int = Field(10, ge=1, le=1000, description="Measure every layer every this many steps.")
+    seed: int = Field(0, ge=0, le=2**31 - 1, title="Random seed",
+                      description="Fixes data, initial weights and batch order.")
+    probe_every: int = Field(10, ge=1, le=1000, title="Measure every",
+                             description="Measure every layer every this many steps.")
 
     @field_validator("hidden", mode="before")
     @classmethod
@@ -239,6 +276,11 @@ def _clip(text: str, limit: int = 60) -> str:
 
 def all_keys() -> list[str]:
     return list(RunConfig.model_fields)
+
+
+def key_label(key: str) -> str:
+    """A key in words with the key beside it, as a label: "Learning rate · lr"."""
+    return f"{RunConfig.model_fields[key].title} · {key}"
 
 
 def _problems_from(error: ValidationError, prefix: str, given: Mapping[str, Any]) -> list[Problem]:
