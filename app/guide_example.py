@@ -132,8 +132,9 @@ def _y_data(figure: go.Figure) -> dict[str, list[np.ndarray]]:
 
 
 def same_value_axes(figures: list[go.Figure]) -> None:
-    """Line charts drawn side by side get one value range per axis (the union of their data), so a flat
-    line and a steep one look flat and steep. Axes with a fixed range (saturation, accuracy) keep it."""
+    """Charts drawn side by side get one value range per line axis (the union of their data), so a flat line
+    and a steep one look flat and steep, and heatmaps one colour scale. Axes with a fixed range (saturation,
+    accuracy) keep it."""
     data = [_y_data(figure) for figure in figures]
     for key in set(data[0]).intersection(*data[1:]):
         axes = [figure.layout[key] for figure in figures]
@@ -148,6 +149,10 @@ def same_value_axes(figures: list[go.Figure]) -> None:
         pad = 0.05 * (hi - lo) if hi > lo else (0.5 if log else max(abs(hi), 1.0) * 0.05)
         for figure in figures:
             figure.layout[key].range = [float(lo - pad), float(hi + pad)]
+    tops = [figure.layout.coloraxis.cmax for figure in figures]
+    if all(top is not None for top in tops):  # heatmaps side by side: one colour for one count
+        for figure in figures:
+            figure.layout.coloraxis.cmax = max(tops)
 
 
 def build_figures(example: WorkedExample) -> dict[str, list[go.Figure]]:

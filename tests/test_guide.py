@@ -191,6 +191,7 @@ def test_act_now_the_saturated_net_piles_up_at_the_ends(figures: dict) -> None:
 
 def test_act_time_the_saturated_bands_stay_and_the_healthy_spread_widens(figures: dict) -> None:
     sick, healthy = figures["act_time"]
+    assert sick.layout.coloraxis.cmax == healthy.layout.coloraxis.cmax  # one colour for one count
     for trace in sick.data[1:]:  # h2 on
         assert np.all(_edge_share(trace) > 0.5), trace.name  # "bands at -1 and +1 from the first step to the last"
     for trace in healthy.data:
