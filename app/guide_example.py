@@ -77,8 +77,8 @@ SECTIONS = (
             "The healthy net's back-propagated gradient stays within a factor of 10 across all eight hidden "
             "layers: a nearly flat line."),
     Section("grad_time", "Gradient size over time", VANISHING,
-            "The vanishing net's hidden layers stay about a million times apart from the first step to the "
-            "last: training never closes the gap.",
+            "The vanishing net's h1 and h8 stay about a million times apart from the first step to the last: "
+            "training never closes the gap.",
             "The healthy net's hidden layers stay bundled, within a factor of 10 of each other, all the way."),
     Section("grad_hist", "Gradient histograms", VANISHING,
             "The vanishing net's panels slide down toward the input, about one decade per layer: h8's "
@@ -102,16 +102,16 @@ SECTIONS = (
             "The vanishing net's lower layers sit far below the dashed line, h2 near a billionth. h1 is lower "
             "still, mostly not drawn at all: most of its updates are too small to change a float32 weight, a "
             "ratio of exactly 0, which a log axis cannot draw.",
-            "The healthy net's layers stay near the dashed line, each within a factor of 10 of 1e-3."),
+            "The healthy net's layers stay near the dashed line: each one's typical ratio is within a factor of "
+            "10 of 1e-3."),
     Section("saturation_depth", "Saturation and dead units across depth (Compare)", SATURATED,
-            "The Compare page draws this chart with one line per run. The saturated net (green) is above "
-            "two thirds saturated from h2 on,",
-            "the healthy net (vermillion) flat near 0; neither has more than a few percent dead units.",
+            "On the Compare page, one line per run: the saturated net (green) is more than two thirds saturated "
+            "from h2 on.",
+            "The healthy net (vermillion) stays flat near 0, and neither has more than a few percent dead units.",
             together=True),
     Section("act_grid", "Activations over time, side by side (Compare)", SATURATED,
-            "The Compare page puts the runs' activation histograms side by side, one column per run. The "
-            "saturated net's cells are bands at -1 and +1,",
-            "the healthy net's cells spread around 0.",
+            "On the Compare page, one column per run: the saturated net's cells are bands at -1 and +1.",
+            "The healthy net's cells spread around 0.",
             together=True),
 )
 SECTION_NAMES = tuple(section.name for section in SECTIONS)
