@@ -114,7 +114,7 @@ SECTIONS = (
             "The healthy net's cells spread around 0.",
             together=True),
 )
-SECTION_NAMES = tuple(section.name for section in SECTIONS)
+SECTION_NAMES = tuple(section.name for section in SECTIONS)  # the anchors a lesson may link to: guide#NAME
 
 
 def _y_data(figure: go.Figure) -> dict[str, list[np.ndarray]]:
@@ -205,11 +205,13 @@ def render() -> None:
             st.markdown(f"{section.sick_text} {section.healthy_text}")
             _chart(shown[0], section.name)
             continue
-        for column, run, text, figure in zip(st.columns(2), (section.sick, HEALTHY),
-                                             (section.sick_text, section.healthy_text), shown):
+        runs = (section.sick, HEALTHY)
+        for column, run, text in zip(st.columns(2), runs, (section.sick_text, section.healthy_text)):
             with column:
                 run_heading(run, f"{labels[run]}: {setup(example, run)}")
                 st.markdown(text)
+        for column, run, figure in zip(st.columns(2), runs, shown):  # a row of their own: the charts line up
+            with column:
                 _chart(figure, f"{section.name}-{run}")
     st.subheader("What the engine found", anchor="example-findings")
     st.markdown(findings_text(example) + " Each finding is defined under [Findings](#findings).")
