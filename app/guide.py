@@ -1,14 +1,26 @@
-"""The Guide page: every chart and statistic in plain words, tied to the lectures' ideas."""
+"""The Guide page: a worked example first (every chart from a real run, sick next to healthy), then every
+chart, statistic, choice and finding in plain words, tied to the lectures' ideas."""
 
 from __future__ import annotations
 
 import streamlit as st
 
-from app.help_texts import FIXES, GUIDE_CHARTS, STAT_MEANINGS
+from app import guide_example
+from app.help_texts import FINDING_TITLES, FIXES, GUIDE_CHARTS, STAT_MEANINGS
 from app.pages import GUIDE
-from engine.training.findings import FINDING_CODES
+from engine.training.findings import FINDING_DEFINITIONS
 from engine.training.probes import STATS
 from engine.vocabulary.config import CHOICE_DESCRIPTIONS, SATURATING_ACTIVATIONS
+
+# The page's own sections, after the worked example's chart sections (guide_example.SECTION_NAMES).
+ANCHORS = {"worked-example": "A worked example", "charts": "The charts", "statistics": "The statistics",
+           "choices": "The choices", "findings": "Findings"}
+
+
+def findings_table() -> dict[str, list[str]]:
+    """Every finding the engine can emit, by code, with its title and its one-sentence definition."""
+    return {"finding": list(FINDING_DEFINITIONS), "name": [FINDING_TITLES[code] for code in FINDING_DEFINITIONS],
+            "what it means": list(FINDING_DEFINITIONS.values())}
 
 
 def render() -> None:
@@ -18,15 +30,18 @@ def render() -> None:
         "nets are hard to train: units saturate, ReLUs die, gradients vanish or explode with depth. Then change "
         "one thing (initialization, activation, batch norm, dropout, weight decay, optimizer) and watch the cure."
     )
-    st.header("The charts")
+    st.markdown(" · ".join(f"[{title}](#{anchor})" for anchor, title in ANCHORS.items()))
+    st.header(ANCHORS["worked-example"], anchor="worked-example")
+    guide_example.render()
+    st.header(ANCHORS["charts"], anchor="charts")
     for title, text in GUIDE_CHARTS:
         st.subheader(title)
         st.markdown(text)
-    st.header("The statistics")
+    st.header(ANCHORS["statistics"], anchor="statistics")
     st.markdown("Measured per hidden layer (h1 nearest the input) on the training batch at every probe step. "
                 "z is the layer's linear output Wx + b, s the input to the activation, a = f(s) its output.")
     st.table({"stat": list(STATS), "meaning": [STAT_MEANINGS[s] for s in STATS]})
-    st.header("The choices")
+    st.header(ANCHORS["choices"], anchor="choices")
     st.markdown("Every activation, initialization and update rule the sidebar offers, described where it is "
                 "defined in the engine. A saturating activation has flat tails: there its slope is below 5% of "
                 "its largest slope and almost no gradient passes.")
@@ -37,6 +52,8 @@ def render() -> None:
         if key == "activation":
             table["saturates"] = ["yes" if name in SATURATING_ACTIVATIONS else "no" for name in described]
         st.table(table)
-    st.header("Findings")
-    st.markdown(", ".join(f"`{code}`" for code in FINDING_CODES))
+    st.header(ANCHORS["findings"], anchor="findings")
+    st.markdown("The engine's diagnoses, each defined in one sentence. On the Playground and the Compare page a "
+                "finding also names its layer and step, gives its numbers and says what to try.")
+    st.table(findings_table())
     st.markdown(FIXES)

@@ -25,6 +25,7 @@ from bench import (
     browser_rehearsal,
     fair_lanes,
     group_cost,
+    guide_cost,
     history_memory,
     probe_overhead,
     profile_engine,
@@ -42,6 +43,7 @@ BENCHMARKS = {
     "fair_lanes": fair_lanes.run,
     "soak": soak.run,
     "browser_rehearsal": browser_rehearsal.run,
+    "guide_cost": guide_cost.run,
 }
 
 

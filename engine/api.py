@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -124,23 +125,31 @@ def summarize_state(state: TrainingState) -> Summary:
     return scalars, layers, hists, summary, summary["findings"]
 
 
+@contextmanager
+def one_thread() -> Iterator[None]:
+    """Torch on one thread inside: small nets only lose to more threads' contention (many times slower
+    under load)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
 def train(config: GroupConfig | RunConfig | Mapping[str, Any], steps: int | None = None,
           progress: Callable[[int, int], None] | None = None) -> TrainResult:
     """Train to the end. `steps` overrides the config's; `progress(step, total)` is called as it goes."""
     group = as_group(config)
     if steps is not None:
         group = group.with_steps(steps)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # small nets: more threads only add contention (many times slower under load)
-    try:
+    with one_thread():
         trainer = GroupTrainer(group)
         chunk = max(1, min(200, trainer.steps // 100 or 1))
         while not trainer.done:
             trainer.advance(chunk)
             if progress is not None:
                 progress(trainer.step, trainer.steps)
-    finally:
-        torch.set_num_threads(threads)
     scalars, layers, hists, summary, findings = summarize(trainer)
     weights = {run_id: trainer.state_dict(k) for k, run_id in enumerate(trainer.ids)}
     return TrainResult(group, scalars, layers, hists, summary, findings, weights)

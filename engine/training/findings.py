@@ -32,8 +32,40 @@ NOT_LEARNING_MIN_STEPS = 200
 RECENT_POINTS = 5
 
 
-FINDING_CODES = ("vanishing_gradients", "exploding_gradients", "dead_units", "saturation", "diverged",
-                 "overfitting", "lr_too_high", "lr_too_low", "not_learning")
+# Every finding the rules below can emit, by its code, defined in one sentence from the thresholds above
+# (the Guide shows these; a finding's own message adds the numbers of its run).
+FINDING_DEFINITIONS = {
+    "vanishing_gradients":
+        f"The back-propagated gradient at h1, the layer nearest the input, is below {VANISHING_RATIO:.0%} of the top "
+        f"hidden layer's (at the latest probe or at step 0), so the lower layers barely learn.",
+    "exploding_gradients":
+        f"The back-propagated gradient at h1 is more than {EXPLODING_RATIO:.0f} times the top hidden layer's (at the "
+        f"latest probe or at step 0), so updates to the lower layers overshoot.",
+    "dead_units":
+        f"At each of the last {RECENT_POINTS} probes, at least {DEAD_FRACTION:.0%} of a hidden layer's units have zero "
+        f"slope for every example of the batch: no gradient reaches their weights, so they never recover.",
+    "saturation":
+        f"At the latest probe, at least {SATURATED_FRACTION:.0%} of a hidden layer's entries sit where the slope is "
+        f"below 5% of its maximum, so almost no gradient passes (for the activations with flat tails: "
+        f"{', '.join(sorted(activations.SATURATING))}).",
+    "diverged":
+        "The training loss became infinite or not a number, and the run stopped.",
+    "overfitting":
+        f"The smoothed validation loss stayed more than {OVERFIT_RISE - 1:.0%} above its earlier best for the last "
+        f"{OVERFIT_SUSTAINED} probes while the training loss fell by {1 - OVERFIT_TRAIN_FALL:.0%} or more: the net "
+        f"memorizes its training points.",
+    "lr_too_high":
+        f"Over the last {RECENT_POINTS} probes, the median layer's updates change its weights by more than "
+        f"{LR_HIGH_RATIO:g} of their size (about 0.001 is healthy; not reported behind batch or layer norm, whose "
+        f"weights are scale-free).",
+    "lr_too_low":
+        f"Over the last {RECENT_POINTS} probes, even the fastest-moving layer's updates change its weights by less "
+        f"than {LR_LOW_RATIO:g} of their size (not reported when vanishing gradients or dead units explain it).",
+    "not_learning":
+        f"After {NOT_LEARNING_MIN_STEPS} steps or more, the training and the validation loss are both still "
+        f"{CHANCE_MARGIN:.0%} or more of the loss of guessing (ln 2 for two classes).",
+}
+FINDING_CODES = tuple(FINDING_DEFINITIONS)
 
 
 @dataclass(frozen=True)
