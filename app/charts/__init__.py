@@ -15,6 +15,7 @@ One module per family of charts:
 - curves: lines over steps: loss and accuracy; gradient size, saturation and update ratio per layer.
 - depth: every layer at one step, input to output: gradient size and saturation per run, the depth profile.
 - histograms: histograms over time as heatmaps, one run stacked or several side by side.
+- network: the net at a glance: one column per layer, coloured by a per-layer quantity.
 - predictions: what the net computes: decision boundary, predicted curve or confusion matrix.
 
 The captions under the charts live with the Guide's texts in app/help_texts.py.
@@ -24,10 +25,12 @@ from app.charts.arrays import HistCube, depth_key, depth_order, hist_cube
 from app.charts.curves import gradient_time_figure, loss_accuracy_figure, saturation_figure, update_ratio_figure
 from app.charts.depth import depth_profile, gradient_depth_figure, saturation_depth_figure
 from app.charts.histograms import histogram_grid, histogram_heatmap
+from app.charts.network import NETWORK_QUANTITIES, network_figure, network_figures
 from app.charts.predictions import prediction_figure
 from app.charts.style import RUN_COLORS, projected, run_color, run_label, waiting_figure
 
 __all__ = [
+    "NETWORK_QUANTITIES",
     "RUN_COLORS",
     "HistCube",
     "depth_key",
@@ -39,6 +42,8 @@ __all__ = [
     "histogram_grid",
     "histogram_heatmap",
     "loss_accuracy_figure",
+    "network_figure",
+    "network_figures",
     "prediction_figure",
     "projected",
     "run_color",
