@@ -46,7 +46,8 @@ def network_chart(figures: dict, scope: str) -> None:
     """The net at a glance under a small selector of the per-layer quantity that colours it (default: the
     first, gradient size); the page's figure cache holds one figure per quantity, as `network_<quantity>`."""
     choice = st.radio("Colour the layers by", list(charts.NETWORK_QUANTITIES), horizontal=True,
-                      format_func=lambda name: charts.NETWORK_QUANTITIES[name].label, key=f"{scope}network_quantity")
+                      format_func=lambda name: charts.NETWORK_QUANTITIES[name].label, key=f"{scope}network_quantity",
+                      label_visibility="collapsed")
     chart(figures[f"network_{choice}"], "network")
 
 

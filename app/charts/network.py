@@ -4,11 +4,11 @@ picture shows where the signal dies. Several runs stack one panel per run on the
 colour scale, so they compare column by column.
 
 A layer of up to MAX_UNITS units is drawn unit by unit (one circle each, all in the layer's colour: the
-engine measures per layer, not per unit); a wider one is one bar. Edges between columns are light lines
-between at most EDGE_ANCHORS points on each side, never one per weight. A layer whose gradient is exactly 0 is drawn in
-NO_GRADIENT grey, not dropped from the log scale; the input, and quantities the engine does not measure
-for a layer (only the gradient is measured at `out`), are white. Budget: about 30 traces and a few
-thousand numbers for four runs; a few milliseconds to build.
+engine measures per layer, not per unit); a wider one is one bar. Edges between columns are a few light
+lines (at most MAX_EDGES per gap) or else a light band, never one per weight. A layer whose gradient is
+exactly 0 is drawn in NO_GRADIENT grey, not dropped from the log scale; the input, and quantities the engine
+does not measure for a layer (only the gradient is measured at `out`), are white. Budget: about 6 traces
+per run and a few thousand numbers for four runs; a few milliseconds to build.
 """
 
 from __future__ import annotations
@@ -21,19 +21,21 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from app.charts.arrays import pick, stat_series
+from app.charts.arrays import stat_series
 from app.charts.style import MARGIN, axis_key, decade, make_figure, run_color, run_label, stack
 from engine.vocabulary.layers import layer_names
 
 MAX_UNITS = 16  # layers this narrow are drawn unit by unit; wider ones as one bar
 BAR_ANCHORS = 4  # points on a bar's side that edges start and end at
-EDGE_ANCHORS = 8  # at most this many units of a column send or receive edges: 64 lines per gap at most
+MAX_EDGES = 64  # lines between two columns at most; more would be a band
 NO_GRADIENT = "#9E9E9E"  # a layer whose gradient is exactly 0
 NOT_MEASURED = "#FFFFFF"  # the input, and stats not measured (yet) for a layer: white ...
 NOT_MEASURED_LINE = "#A7B0BD"  # ... with a light outline (and bars hatched)
 OUTLINE = "#5A6B80"
 EDGE = "rgba(120,130,150,0.25)"
-PANEL_PX = 190  # height of one run's panel
+BAND = "rgba(120,130,150,0.12)"
+PANEL_PX = 190  # height of one run's panel among several; a single run's figure is SINGLE_PX high
+SINGLE_PX = 300
 _REDS = [[0.0, "#FDD49E"], [0.33, "#FC8D59"], [0.67, "#D7301F"], [1.0, "#7F0000"]]  # 0% coloured, never white
 
 
@@ -99,7 +101,8 @@ def network_figure(layers: pd.DataFrame | None, sizes: Mapping[str, Sequence[int
                            zeroline=False, range=[-0.6, len(columns) - 0.4], fixedrange=True,
                            title={"text": "layer (input → output)"})
     layout.update(
-        height=70 + PANEL_PX * max(1, len(runs)), showlegend=True, bargap=0, annotations=annotations,
+        height=SINGLE_PX if len(runs) <= 1 else 70 + PANEL_PX * len(runs), showlegend=True, bargap=0,
+        annotations=annotations,
         legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1, "font": {"size": 11}},
         coloraxis={"colorscale": spec.colorscale, "cmin": cmin, "cmax": cmax, "colorbar": _colorbar(spec, cmin, cmax)},
         margin={**MARGIN, "t": 34},
@@ -171,7 +174,7 @@ def _panel(spec: Quantity, names: list[str], widths: list[int], x: list[int],
         texts += [text] * len(ys)
         sizes += [15 if width <= 6 else 11 if width <= 10 else 8] * len(ys)
         anchors.append(_unit_ys(width) if kind == "circles" else np.linspace(-0.75, 0.75, BAR_ANCHORS))
-    traces = [_edges(x, widths, anchors, yref)]
+    traces = _edges(x, widths, anchors, yref)
     for target, on_scale in ((valued, True), (fixed, False)):
         for kind, (xs, yy, colors, texts, sizes) in target.items():
             if xs:
@@ -228,22 +231,27 @@ def _units(kind: str, xs: list, ys: list, colors: list, texts: list, sizes: list
     return {"type": "scatter", "mode": "markers", **common, "y": np.round(ys, 3)}
 
 
-def _edges(x: list[int], widths: list[int], anchors: list[np.ndarray], yref: str) -> dict:
-    """Light lines between neighbouring columns: unit to unit for narrow layers, a few anchor points on a
-    bar's side for wide ones; at most EDGE_ANCHORS^2 lines per gap, one trace for the run."""
-    xs: list[np.ndarray] = []
-    ys: list[np.ndarray] = []
+def _edges(x: list[int], widths: list[int], anchors: list[np.ndarray], yref: str) -> list[dict]:
+    """Light lines between neighbouring columns, unit to unit (a few anchor points on a bar's side) where a
+    gap needs at most MAX_EDGES of them; a light band between the two columns where it would need more."""
+    lines: list[list[float]] = [[], []]
+    bands: list[list[float]] = [[], []]
     for i in range(len(widths) - 1):
-        left, right = (a[pick(len(a), EDGE_ANCHORS)] for a in (anchors[i], anchors[i + 1]))
+        left, right = anchors[i], anchors[i + 1]
         x0 = x[i] + (0.15 if widths[i] > MAX_UNITS else 0.0)
         x1 = x[i + 1] - (0.15 if widths[i + 1] > MAX_UNITS else 0.0)
-        a, b = np.repeat(left, len(right)), np.tile(right, len(left))
-        nan = np.full(len(a), np.nan)
-        xs.append(np.column_stack([np.full(len(a), x0), np.full(len(a), x1), nan]).ravel())
-        ys.append(np.column_stack([a, b, nan]).ravel())
-    return {"type": "scatter", "mode": "lines", "x": np.round(np.concatenate(xs), 3) if xs else [],
-            "y": np.round(np.concatenate(ys), 3) if ys else [], "yaxis": yref, "hoverinfo": "skip",
-            "showlegend": False, "line": {"color": EDGE, "width": 1}}
+        if len(left) * len(right) <= MAX_EDGES:
+            for a in left:
+                for b in right:
+                    lines[0] += [x0, x1, None]
+                    lines[1] += [round(float(a), 3), round(float(b), 3), None]
+        else:
+            bands[0] += [x0, x1, x1, x0, x0, None]
+            bands[1] += [round(float(v), 3) for v in (left[0], right[0], right[-1], left[-1], left[0])] + [None]
+    common = {"type": "scatter", "yaxis": yref, "hoverinfo": "skip", "showlegend": False}
+    return [{**common, "mode": "lines", "x": lines[0], "y": lines[1], "line": {"color": EDGE, "width": 1}},
+            {**common, "mode": "lines", "x": bands[0], "y": bands[1], "fill": "toself", "fillcolor": BAND,
+             "line": {"width": 0}}]
 
 
 def _legend_keys(spec: Quantity) -> list[dict]:
