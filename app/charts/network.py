@@ -161,7 +161,7 @@ def _panel(spec: Quantity, names: list[str], widths: list[int], x: list[int],
     fixed = {"circles": ([], [], [], [], []), "bars": ([], [], [], [], [])}  # x, y, colour, hover text, size
     anchors = []
     for position, (name, width) in enumerate(zip(names, widths)):
-        color, words = _layer_color(spec, name, position, width, latest.get(name))
+        color, words = _layer_color(spec, name, position, latest.get(name))
         text = f"{who}<b>{name}</b> · {width:,} {'input' if position == 0 else 'unit'}{'s' if width != 1 else ''}"
         text += f"<br>{words}"
         kind = "circles" if width <= MAX_UNITS else "bars"
@@ -185,8 +185,7 @@ def _panel(spec: Quantity, names: list[str], widths: list[int], x: list[int],
     return traces
 
 
-def _layer_color(spec: Quantity, name: str, position: int, width: int,
-                 value: tuple[float, int] | None) -> tuple[float | str, str]:
+def _layer_color(spec: Quantity, name: str, position: int, value: tuple[float, int] | None) -> tuple[float | str, str]:
     """A layer's colour (a value on the colour scale, or a fixed colour) and its hover words."""
     if position == 0:
         return NOT_MEASURED, "the data's features; nothing is measured at the input"
