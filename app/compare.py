@@ -15,7 +15,7 @@ import streamlit as st
 
 from app import address_bar, charts, help_texts, run_panel, variants
 from app.guard import guarded
-from app.layout import chart, page_top, run_heading, titled_pair
+from app.layout import chart, network_chart, page_top, run_heading, titled_pair
 from app.pages import COMPARE
 from app.plain_text import plain
 from app.runtime import session_token
@@ -23,6 +23,7 @@ from app.share import share_panel
 from app.sidebar import render_sidebar
 from app.story import show_story
 from engine.serving.jobs import JobView
+from engine.vocabulary.config import layer_sizes
 from engine.vocabulary.group import GroupConfig, differences
 
 SCOPE = COMPARE.prefix
@@ -57,6 +58,7 @@ def _figures(job: JobView, log_y: bool, present: bool = False) -> dict:
         "grad_time_runs": charts.gradient_time_grid(layers, job.ids, labels=labels),
         "saturation_depth": charts.saturation_depth_figure(layers, labels=labels),
         "act_grid": charts.histogram_grid(hists, job.ids, "act", labels=labels),
+        **charts.network_figures(layers, dict(zip(job.ids, map(layer_sizes, job.group.runs))), labels=labels),
     }
     if present:
         figures = {name: charts.projected(figure) for name, figure in figures.items()}
@@ -102,6 +104,8 @@ def _live(first: run_panel.FirstView, present: bool = False) -> None:
             run_heading(run_id, label)
             status = job.run_statuses.get(run_id, job.status)
             (st.error if status == "diverged" else st.caption)(run_status(job, k))
+    st.subheader("The nets at a glance")
+    network_chart(figures, SCOPE)
     titled_pair(present, figures, ("Loss and accuracy", "loss", None),
                 ("Gradient magnitude across depth", "grad_depth", None))
     st.subheader("Gradient size over time, run by run")

@@ -6,6 +6,11 @@ in the same words. app/layout.py and the pages show the captions, app/guide.py t
 # The caption under each chart, by the chart's name on its page; the "what the net computes" chart
 # takes the caption of its prediction's kind (boundary, curve or confusion).
 HOW_TO_READ: dict[str, str] = {
+    "network": "The whole net, input (left) to output (right): one column per layer, a circle per unit for narrow "
+               "layers, a bar for wide ones; the number above is the layer's width. Colour is the chosen quantity "
+               "per layer at the latest step (gradient size on a log scale): dark columns near the input with "
+               "bright ones near the output mean the signal dies on the way back. Grey: no gradient at all "
+               "(exactly 0); white: not measured there.",
     "loss": "Thick solid: the held-out validation split; dotted: the training minibatch, smoothed (a moving "
             "average; with one run its raw values are the faint line behind). Validation rising while training "
             "falls is overfitting; a flat line at the loss of guessing means the net is not learning.",

@@ -1,5 +1,6 @@
 """Small pieces of page layout the pages share: a chart with its caption, a run's coloured heading, a pair
-of charts that stands side by side (one above the other in the presenter view), and a link's problems."""
+of charts that stands side by side (one above the other in the presenter view), the net at a glance with
+its selector, and a link's problems."""
 
 from __future__ import annotations
 
@@ -39,6 +40,15 @@ def titled_pair(present: bool, figures: dict, *charts_: tuple[str, str, str | No
             st.subheader(title)
             if figures[name] is not None:
                 chart(figures[name], name, how_to_read)
+
+
+def network_chart(figures: dict, scope: str) -> None:
+    """The net at a glance under a small selector of the per-layer quantity that colours it (default: the
+    first, gradient size); the page's figure cache holds one figure per quantity, as `network_<quantity>`."""
+    choice = st.radio("Colour the layers by", list(charts.NETWORK_QUANTITIES), horizontal=True,
+                      format_func=lambda name: charts.NETWORK_QUANTITIES[name].label, key=f"{scope}network_quantity",
+                      label_visibility="collapsed")
+    chart(figures[f"network_{choice}"], "network")
 
 
 def page_top(scope: str, title: str) -> tuple[Link, bool]:

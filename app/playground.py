@@ -11,7 +11,7 @@ import streamlit as st
 
 from app import address_bar, charts, help_texts, run_panel
 from app.guard import guarded
-from app.layout import chart, page_top, pair, titled_pair
+from app.layout import chart, network_chart, page_top, pair, titled_pair
 from app.links import link_params, preset_named
 from app.pages import COMPARE, PLAYGROUND
 from app.plain_text import plain
@@ -20,6 +20,7 @@ from app.share import share_panel
 from app.sidebar import load_into_widgets, render_sidebar
 from app.story import show_story
 from engine.serving.jobs import JobView
+from engine.vocabulary.config import layer_sizes
 from engine.vocabulary.group import GroupConfig
 
 SCOPE = PLAYGROUND.prefix
@@ -51,6 +52,7 @@ def _figures(job: JobView, log_y: bool, present: bool = False) -> dict:
         "grad_hist": charts.histogram_heatmap(hists, run, kind="grad"),
         "saturation": charts.saturation_figure(layers),
         "update": charts.update_ratio_figure(layers, run),
+        **charts.network_figures(layers, {run: layer_sizes(job.group.runs[0])}),
     }
     if present:
         figures = {name: charts.projected(figure) if figure is not None else None for name, figure in figures.items()}
@@ -62,6 +64,14 @@ def _live(first: run_panel.FirstView, present: bool = False) -> None:
     job, figures = run_panel.open_view(first, SCOPE, _figures, present, "This run")
     if job is None:
         return
+    left, right = pair(present)
+    with left:
+        st.subheader("The net at a glance")
+        network_chart(figures, SCOPE)
+    with right:
+        st.subheader("What the net computes")
+        if figures["output"] is not None:
+            chart(figures["output"], "output", help_texts.HOW_TO_READ[job.prediction.kind])
     st.subheader("Findings")
     if figures["findings"]:
         for finding in figures["findings"]:
@@ -69,9 +79,8 @@ def _live(first: run_panel.FirstView, present: bool = False) -> None:
             st.warning(f"**{finding['code'].replace('_', ' ')}**{where} (step {finding['step']}): {finding['message']}")
     else:
         st.success("No problems found so far.")
-    output_caption = help_texts.HOW_TO_READ[job.prediction.kind] if job.prediction else ""
-    titled_pair(present, figures, ("Loss and accuracy", "loss", None),
-                ("What the net computes", "output", output_caption))
+    st.subheader("Loss and accuracy")
+    chart(figures["loss"], "loss")
     st.subheader("Gradient magnitude across depth")
     left, right = pair(present)
     with left:

@@ -16,6 +16,7 @@ One module per family of charts:
   size per run side by side.
 - depth: every layer at one step, input to output: gradient size and saturation per run, the depth profile.
 - histograms: histograms over time as heatmaps, one run stacked or several side by side.
+- network: the net at a glance: one column per layer, coloured by a per-layer quantity.
 - predictions: what the net computes: decision boundary, predicted curve or confusion matrix.
 
 The captions under the charts live with the Guide's texts in app/help_texts.py.
@@ -31,10 +32,12 @@ from app.charts.curves import (
 )
 from app.charts.depth import depth_profile, gradient_depth_figure, saturation_depth_figure
 from app.charts.histograms import histogram_grid, histogram_heatmap
+from app.charts.network import NETWORK_QUANTITIES, network_figure, network_figures
 from app.charts.predictions import prediction_figure
 from app.charts.style import RUN_COLORS, projected, run_color, run_label, waiting_figure
 
 __all__ = [
+    "NETWORK_QUANTITIES",
     "RUN_COLORS",
     "HistCube",
     "depth_key",
@@ -47,6 +50,8 @@ __all__ = [
     "histogram_grid",
     "histogram_heatmap",
     "loss_accuracy_figure",
+    "network_figure",
+    "network_figures",
     "prediction_figure",
     "projected",
     "run_color",
