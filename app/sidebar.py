@@ -25,6 +25,15 @@ SECTIONS: dict[str, list[str]] = {
 }
 
 
+LOCK_ICON = ":material/lock:"
+LOCKED_BY_PRESENTER = "Locked by the presenter: this workshop's link makes it read-only (lock=...)."
+
+
+def locked_note(locked: set[str]) -> str:
+    """The sidebar's line about the link's locked keys (keys of the vocabulary, so plain words)."""
+    return f"{LOCK_ICON} Locked by the presenter: {', '.join(sorted(locked))}. The rest is yours to change."
+
+
 def widget_key(key: str, prefix: str) -> str:
     return f"{prefix}{key}"
 
@@ -52,6 +61,8 @@ def widget(key: str, locked: bool, prefix: str) -> Any:
     """The widget of one vocabulary key, in the current container; returns its value."""
     field = RunConfig.model_fields[key]
     label, help_text, state_key = key, f"{field.description} Allowed: {allowed_text(key)}.", widget_key(key, prefix)
+    if locked:  # the link's lock=: say who locked it, on the control itself
+        label, help_text = f"{label} {LOCK_ICON}", f"{LOCKED_BY_PRESENTER} {help_text}"
     keep = {"key": state_key, "help": help_text, "disabled": locked, "persist_state": "session"}
     choices = get_args(field.annotation)
     if key == "hidden":
@@ -75,6 +86,8 @@ def _float_step(key: str) -> float:
 def render_sidebar(locked: set[str] = frozenset(), *, prefix: str) -> tuple[RunConfig | None, list[str]]:
     """Draw every control; return the config they describe (None while it does not parse) and errors."""
     values: dict[str, Any] = {}
+    if locked:
+        st.sidebar.caption(locked_note(locked))
     for section, keys in SECTIONS.items():
         with st.sidebar.expander(section, expanded=section in ("Network", "Training")):
             for key in keys:
