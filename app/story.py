@@ -40,7 +40,8 @@ def key_chart_first(figures: dict, preset_id: str | None, job: JobView, present:
     """Draw the lesson's key chart (from a page's `figures`, by its name in engine/lessons/charts.py) under
     its title; return the figures with it marked SHOWN_ABOVE, so its usual place only points up. Without
     a lesson, or with a key chart this page has no figure for, draws nothing and returns `figures`. In the
-    presenter view the chart is at most PRESENT_CHART_HEIGHT tall, so it shares the screen with the story."""
+    presenter view a one-row chart is at most PRESENT_CHART_HEIGHT tall, so it shares the screen with the
+    story."""
     preset = preset_named(preset_id) if preset_id else None
     name = preset.key_chart if preset is not None else None
     if name == "output" and "outputs" in figures:  # the Compare page: one map per run, or one for all
@@ -50,10 +51,16 @@ def key_chart_first(figures: dict, preset_id: str | None, job: JobView, present:
     st.subheader(CHARTS[name].title)
     how_to_read = help_texts.HOW_TO_READ[job.prediction.kind] if name == "output" and job.prediction else None
     figure = figures[name]
-    if present and (figure.layout.height or 0) > PRESENT_CHART_HEIGHT:
+    if present and (figure.layout.height or 0) > PRESENT_CHART_HEIGHT and _one_row(figure):
         figure = go.Figure(figure).update_layout(height=PRESENT_CHART_HEIGHT)  # a copy: figures are shared
     chart(figure, f"lesson-{name}", how_to_read if how_to_read is not None else help_texts.HOW_TO_READ[name])
     return {**figures, name: SHOWN_ABOVE}
+
+
+def _one_row(figure: go.Figure) -> bool:
+    """Whether every panel of `figure` sits in one row: a grid of panels (one per layer) keeps its height,
+    which its panels need to stay readable."""
+    return len({tuple(axis.domain or (0, 1)) for axis in figure.select_yaxes()}) <= 1
 
 
 def _outputs_first(figures: dict, job: JobView) -> dict:

@@ -183,17 +183,31 @@ def test_a_lesson_opens_with_its_story_the_train_button_and_its_key_chart_first(
     assert any("top of the page" in caption.value for caption in app.caption)
 
 
-def test_without_a_lesson_the_page_draws_its_charts_in_their_usual_order():
-    app = _open(COMPARE.script, {"steps": "60", "hidden": "3x8", "b.activation": "relu"})
-    app.button(key=f"{C}train").click().run()
-    _wait_until_ended(app.session_state[f"{C}job_id"])
-    app.run()
-    charts = [e.key for e in _in_order(app.main) if e.type == "plotly_chart"]
-    assert charts[0] == "chart-loss" and not any("lesson" in (key or "") for key in charts)
+def _trained(page: str, params: dict[str, str]) -> AppTest:
+    app = _open(page, params)
+    scope = COMPARE.prefix if page == COMPARE.script else PLAYGROUND.prefix
+    app.button(key=f"{scope}train").click().run()
+    _wait_until_ended(app.session_state[f"{scope}job_id"])
+    return app.run()
 
 
-def test_the_presenter_view_is_the_story_and_the_key_chart_with_projector_ticks():
-    preset = load_preset("xavier-vs-he")
+@pytest.mark.parametrize(("page", "runs", "params"), [
+    (COMPARE.script, 2, {"steps": "60", "hidden": "3x8", "b.activation": "relu"}),
+    (PLAYGROUND.script, 1, {"steps": "60", "hidden": "3x8"}),
+])
+def test_without_a_lesson_a_page_draws_exactly_the_charts_of_the_list_in_their_usual_order(page, runs, params):
+    app = _trained(page, params)
+    keys = [e.key for e in _in_order(app.main) if e.type == "plotly_chart"]
+    assert keys[0] == "chart-loss" and not any("lesson" in key for key in keys)
+    names = {key.removeprefix("chart-").split("-")[0] for key in keys}  # output-a: run a's map
+    assert names == set(charts_for(runs))  # the page's charts are the list's, by the same names
+
+
+@pytest.mark.parametrize(("preset_id", "fits"), [("vanishing-sigmoid", True), ("xavier-vs-he", False)])
+def test_the_presenter_view_is_the_story_and_the_key_chart_with_projector_ticks(preset_id, fits):
+    """A one-row key chart shares the screen with the story; a grid of one panel per layer (16 here) keeps
+    the height its panels need. Either way every tick label is projector-sized."""
+    preset = load_preset(preset_id)
     app = _open(COMPARE.script, {"preset": preset.id, "steps": "40", "view": "present"})
     assert not app.exception
     assert not app.title  # the story carries the title: one screen for story and chart
@@ -202,8 +216,8 @@ def test_the_presenter_view_is_the_story_and_the_key_chart_with_projector_ticks(
     app.run()
     _, at_chart, elements = _story_then_first_chart(app, preset.id)
     spec = json.loads(elements[at_chart].proto.spec)
-    assert elements[at_chart].key == "chart-lesson-act_grid"
-    assert spec["layout"]["height"] <= PRESENT_CHART_HEIGHT
+    assert elements[at_chart].key == f"chart-lesson-{preset.key_chart}"
+    assert (spec["layout"]["height"] <= PRESENT_CHART_HEIGHT) is fits
     axes = [value for key, value in spec["layout"].items() if key.startswith(("xaxis", "yaxis"))]
     sizes = [axis.get("tickfont", {}).get("size") for axis in axes]
     assert axes and all(size is None or size >= PROJECTED_TICKS for size in sizes), sizes
