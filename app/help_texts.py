@@ -3,8 +3,8 @@ Guide's texts (what each chart and statistic means, what fixes what), so the two
 in the same words. app/layout.py and the pages show the captions, app/guide.py the rest.
 """
 
-# The caption under each chart, by the chart's name on its page; the "what the net computes" chart
-# takes the caption of its prediction's kind (boundary, curve or confusion).
+# The caption under each chart, by the chart's name on its page (the names of engine/lessons/charts.py);
+# the "what the net computes" chart takes the caption of its prediction's kind (boundary, curve or confusion).
 HOW_TO_READ: dict[str, str] = {
     "loss": "Dotted: the training minibatch; solid: the held-out validation split. Validation rising while "
             "training falls is overfitting; a flat line at the loss of guessing means the net is not learning.",

@@ -17,7 +17,7 @@ from app.preview_charts import CONFIG, caption, preview_figure
 from engine.lessons.charts import CHARTS
 from engine.serving.jobs import JobView
 
-PREVIEW_HEIGHT = 220  # px: the card's chart, readable at the top of the page
+PREVIEW_HEIGHT = 200  # px: the card's chart, readable at the top of the page
 # The presenter view at 1440x900: the story (about 250 px at its size) and the key chart share one screen.
 PRESENT_CHART_HEIGHT = 380  # px, at most
 
