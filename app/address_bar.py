@@ -12,8 +12,10 @@ from __future__ import annotations
 from urllib.parse import quote, urlencode
 
 import streamlit as st
+from streamlit import config
 
 from app.links import Link, link_params, read_link
+from app.public_address import configured_root, public_page_url
 from engine.vocabulary.group import GroupConfig
 
 
@@ -62,7 +64,11 @@ def write(scope: str, group: GroupConfig, *, whole_group: bool = True) -> dict[s
 
 
 def share_url(params: dict[str, str]) -> str:
-    """The page's full address with `params`: what a person copies to share the view."""
-    base = (st.context.url or "").split("?")[0]
+    """The page's full address with `params`: what a person copies to share the view, at the configured
+    public address (app/public_address.py) when there is one."""
+    manual = config.is_manually_set("browser.serverAddress")
+    root = configured_root(server_address=st.get_option("browser.serverAddress") if manual else None,
+                           server_port=st.get_option("browser.serverPort"))
+    base = public_page_url((st.context.url or "").split("?")[0], root, st.get_option("server.baseUrlPath"))
     query = urlencode(params, quote_via=quote, safe=",")
     return f"{base}?{query}" if query else base

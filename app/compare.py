@@ -15,13 +15,13 @@ import streamlit as st
 
 from app import address_bar, charts, help_texts, run_panel, variants
 from app.guard import guarded
-from app.layout import chart, network_chart, page_top, run_heading, titled_pair
+from app.layout import chart, folds, network_chart, page_top, run_heading, titled_pair
 from app.pages import COMPARE
 from app.plain_text import plain
 from app.runtime import session_token
 from app.share import share_panel
 from app.sidebar import render_sidebar
-from app.story import show_story
+from app.story import key_chart_first, key_chart_preview, show_story
 from engine.serving.jobs import JobView
 from engine.vocabulary.config import layer_sizes
 from engine.vocabulary.group import GroupConfig, differences
@@ -98,6 +98,7 @@ def _live(first: run_panel.FirstView, present: bool = False) -> None:
     job, figures = run_panel.open_view(first, SCOPE, _figures, present, "This comparison")
     if job is None:
         return
+    figures = key_chart_first(figures, address_bar.current(SCOPE).preset, job, present)  # the lesson's, first
     columns = st.columns(len(job.ids))
     for k, (column, run_id, label) in enumerate(zip(columns, job.ids, job.labels)):
         with column:
@@ -151,23 +152,30 @@ def render() -> None:
     base, errors = render_sidebar(locked=set(link.lock), prefix=variants.BASE)
     for error in errors:
         st.sidebar.error(plain(error))
-    with st.expander("Runs", expanded=False) if present else st.container():  # the presenter folds them away
-        group, run_errors = variants.render_runs(base, locked=set(link.lock))
-    for error in run_errors:
-        st.error(plain(error))
+    runs_box, controls_box, share_box = folds(present, 3)
+    with runs_box:
+        folded = present or link.preset is not None  # a lesson's story says what its runs change: its chart first
+        with st.expander("Runs", expanded=False) if folded else st.container():
+            group, run_errors = variants.render_runs(base, locked=set(link.lock))
+            if group is not None:
+                _differences(group)
+        for error in run_errors:
+            st.error(plain(error))
     if group is not None:
         params = address_bar.write(SCOPE, group)
-        _differences(group)
-    with st.expander("Controls", expanded=False) if present else st.container():
+    with controls_box, st.expander("Controls", expanded=False) if present else st.container():
         job = run_panel.controls(group if group is not None and len(group.runs) > 1 else None, SCOPE)
         st.toggle("log-scale loss", key=f"{SCOPE}log_y")
     if group is not None:  # after the controls: a run started by this click is in the link already
-        share_panel(params, training=run_panel.has_run(SCOPE))
+        with share_box:
+            share_panel(params, training=run_panel.has_run(SCOPE))
     if job is None:
-        st.info("This comparison has ended and was cleared from the server. Press **Train** to run it again."
-                if run_panel.job_id(SCOPE) else
-                "Choose what each run changes, then press **Train**: all runs train together, on the same "
-                "batches, from the same starting weights where their shapes agree.")
+        # a lesson shows its key chart from a stored run instead
+        if run_panel.job_id(SCOPE) or not key_chart_preview(link.preset, comparison=True):
+            st.info("This comparison has ended and was cleared from the server. Press **Train** to run it again."
+                    if run_panel.job_id(SCOPE) else
+                    "Choose what each run changes, then press **Train**: all runs train together, on the same "
+                    "batches, from the same starting weights where their shapes agree.")
         return
     if run_panel.changed_since_start(group, SCOPE):
         st.caption("The runs changed since this comparison started: press **Train** to run them.")

@@ -1,9 +1,10 @@
 """The Gallery: every preset as a card, grouped by topic; one click opens it ready to train.
 
 A card shows the preset's title, its one-line lesson, how many runs it compares and a tiny chart of
-their validation loss from a precomputed short run (presets/previews.json, written by
-`python -m engine previews`). A one-run preset opens on the Playground, a comparison on the Compare
-page, both through `?preset=ID`, so the page loads the preset exactly as a shared link would.
+the quantity the lesson is about (one of its key chart's quantities: Preset.card_quantity) from a
+precomputed short run (presets/previews.json, written by `python -m engine previews`). A one-run
+preset opens on the Playground, a comparison on the Compare page, both through `?preset=ID`, so the
+page loads the preset exactly as a shared link would.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import streamlit as st
 from app.charts import run_color
 from app.pages import COMPARE, GALLERY, PLAYGROUND, Page
 from app.plain_text import plain
-from app.preview_charts import CONFIG, preview_figure
+from app.preview_charts import CONFIG, caption, preview_figure
 from engine.lessons.presets import TOPICS, Preset, all_presets
 from engine.lessons.previews import preview_hash, read_previews
 
@@ -38,7 +39,7 @@ def _presets() -> list[Preset]:
 
 
 @st.cache_data(show_spinner=False)
-def _previews() -> dict:
+def stored_previews() -> dict:
     """presets/previews.json, read once per server."""
     return read_previews()
 
@@ -78,7 +79,10 @@ def _card(preset: Preset, preview: dict | None) -> None:
         if preview is None:
             st.caption("No preview yet: `python -m engine previews` draws one.")
         else:
-            st.plotly_chart(preview_figure(preview), key=f"{SCOPE}preview-{preset.id}", config=CONFIG, theme=None)
+            quantity = preset.card_quantity
+            st.plotly_chart(preview_figure(preview, quantity), key=f"{SCOPE}preview-{preset.id}", config=CONFIG,
+                            theme=None)
+            st.caption(caption(quantity))
             if preview.get("hash") != preview_hash(preset):
                 st.caption("This preview was made from an earlier version of the preset.")
         page = page_for(preset)
@@ -88,9 +92,9 @@ def _card(preset: Preset, preview: dict | None) -> None:
 def render() -> None:
     st.title(GALLERY.title)
     st.markdown("Each card is a small experiment with one lesson. Open one: its runs are set up on "
-                f"{PLAYGROUND.called} or {COMPARE.called}, ready to train. The chart is the validation loss of "
-                "each run (log scale), in the runs' colours.")
-    previews = _previews()
+                f"{PLAYGROUND.called} or {COMPARE.called}, ready to train, with the chart its story is about at the "
+                "top. The card's chart is that chart's quantity from a short stored run, in the runs' colours.")
+    previews = stored_previews()
     for topic, presets in by_topic(_presets()):
         st.subheader(TOPIC_TITLES.get(topic, topic.capitalize()))
         for start in range(0, len(presets), COLUMNS):

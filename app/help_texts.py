@@ -3,8 +3,8 @@ Guide's texts (what each chart and statistic means, what fixes what), so the two
 in the same words. app/layout.py and the pages show the captions, app/guide.py the rest.
 """
 
-# The caption under each chart, by the chart's name on its page; the "what the net computes" chart
-# takes the caption of its prediction's kind (boundary, curve or confusion).
+# The caption under each chart, by the chart's name on its page (the names of engine/lessons/charts.py);
+# the "what the net computes" chart takes the caption of its prediction's kind (boundary, curve or confusion).
 HOW_TO_READ: dict[str, str] = {
     "network": "The whole net, input (left) to output (right): one column per layer, a circle per unit for narrow "
                "layers, a bar for wide ones; the number above is the layer's width. Colour is the chosen quantity "

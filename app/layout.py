@@ -11,9 +11,15 @@ from app import address_bar, charts, help_texts
 from app.links import Link
 from app.plain_text import plain
 
+SHOWN_ABOVE = "shown above"  # in a page's figures: the lesson's key chart, already drawn under its story
 
-def chart(figure: go.Figure, name: str, how_to_read: str | None = None) -> None:
-    """A figure and its "how to read this" line: help_texts.HOW_TO_READ[name] unless given ("" for none)."""
+
+def chart(figure: go.Figure | str, name: str, how_to_read: str | None = None) -> None:
+    """A figure and its "how to read this" line: help_texts.HOW_TO_READ[name] unless given ("" for none).
+    The lesson's key chart (SHOWN_ABOVE) is not drawn twice: its usual place says where it is."""
+    if isinstance(figure, str):
+        st.caption("This chart is at the top of the page, under the lesson's story.")
+        return
     st.plotly_chart(figure, key=f"chart-{name}", config={"displaylogo": False}, theme=None)
     caption = help_texts.HOW_TO_READ[name] if how_to_read is None else how_to_read
     if caption:
@@ -30,6 +36,12 @@ def run_heading(run_id: str, text: str, size: str = "1rem") -> None:
 def pair(present: bool) -> tuple:
     """Two charts side by side, or one above the other in the presenter view (bigger)."""
     return (st.container(), st.container()) if present else tuple(st.columns(2))
+
+
+def folds(present: bool, count: int) -> list:
+    """Places for a page's setup (runs, controls, share), in page order: one above the other, or in the
+    presenter view side by side in one row, each folded, so the story and the key chart fit one screen."""
+    return list(st.columns(count)) if present else [st.container() for _ in range(count)]
 
 
 def titled_pair(present: bool, figures: dict, *charts_: tuple[str, str, str | None]) -> None:
@@ -53,9 +65,11 @@ def network_chart(figures: dict, scope: str) -> None:
 
 def page_top(scope: str, title: str) -> tuple[Link, bool]:
     """A page's title and its link's warning; returns what the page's last link set and whether the page is
-    in the presenter view."""
+    in the presenter view. The presenter view of a lesson leaves the page's title out: the story has its own,
+    and the story and its key chart share one screen."""
     link = address_bar.current(scope)
-    st.title(title)
+    if not (link.view == "present" and link.preset):
+        st.title(title)
     link_warning(st.session_state.get(f"{scope}link_problems", []))
     return link, link.view == "present"
 

@@ -11,14 +11,14 @@ import streamlit as st
 
 from app import address_bar, charts, help_texts, run_panel
 from app.guard import guarded
-from app.layout import chart, network_chart, page_top, pair, titled_pair
+from app.layout import chart, folds, network_chart, page_top, pair, titled_pair
 from app.links import link_params, preset_named
 from app.pages import COMPARE, PLAYGROUND
 from app.plain_text import plain
 from app.runtime import session_token
 from app.share import share_panel
 from app.sidebar import load_into_widgets, render_sidebar
-from app.story import show_story
+from app.story import key_chart_first, key_chart_preview, show_story
 from engine.serving.jobs import JobView
 from engine.vocabulary.config import layer_sizes
 from engine.vocabulary.group import GroupConfig
@@ -64,6 +64,7 @@ def _live(first: run_panel.FirstView, present: bool = False) -> None:
     job, figures = run_panel.open_view(first, SCOPE, _figures, present, "This run")
     if job is None:
         return
+    figures = key_chart_first(figures, address_bar.current(SCOPE).preset, job, present)  # the lesson's, first
     left, right = pair(present)
     with left:
         st.subheader("The net at a glance")
@@ -122,7 +123,8 @@ def render() -> None:
         st.sidebar.error(plain(error))
     group = GroupConfig.single(config) if config is not None else None
     params = address_bar.write(SCOPE, group, whole_group=False) if group is not None else None
-    with st.expander("Controls", expanded=False) if present else st.container():  # the presenter folds them away
+    controls_box, share_box = folds(present, 2)
+    with controls_box, st.expander("Controls", expanded=False) if present else st.container():  # folded away
         job = run_panel.controls(group, SCOPE)
         left, right = st.columns([1, 4])
         with left:
@@ -130,11 +132,14 @@ def render() -> None:
         with right:
             st.toggle("log-scale loss", key=f"{SCOPE}log_y")
     if params is not None:  # after the controls: a run started by this click is in the link already
-        share_panel(params, training=run_panel.has_run(SCOPE))
+        with share_box:
+            share_panel(params, training=run_panel.has_run(SCOPE))
     if job is None:
-        st.info("This run has ended and was cleared from the server. Press **Train** to run it again."
-                if run_panel.job_id(SCOPE) else
-                "Set up a net in the sidebar and press **Train**. Every layer is measured while it trains.")
+        # a lesson shows its key chart from a stored run instead
+        if run_panel.job_id(SCOPE) or not key_chart_preview(link.preset, comparison=False):
+            st.info("This run has ended and was cleared from the server. Press **Train** to run it again."
+                    if run_panel.job_id(SCOPE) else
+                    "Set up a net in the sidebar and press **Train**. Every layer is measured while it trains.")
         return
     if run_panel.changed_since_start(group, SCOPE):
         st.caption("The settings changed since this run started: press **Train** to run them.")

@@ -1,5 +1,9 @@
 """The Share panel: the link of what the page shows, a Copy button, and a QR code big enough to scan
-from a projected screen (drawn by segno, a maintained QR library), plus the presenter's variant."""
+from a projected screen (drawn by segno, a maintained QR library), plus the presenter's variant.
+
+The links use the public address (app/public_address.py), with a plain warning when that address is
+local and no other device can open it. The participants' link never carries the presenter's layout
+(`view=present`): only the presenter link does."""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ import segno
 import streamlit as st
 
 from app.address_bar import share_url
+from app.public_address import local_warning
 
 QR_SIZE = 320  # px in the panel; the full-screen dialog draws it at 640
 COPY_BUTTON = """<div style="font-family:sans-serif">
@@ -45,6 +50,8 @@ def _copy_button(url: str) -> None:
 
 @st.dialog("Scan to open this view", width="large")
 def _big_qr(url: str) -> None:
+    if local_warning(url):
+        st.warning(local_warning(url), icon=":material/wifi_off:")
     st.image(qr_png(url, scale=16), width=640)
     st.code(url, language=None, wrap_lines=True)
 
@@ -52,10 +59,15 @@ def _big_qr(url: str) -> None:
 def share_panel(params: dict[str, str], *, training: bool, expanded: bool = False) -> None:
     """The page's link (`params`) with a Copy button and its QR code, and the presenter link. Once the page
     trains, the links carry autorun=1: whoever opens them joins the same run at once."""
-    joined = {**params, "autorun": "1"} if training else dict(params)
+    joined = {key: value for key, value in params.items() if key != "view"}  # participants get the usual layout
+    joined = {**joined, "autorun": "1"} if training else joined
     url = share_url(joined)
     presenter_url = share_url({**joined, "view": "present"})
-    with st.expander("Share this view", expanded=expanded, icon=":material/share:"):
+    warning = local_warning(url)
+    title = "Share this view" if warning is None else "Share this view · its address is local: phones cannot open it"
+    with st.expander(title, expanded=expanded, icon=":material/share:"):
+        if warning:
+            st.warning(warning, icon=":material/wifi_off:")
         left, right = st.columns([3, 2])
         with left:
             st.code(url, language=None, wrap_lines=True)

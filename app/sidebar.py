@@ -36,6 +36,15 @@ SECTIONS: dict[str, list[str]] = {
 }
 
 
+LOCK_ICON = ":material/lock:"
+LOCKED_BY_PRESENTER = "Locked by the presenter: this workshop's link makes it read-only (lock=...)."
+
+
+def locked_note(locked: set[str]) -> str:
+    """The sidebar's line about the link's locked keys (keys of the vocabulary, so plain words)."""
+    return f"{LOCK_ICON} Locked by the presenter: {', '.join(sorted(locked))}. The rest is yours to change."
+
+
 def widget_key(key: str, prefix: str) -> str:
     return f"{prefix}{key}"
 
@@ -69,8 +78,10 @@ def widget(key: str, locked: bool, prefix: str) -> Any:
     """The widget of one vocabulary key, in the current container, labelled in words with the key beside them;
     a choice is explained under it. Returns its value."""
     field = RunConfig.model_fields[key]
-    label = key_label(key)
-    keep = {"key": widget_key(key, prefix), "help": help_text(key), "disabled": locked, "persist_state": "session"}
+    label, help_, state_key = key_label(key), help_text(key), widget_key(key, prefix)
+    if locked:  # the link's lock=: say who locked it, on the control itself
+        label, help_ = f"{label} {LOCK_ICON}", f"{LOCKED_BY_PRESENTER} {help_}"
+    keep = {"key": state_key, "help": help_, "disabled": locked, "persist_state": "session"}
     choices = get_args(field.annotation)
     if key == "hidden":
         return st.text_input(label, **keep)
@@ -97,6 +108,8 @@ def render_sidebar(locked: set[str] = frozenset(), *, prefix: str) -> tuple[RunC
     """Draw the controls of every key that applies (the others keep their values, unseen); return the config
     they describe (None while it does not parse) and errors."""
     values: dict[str, Any] = {}
+    if locked:
+        st.sidebar.caption(locked_note(locked))
     for section, keys in SECTIONS.items():
         with st.sidebar.expander(section, expanded=section in ("Network", "Training")):
             for key in keys:  # a key's section lists what it depends on first (tests/test_app.py)

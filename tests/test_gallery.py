@@ -127,11 +127,11 @@ def test_each_card_draws_its_preview_small_and_static(page):
 def test_a_card_without_a_preview_says_so_and_still_opens(monkeypatch):
     stored = read_previews()
     monkeypatch.setattr(gallery, "read_previews", lambda: {k: v for k, v in stored.items() if k != "zeros-init"})
-    gallery._previews.clear()  # st.cache_data: read once per server
+    gallery.stored_previews.clear()  # st.cache_data: read once per server
     try:
         app = _open(GALLERY.script)
     finally:
-        gallery._previews.clear()
+        gallery.stored_previews.clear()
     assert not app.exception
     card = _cards(app)["zeros-init"]
     assert not card["charts"]
@@ -232,7 +232,8 @@ def test_every_preview_describes_its_presets_runs():
         for run in preview["runs"]:
             assert 30 <= len(run["val_loss"]) <= 60 or run["status"] != "finished", (preset.id, run["id"])
             assert run["val_loss"][0][0] == 0
-            assert len(run["grad_depth"]) == len(run["grad_preact_rms"]) >= 2 and run["grad_depth"][-1] == "out"
+            layers = [layer for layer, _, _ in run["depth"]["grad_preact_rms"]]
+            assert len(layers) >= 2 and layers[-1] == "out" and run["depth_steps"][0] == 0
 
 
 def test_the_previews_file_is_written_exactly_as_dumps_writes_it():

@@ -137,6 +137,7 @@ GOOD = {
     "lesson": "Deep sigmoid nets starve their lower layers of gradient.",
     "topic": "gradients",
     "story": "Watch the gradient chart. It shrinks toward the input. Try relu with he_normal init.",
+    "key_chart": "grad_depth",
     "config": {"hidden": "4x8", "activation": "sigmoid", "steps": 20},
     "claims": [{"says": "The engine reports vanishing gradients.",
                 "finding": {"run": "a", "code": "vanishing_gradients"}}],

@@ -135,7 +135,7 @@ def test_the_presenter_view_folds_the_controls_and_enlarges_charts():
     assert not app.exception
     labels = [e.label for e in app.expander]
     assert "Controls" in labels and "Runs" in labels
-    assert "font-size:1.9rem" in _markdown(app)  # the story, big
+    assert "font-size:1.7rem" in _markdown(app)  # the story, big
     app.button(key=f"{C}train").click().run()
     from app.runtime import get_runner
     from tests.test_compare import _wait_until_ended
@@ -295,7 +295,7 @@ def test_workshop_rehearsal_thirty_participants_one_presenter_link_one_run():
     assert result["trainings_started"] == 1 and result["distinct_jobs"] == 1  # one run for the room
     assert result["saw_charts"] == 30  # every participant sees the charts
     for app in result["apps"]:
-        assert "font-size:1.9rem" in _markdown(app)  # the presenter view, with the story
+        assert "font-size:1.7rem" in _markdown(app)  # the presenter view, with the story
     print({k: v for k, v in result.items() if k != "apps"})  # numbers for the notes, never asserted
 
 

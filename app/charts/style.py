@@ -142,6 +142,9 @@ def shade(color: str, position: float) -> str:
     return mix(color, (0, 0, 0), 0.45 * (2 * position - 1))
 
 
+PROJECTED_TICKS = 14  # px: the smallest tick label a projector shows legibly at the back of a room
+
+
 def projected(figure: go.Figure, scale: float = 1.35) -> go.Figure:
     """`figure` made for a projector: taller, with larger text. Changes the figure: give it a fresh one."""
     layout = figure.layout
@@ -149,6 +152,11 @@ def projected(figure: go.Figure, scale: float = 1.35) -> go.Figure:
                          legend={"font": {"size": 15}})
     for annotation in layout.annotations or ():
         annotation.font.size = round((annotation.font.size or 12) * 1.25)
+    for axis in (*figure.select_xaxes(), *figure.select_yaxes()):  # small panels set their own sizes
+        if axis.tickfont.size:
+            axis.tickfont.size = max(PROJECTED_TICKS, round(axis.tickfont.size * 1.25))
+        if axis.title.font.size:
+            axis.title.font.size = max(PROJECTED_TICKS, round(axis.title.font.size * 1.25))
     return figure
 
 

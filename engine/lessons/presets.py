@@ -2,7 +2,10 @@
 
 Each file has `id` (its file name), `title`, `lesson` (one plain sentence, at most MAX_LESSON characters:
 the Gallery card's line), `topic` (one of TOPICS), `story` (2-5 sentences: what to watch, why, what to
-try), `config` (the keys of run a, and `b.`/`c.`/`d.` overrides for comparison runs) and `claims`.
+try), `key_chart` (the chart the story points to, one of engine/lessons/charts.py's CHARTS on the page
+the preset opens on: the page draws it first, under the story), optionally `card` (which of the key
+chart's quantities the Gallery card plots; its first by default), `config` (the keys of run a, and
+`b.`/`c.`/`d.` overrides for comparison runs) and `claims`.
 
 A claim is a measurable sentence that a test checks by running the preset, e.g.
 
@@ -27,6 +30,7 @@ from typing import Any, Literal
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from engine.lessons.charts import CHARTS, charts_for
 from engine.training.findings import FINDING_CODES
 from engine.vocabulary.config import ConfigError, Problem, _shown
 from engine.vocabulary.files import read_yaml_file
@@ -129,6 +133,8 @@ class Preset(BaseModel):
     lesson: str = Field(min_length=10, max_length=MAX_LESSON)  # one plain sentence: what the preset teaches
     topic: Literal[TOPICS]  # type: ignore[valid-type]
     story: str = Field(min_length=40, max_length=1200)
+    key_chart: Literal[tuple(CHARTS)]  # type: ignore[valid-type]
+    card: str | None = None  # one of the key chart's quantities; None: its first
     config: dict[str, Any]
     claims: list[Claim] = Field(min_length=1)
 
@@ -139,6 +145,18 @@ class Preset(BaseModel):
         if "\n" in text or not text.endswith((".", "!", "?")) or re.search(r"[.!?]\s+[A-Z]", text):
             raise ValueError("the lesson is one sentence on one line, ending with a full stop")
         return text
+
+    @model_validator(mode="after")
+    def _card_on_key_chart(self) -> Preset:
+        if self.card is not None and self.card not in CHARTS[self.key_chart].quantities:
+            raise ValueError(f"card {self.card!r} is not plotted by the key chart {self.key_chart!r}, which plots "
+                             + ", ".join(CHARTS[self.key_chart].quantities))
+        return self
+
+    @property
+    def card_quantity(self) -> str:
+        """What the Gallery card plots: a quantity of the key chart (engine/lessons/charts.py)."""
+        return self.card or CHARTS[self.key_chart].quantities[0]
 
     def group(self) -> GroupConfig:
         return parse_group(self.config)
@@ -163,17 +181,21 @@ def load_preset_file(path: str | Path) -> Preset:
         raise ConfigError(error.problems, source=str(path)) from None
     if not isinstance(data, Mapping):
         raise ConfigError([Problem(key="(file)", value=type(data).__name__, message="not a mapping",
-                                   allowed="a YAML mapping with id, title, lesson, topic, story, config, claims")],
-                          source=str(path))
+                                   allowed="a YAML mapping with id, title, lesson, topic, story, key_chart, config, "
+                                           "claims")], source=str(path))
     try:
         preset = Preset.model_validate(data)
     except ValidationError as error:
         raise ConfigError(_problems(error), source=str(path)) from None
     try:
-        preset.group()
+        group = preset.group()
     except ConfigError as error:
         problems = [p.model_copy(update={"key": f"config.{p.key}"}) for p in error.problems]
         raise ConfigError(problems, source=str(path)) from None
+    if preset.key_chart not in charts_for(len(group.runs)):
+        raise ConfigError([Problem(key="key_chart", value=preset.key_chart,
+                                   message="is not drawn on the page this preset opens on",
+                                   allowed="one of " + ", ".join(charts_for(len(group.runs))))], source=str(path))
     if path.stem != preset.id:
         raise ConfigError([Problem(key="id", value=preset.id, message="differs from the file name",
                                    allowed=f"id: {path.stem}")], source=str(path))

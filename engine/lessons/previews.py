@@ -2,10 +2,13 @@
 
 A preview trains the preset's group for at most PREVIEW_STEPS steps, probing about PREVIEW_POINTS
 times (probing never changes the numbers of training), and keeps per run: its id, label, status and
-end step, the validation loss curve `[[step, value], ...]`, and the back-propagated gradient
-(`grad_preact_rms`) across depth at the last probe step. All previews live in one committed file,
-presets/previews.json, written by `python -m engine previews`; `python -m engine previews --check`
-trains them again and names each stored preview that differs, writing nothing.
+end step, every quantity a card can plot (engine/lessons/charts.py QUANTITIES): each curve as
+`[[step, value], ...]` under its name (`val_loss`, `train_loss`, `val_accuracy`), and under `depth` each
+layer stat as `[[layer, value at the first probe step, value at the last], ...]` in depth order, the two
+steps in `depth_steps`. The card plots the one its preset names (Preset.card_quantity). All previews
+live in one committed file, presets/previews.json, written by `python -m engine previews`;
+`python -m engine previews --check` trains them again and names each stored preview that differs,
+writing nothing.
 
 Each preview stores `hash`: a hash of everything its numbers depend on that a preset file can change
 (every run's full config after defaults, the labels, the preview's own steps and probe spacing), so a
@@ -24,12 +27,13 @@ from pathlib import Path
 from typing import Any
 
 from engine.api import train
+from engine.lessons.charts import CURVES, DEPTH_STATS
 from engine.lessons.presets import PRESET_DIR, Preset, all_presets
 from engine.vocabulary.group import GroupConfig
 from engine.vocabulary.layers import depth_key
 
 PREVIEWS_FILE = PRESET_DIR / "previews.json"
-FORMAT = 1  # bump when the content of a preview changes shape or meaning: every preview becomes stale
+FORMAT = 2  # bump when the content of a preview changes shape or meaning: every preview becomes stale
 # Every preset today runs at most 1,000 steps: its preview is the whole run, so the card shows what the
 # lesson says (at 300 steps Adam has not yet left SGD behind in optimizer-race). All 18 previews
 # together take 15-25 s of one core; a preset with more steps is cut at PREVIEW_STEPS.
@@ -64,6 +68,30 @@ def _number(value: Any) -> float | None:
     return float(f"{value:.{SIGNIFICANT}g}") if math.isfinite(value) else None
 
 
+def _curve(scalars, run_id: str, name: str) -> list[list]:
+    split, metric = name.split("_", 1)  # val_loss -> ("val", "loss")
+    rows = scalars[(scalars["run"] == run_id) & (scalars["split"] == split) & (scalars["metric"] == metric)]
+    rows = rows.sort_values("step")
+    return [[int(step), _number(value)] for step, value in zip(rows["step"], rows["value"])]
+
+
+def _depth(layers, run_id: str) -> tuple[list[int], dict[str, list[list]]]:
+    """(first and last probe step, {stat: [[layer, at first, at last], ...]}) of one run."""
+    mine = layers[(layers["run"] == run_id) & layers["stat"].isin(list(DEPTH_STATS))]
+    if mine.empty:
+        return [], {stat: [] for stat in DEPTH_STATS}
+    first, last = int(mine["step"].min()), int(mine["step"].max())
+    depth = {}
+    for stat in DEPTH_STATS:
+        rows = mine[mine["stat"] == stat]
+        at = {step: dict(zip(rows[rows["step"] == step]["layer"].astype(str), rows[rows["step"] == step]["value"]))
+              for step in (first, last)}
+        names = sorted(set(at[first]) | set(at[last]), key=depth_key)
+        depth[stat] = [[name, _number(at[first].get(name, math.nan)), _number(at[last].get(name, math.nan))]
+                       for name in names]
+    return [first, last], depth
+
+
 def compute_preview(preset: Preset) -> dict[str, Any]:
     """Train the preset's short run and summarise it (deterministic on CPU: the same numbers every time)."""
     group = preview_group(preset)
@@ -72,21 +100,15 @@ def compute_preview(preset: Preset) -> dict[str, Any]:
     statuses = {run["run"]: run for run in result.summary["runs"]}
     runs = []
     for run_id, label in zip(group.ids, group.labels):
-        loss = scalars[(scalars["run"] == run_id) & (scalars["split"] == "val") & (scalars["metric"] == "loss")]
-        loss = loss.sort_values("step")
-        grads = layers[(layers["run"] == run_id) & (layers["stat"] == "grad_preact_rms")]
-        last = grads[grads["step"] == grads["step"].max()] if not grads.empty else grads
-        depth = sorted(((str(row.layer), _number(row.value)) for row in last.itertuples()),
-                       key=lambda item: depth_key(item[0]))
+        depth_steps, depth = _depth(layers, run_id)
         runs.append({
             "id": run_id,
             "label": label,
             "status": statuses[run_id]["status"],
             "end_step": int(statuses[run_id]["steps"]),
-            "val_loss": [[int(step), _number(value)] for step, value in zip(loss["step"], loss["value"])],
-            "grad_step": int(last["step"].max()) if not last.empty else None,
-            "grad_depth": [layer for layer, _ in depth],
-            "grad_preact_rms": [value for _, value in depth],
+            **{name: _curve(scalars, run_id, name) for name in CURVES},
+            "depth_steps": depth_steps,
+            "depth": depth,
         })
     return {
         "hash": preview_hash(preset),

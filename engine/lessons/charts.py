@@ -1,0 +1,60 @@
+"""The charts of the training pages, by name: the one list of chart names, with what each one plots.
+
+The app draws them (app/playground.py and app/compare.py name their figures with these names, and
+app/help_texts.py has a caption for each); a preset names the one its story points to (`key_chart`),
+and the Gallery's card for the preset plots one of that chart's quantities from the stored preview
+(engine/lessons/previews.py). The engine cannot import the app, so the list lives here.
+
+A quantity is what a card can plot from a preview: a curve over the steps (`val_loss`, `train_loss`,
+`val_accuracy`) or a layer stat across depth (`grad_preact_rms`, `dead_frac`, ...; engine/training/probes.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# What a card can plot, in plain words (the card's caption). Curves are over the steps; the rest are per
+# layer, across depth, at the first and at the last probe step of the preview.
+CURVES = {
+    "val_loss": "Validation loss",
+    "train_loss": "Training loss (the minibatch)",
+    "val_accuracy": "Validation accuracy",
+}
+DEPTH_STATS = {
+    "grad_preact_rms": "Back-propagated gradient |dL/dz| per layer",
+    "dead_frac": "Dead units per layer",
+    "saturated_frac": "Saturated activations per layer",
+    "act_std": "Spread (std) of the activations per layer",
+    "update_ratio": "Update ratio per layer",
+}
+QUANTITIES = {**CURVES, **DEPTH_STATS}
+
+
+@dataclass(frozen=True)
+class Chart:
+    title: str  # the heading above it on its page
+    quantities: tuple[str, ...]  # what it plots, of QUANTITIES; the first is what a card shows by default
+    one_run: bool  # drawn on the Playground (one run)
+    comparison: bool  # drawn on the Compare page (two to four runs)
+
+
+CHARTS: dict[str, Chart] = {
+    "loss": Chart("Loss and accuracy", ("val_loss", "train_loss", "val_accuracy"), True, True),
+    # what the net computes: how well its map or curve fits the held-out points is its validation accuracy
+    "output": Chart("What the net computes", ("val_accuracy",), True, True),
+    "grad_depth": Chart("Gradient magnitude across depth", ("grad_preact_rms",), True, True),
+    "grad_time": Chart("Gradient magnitude over time", ("grad_preact_rms",), True, False),
+    "grad_hist": Chart("Gradient histograms over time", ("grad_preact_rms",), True, False),
+    "act_time": Chart("Activations over time", ("act_std",), True, False),
+    "act_now": Chart("Activations across depth", ("act_std",), True, False),
+    "act_grid": Chart("Activations over time, side by side", ("act_std",), False, True),
+    "saturation": Chart("Saturation and dead units", ("saturated_frac", "dead_frac"), True, False),
+    "saturation_depth": Chart("Saturation and dead units across depth", ("saturated_frac", "dead_frac"),
+                              False, True),
+    "update": Chart("Update ratio", ("update_ratio",), True, False),
+}
+
+
+def charts_for(runs: int) -> list[str]:
+    """The names of the charts on the page a group of `runs` runs opens on."""
+    return [name for name, chart in CHARTS.items() if (chart.comparison if runs > 1 else chart.one_run)]
