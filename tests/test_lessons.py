@@ -198,7 +198,7 @@ def _trained(page: str, params: dict[str, str]) -> AppTest:
 def test_without_a_lesson_a_page_draws_exactly_the_charts_of_the_list_in_their_usual_order(page, runs, params):
     app = _trained(page, params)
     keys = [e.key for e in _in_order(app.main) if e.type == "plotly_chart"]
-    assert keys[0] == "chart-loss" and not any("lesson" in key for key in keys)
+    assert keys[0] == "chart-network" and not any("lesson" in key for key in keys)
     names = {key.removeprefix("chart-").split("-")[0] for key in keys}  # output-a: run a's map
     assert names == set(charts_for(runs))  # the page's charts are the list's, by the same names
 
@@ -291,6 +291,6 @@ def test_locked_controls_say_the_presenter_locked_them():
     assert not app.exception
     lr = app.number_input(key=f"{CONFIG}lr")
     assert lr.disabled and LOCK_ICON in lr.label and LOCKED_BY_PRESENTER in lr.help
-    free = app.number_input(key=f"{CONFIG}momentum")
+    free = app.number_input(key=f"{CONFIG}weight_decay")
     assert not free.disabled and LOCK_ICON not in free.label
     assert any("Locked by the presenter: activation, lr" in caption.value for caption in app.sidebar.caption)

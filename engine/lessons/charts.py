@@ -39,12 +39,15 @@ class Chart:
 
 
 CHARTS: dict[str, Chart] = {
+    # the net at a glance: one column per layer, coloured by the quantity chosen beside it
+    "network": Chart("The net at a glance", ("grad_preact_rms", "saturated_frac", "dead_frac", "act_std"), True, True),
     "loss": Chart("Loss and accuracy", ("val_loss", "train_loss", "val_accuracy"), True, True),
     # what the net computes: how well its map or curve fits the held-out points is its validation accuracy
     "output": Chart("What the net computes", ("val_accuracy",), True, True),
     "grad_depth": Chart("Gradient magnitude across depth", ("grad_preact_rms",), True, True),
     "grad_time": Chart("Gradient magnitude over time", ("grad_preact_rms",), True, False),
     "grad_hist": Chart("Gradient histograms over time", ("grad_preact_rms",), True, False),
+    "grad_time_runs": Chart("Gradient size over time, run by run", ("grad_preact_rms",), False, True),
     "act_time": Chart("Activations over time", ("act_std",), True, False),
     "act_now": Chart("Activations across depth", ("act_std",), True, False),
     "act_grid": Chart("Activations over time, side by side", ("act_std",), False, True),
