@@ -50,8 +50,9 @@ def controls(group: GroupConfig | None, scope: str) -> JobView | None:
     """Train, Pause, Resume, Step N, Reset. Train (or `autorun`) starts the group. Returns the page run's one
     view of its job, read after Train: Pause and the others act in callbacks, before the page runs again."""
     runner, token, state = get_runner(), session_token(), st.session_state
-    columns = st.columns(6)
-    train = columns[0].button("Train", type="primary", disabled=group is None, width="stretch",
+    # one row that wraps (columns would stack on a phone: six full-width rows of buttons)
+    row = st.container(horizontal=True, gap="small", vertical_alignment="center")
+    train = row.button("Train", type="primary", disabled=group is None, width="stretch",
                               key=_key(scope, "train"))
     started = False
     if train or (state.pop(_key(scope, "autorun"), False) and group is not None):
@@ -70,15 +71,15 @@ def controls(group: GroupConfig | None, scope: str) -> JobView | None:
     if started and job is not None and job.step == 0 and job.status == "paused":
         job = _set_going(current)  # it waits at step 0 (after Reset): Train sets it going
     running, paused = job is not None and job.status in LIVE, job is not None and job.status == "paused"
-    columns[1].button("Pause", disabled=not running, width="stretch", key=_key(scope, "pause"),
+    row.button("Pause", disabled=not running, width="stretch", key=_key(scope, "pause"),
                       on_click=_act, args=(scope, "pause"))
-    columns[2].button("Resume", disabled=not paused, width="stretch", key=_key(scope, "resume"),
+    row.button("Resume", disabled=not paused, width="stretch", key=_key(scope, "resume"),
                       on_click=_act, args=(scope, "resume"))
-    step_size = columns[3].number_input("steps", min_value=1, max_value=10_000, value=10,
-                                        label_visibility="collapsed", key=_key(scope, "step_size"))
-    columns[4].button(f"Step {step_size}", disabled=not paused, width="stretch", key=_key(scope, "step"),
+    step_size = row.number_input("steps", min_value=1, max_value=10_000, value=10, width=130,
+                                 label_visibility="collapsed", key=_key(scope, "step_size"))
+    row.button(f"Step {step_size}", disabled=not paused, width="stretch", key=_key(scope, "step"),
                       on_click=_act, args=(scope, "step"))
-    columns[5].button("Reset", disabled=job is None, width="stretch", key=_key(scope, "reset"),
+    row.button("Reset", disabled=job is None, width="stretch", key=_key(scope, "reset"),
                       on_click=_act, args=(scope, "reset"))
     return job
 
@@ -185,10 +186,10 @@ def downloads(job: JobView) -> None:
         torch.save(get_runner().weights(job.id), buffer)
         return buffer.getvalue()
 
-    columns = st.columns(5)
-    for column, (index, name) in zip(columns, enumerate(("scalars", "layers", "hists"))):
-        column.download_button(f"{name}.csv", lambda i=index: table(i), file_name=f"{name}.csv", mime="text/csv",
-                               on_click="ignore")
-    columns[3].download_button("config.yaml", config_yaml(job.group),
-                               file_name="config.yaml", mime="application/x-yaml", on_click="ignore")
-    columns[4].download_button("weights.pt", weights, file_name="weights.pt", on_click="ignore")
+    row = st.container(horizontal=True, gap="small")
+    for index, name in enumerate(("scalars", "layers", "hists")):
+        row.download_button(f"{name}.csv", lambda i=index: table(i), file_name=f"{name}.csv", mime="text/csv",
+                            on_click="ignore")
+    row.download_button("config.yaml", config_yaml(job.group),
+                        file_name="config.yaml", mime="application/x-yaml", on_click="ignore")
+    row.download_button("weights.pt", weights, file_name="weights.pt", on_click="ignore")
