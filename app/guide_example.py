@@ -27,6 +27,7 @@ from app.layout import run_heading
 from app.links import link_params
 from app.pages import COMPARE
 from engine.lessons.worked_example import HEALTHY, SATURATED, VANISHING, WorkedExample, train_example
+from engine.vocabulary.config import layer_sizes
 
 SEED = 0
 
@@ -41,29 +42,42 @@ class Section:
     together: bool = False  # a Compare chart: one figure with both runs, as that page draws it
 
 
-Draw = Callable[[WorkedExample, tuple[str, ...]], go.Figure]
+# (example, the runs the figure draws, every run its section shows: for a scale both sides share) -> figure
+Draw = Callable[[WorkedExample, tuple[str, ...], tuple[str, ...]], go.Figure]
 
 
 def _labels(example: WorkedExample) -> dict[str, str]:
     return dict(zip(example.group.ids, example.group.labels))
 
 
+def _sizes(example: WorkedExample, runs: tuple[str, ...]) -> dict[str, list[int]]:
+    """Each run's layer widths, input first, as the net at a glance draws them."""
+    return {run: layer_sizes(example.group.runs[example.group.ids.index(run)]) for run in runs}
+
+
 # One builder per chart, the one its page calls; `runs` is one run, or both for a Compare chart.
 DRAW: dict[str, Draw] = {
-    "loss": lambda ex, runs: charts.loss_accuracy_figure(ex.scalars, labels=_labels(ex), runs=runs),
-    "boundary": lambda ex, runs: charts.prediction_figure(ex.prediction, runs[0], ex.points),
-    "grad_depth": lambda ex, runs: charts.gradient_depth_figure(ex.layers, labels=_labels(ex), runs=runs),
-    "grad_time": lambda ex, runs: charts.gradient_time_figure(ex.layers, runs[0]),
-    "grad_hist": lambda ex, runs: charts.histogram_heatmap(ex.hists, runs[0], kind="grad"),
-    "act_now": lambda ex, runs: charts.depth_profile(ex.hists, runs[0], kind="act"),
-    "act_time": lambda ex, runs: charts.histogram_heatmap(ex.hists, runs[0], kind="act"),
-    "saturation": lambda ex, runs: charts.saturation_figure(ex.layers, runs[0]),
-    "update": lambda ex, runs: charts.update_ratio_figure(ex.layers, runs[0]),
-    "saturation_depth": lambda ex, runs: charts.saturation_depth_figure(ex.layers, labels=_labels(ex), runs=runs),
-    "act_grid": lambda ex, runs: charts.histogram_grid(ex.hists, runs, "act", labels=_labels(ex)),
+    "network": lambda ex, runs, shown: charts.network_figure(
+        ex.layers, _sizes(ex, runs), color_range=charts.network_color_range(ex.layers, shown)),
+    "loss": lambda ex, runs, _: charts.loss_accuracy_figure(ex.scalars, labels=_labels(ex), runs=runs),
+    "boundary": lambda ex, runs, _: charts.prediction_figure(ex.prediction, runs[0], ex.points),
+    "grad_depth": lambda ex, runs, _: charts.gradient_depth_figure(ex.layers, labels=_labels(ex), runs=runs),
+    "grad_time": lambda ex, runs, _: charts.gradient_time_figure(ex.layers, runs[0]),
+    "grad_hist": lambda ex, runs, _: charts.histogram_heatmap(ex.hists, runs[0], kind="grad"),
+    "act_now": lambda ex, runs, _: charts.depth_profile(ex.hists, runs[0], kind="act"),
+    "act_time": lambda ex, runs, _: charts.histogram_heatmap(ex.hists, runs[0], kind="act"),
+    "saturation": lambda ex, runs, _: charts.saturation_figure(ex.layers, runs[0]),
+    "update": lambda ex, runs, _: charts.update_ratio_figure(ex.layers, runs[0]),
+    "saturation_depth": lambda ex, runs, _: charts.saturation_depth_figure(ex.layers, labels=_labels(ex), runs=runs),
+    "act_grid": lambda ex, runs, _: charts.histogram_grid(ex.hists, runs, "act", labels=_labels(ex)),
 }
 
 SECTIONS = (
+    Section("network", "The net at a glance", VANISHING,
+            "The vanishing net darkens toward the input, about a decade per layer: h1's gradient is six "
+            "decades below h8's, a millionth of it, at the dark end of the colour scale.",
+            "The healthy net's columns, the output's included, are all within one decade of each other: about "
+            "one colour from h1 to the output."),
     Section("loss", "Loss and accuracy", VANISHING,
             "The vanishing net's validation loss (solid) and its smoothed training loss (dotted) stay near 0.69, "
             "the loss of guessing between two classes (ln 2), and its validation accuracy near 50%: it learns "
@@ -193,10 +207,11 @@ def build_figures(example: WorkedExample) -> dict[str, list[go.Figure]]:
     figures = {}
     for section in SECTIONS:
         draw = DRAW[section.name]
+        shown = (section.sick, HEALTHY)
         if section.together:
-            figures[section.name] = [draw(example, (section.sick, HEALTHY))]
+            figures[section.name] = [draw(example, shown, shown)]
         else:
-            pair = [draw(example, (section.sick,)), draw(example, (HEALTHY,))]
+            pair = [draw(example, (section.sick,), shown), draw(example, (HEALTHY,), shown)]
             same_value_axes(pair)
             figures[section.name] = pair
     return figures

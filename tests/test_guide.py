@@ -127,6 +127,37 @@ def test_the_contents_link_to_the_page_sections(guide_page: AppTest) -> None:
 # ------------------------------------------------------------------- each sentence, on the figures' data
 
 
+def _column_colours(figure) -> dict[str, float]:
+    """The net at a glance's colour value per column (its x tick's name), read from the units on the colour
+    scale; columns drawn in a fixed colour (the input, a zero gradient) are left out."""
+    names = list(figure.layout.xaxis.ticktext)
+    found: dict[str, set[float]] = {}
+    for trace in figure.data:
+        if trace.marker is not None and trace.marker.coloraxis == "coloraxis":
+            for x, colour in zip(trace.x, trace.marker.color):
+                found.setdefault(names[int(x)], set()).add(float(colour))
+    assert all(len(colours) == 1 for colours in found.values())  # one colour per layer: measured per layer
+    return {name: colours.pop() for name, colours in found.items()}
+
+
+def test_network_the_sick_net_darkens_toward_the_input_the_healthy_one_is_one_colour(figures: dict) -> None:
+    sick, healthy = figures["network"]
+    assert sick.layout.coloraxis.cmin == healthy.layout.coloraxis.cmin  # one colour range for both sides
+    assert sick.layout.coloraxis.cmax == healthy.layout.coloraxis.cmax
+    low, high = sick.layout.coloraxis.cmin, sick.layout.coloraxis.cmax
+    for figure in (sick, healthy):
+        assert list(figure.layout.xaxis.ticktext) == ["input", *HIDDEN, "out"]
+        assert all(low <= value <= high for value in _column_colours(figure).values())
+    colour = _column_colours(sick)  # log10 of the gradient's RMS: one decade is 1
+    steps = np.diff([colour[name] for name in HIDDEN])
+    assert np.all((steps > 0.5) & (steps < 1.5))  # "darkens toward the input, about a decade per layer"
+    assert 5.5 < colour["h8"] - colour["h1"] < 6.5  # "six decades below h8's, a millionth"
+    assert (colour["h1"] - low) / (high - low) < 0.1  # "at the dark end of the colour scale"
+    colour = _column_colours(healthy)
+    assert set(colour) == {*HIDDEN, "out"}
+    assert max(colour.values()) - min(colour.values()) < 1  # "the output's included, all within one decade"
+
+
 def test_loss_the_sick_net_stays_at_chance_and_the_healthy_one_learns(figures: dict) -> None:
     sick, healthy = figures["loss"]
     assert {t.legendgroup for t in sick.data} == {VANISHING} and {t.legendgroup for t in healthy.data} == {HEALTHY}
