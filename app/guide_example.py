@@ -115,8 +115,8 @@ SECTIONS = (
             "Top: from h2 on, most of the saturated net's entries (two thirds or more at the end) sit on the "
             "flat tails of tanh. Bottom: a few percent dead units at most, as expected of tanh, whose slope is "
             "zero only where it rounds to zero; dead units are a relu illness (the dying-relu lesson).",
-            "Hardly any entry of the healthy net is saturated (under 1%) and no unit is dead: both panels stay "
-            "on the floor."),
+            "Hardly any entry of the healthy net is saturated (under 1%) and no unit is dead: both panels' lines "
+            "stay at the bottom, near 0."),
     Section("update", "Update ratio", VANISHING,
             "The vanishing net's lower layers sit far below the dashed line, h2 near a billionth. h1 is lower "
             "still: at most steps its update is too small to change a float32 weight at all, a ratio of exactly "
