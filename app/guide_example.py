@@ -13,6 +13,7 @@ data by tests/test_guide.py.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -21,10 +22,12 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from app import charts, help_texts
+from app.charts.style import NO_GRADIENT, log_axis
 from app.layout import run_heading
 from app.links import link_params
 from app.pages import COMPARE
 from engine.lessons.worked_example import HEALTHY, SATURATED, VANISHING, WorkedExample, train_example
+from engine.vocabulary.config import layer_sizes
 
 SEED = 0
 
@@ -39,33 +42,48 @@ class Section:
     together: bool = False  # a Compare chart: one figure with both runs, as that page draws it
 
 
-Draw = Callable[[WorkedExample, tuple[str, ...]], go.Figure]
+# (example, the runs the figure draws, every run its section shows: for a scale both sides share) -> figure
+Draw = Callable[[WorkedExample, tuple[str, ...], tuple[str, ...]], go.Figure]
 
 
 def _labels(example: WorkedExample) -> dict[str, str]:
     return dict(zip(example.group.ids, example.group.labels))
 
 
+def _sizes(example: WorkedExample, runs: tuple[str, ...]) -> dict[str, list[int]]:
+    """Each run's layer widths, input first, as the net at a glance draws them."""
+    return {run: layer_sizes(example.group.runs[example.group.ids.index(run)]) for run in runs}
+
+
 # One builder per chart, the one its page calls; `runs` is one run, or both for a Compare chart.
 DRAW: dict[str, Draw] = {
-    "loss": lambda ex, runs: charts.loss_accuracy_figure(ex.scalars, labels=_labels(ex), runs=runs),
-    "boundary": lambda ex, runs: charts.prediction_figure(ex.prediction, runs[0], ex.points),
-    "grad_depth": lambda ex, runs: charts.gradient_depth_figure(ex.layers, labels=_labels(ex), runs=runs),
-    "grad_time": lambda ex, runs: charts.gradient_time_figure(ex.layers, runs[0]),
-    "grad_hist": lambda ex, runs: charts.histogram_heatmap(ex.hists, runs[0], kind="grad"),
-    "act_now": lambda ex, runs: charts.depth_profile(ex.hists, runs[0], kind="act"),
-    "act_time": lambda ex, runs: charts.histogram_heatmap(ex.hists, runs[0], kind="act"),
-    "saturation": lambda ex, runs: charts.saturation_figure(ex.layers, runs[0]),
-    "update": lambda ex, runs: charts.update_ratio_figure(ex.layers, runs[0]),
-    "saturation_depth": lambda ex, runs: charts.saturation_depth_figure(ex.layers, labels=_labels(ex), runs=runs),
-    "act_grid": lambda ex, runs: charts.histogram_grid(ex.hists, runs, "act", labels=_labels(ex)),
+    "network": lambda ex, runs, shown: charts.network_figure(
+        ex.layers, _sizes(ex, runs), color_range=charts.network_color_range(ex.layers, shown)),
+    "loss": lambda ex, runs, _: charts.loss_accuracy_figure(ex.scalars, labels=_labels(ex), runs=runs),
+    "boundary": lambda ex, runs, _: charts.prediction_figure(ex.prediction, runs[0], ex.points),
+    "grad_depth": lambda ex, runs, _: charts.gradient_depth_figure(ex.layers, labels=_labels(ex), runs=runs),
+    "grad_time": lambda ex, runs, _: charts.gradient_time_figure(ex.layers, runs[0]),
+    "grad_hist": lambda ex, runs, _: charts.histogram_heatmap(ex.hists, runs[0], kind="grad"),
+    "act_now": lambda ex, runs, _: charts.depth_profile(ex.hists, runs[0], kind="act"),
+    "act_time": lambda ex, runs, _: charts.histogram_heatmap(ex.hists, runs[0], kind="act"),
+    "saturation": lambda ex, runs, _: charts.saturation_figure(ex.layers, runs[0]),
+    "update": lambda ex, runs, _: charts.update_ratio_figure(ex.layers, runs[0]),
+    "saturation_depth": lambda ex, runs, _: charts.saturation_depth_figure(ex.layers, labels=_labels(ex), runs=runs),
+    "act_grid": lambda ex, runs, _: charts.histogram_grid(ex.hists, runs, "act", labels=_labels(ex)),
 }
 
 SECTIONS = (
+    Section("network", "The net at a glance", VANISHING,
+            "The vanishing net darkens toward the input, about a decade per layer: h1's gradient is six "
+            "decades below h8's, a millionth of it, at the dark end of the colour scale.",
+            "The healthy net's columns, the output's included, are all within one decade of each other: about "
+            "one colour from h1 to the output."),
     Section("loss", "Loss and accuracy", VANISHING,
-            "The vanishing net's validation loss stays near 0.69, the loss of guessing between two classes "
-            "(ln 2), and its accuracy near 50%: it learns nothing.",
-            "The healthy net's loss falls from 0.69 to below 0.01 and its validation accuracy reaches 100%."),
+            "The vanishing net's validation loss (solid) and its smoothed training loss (dotted) stay near 0.69, "
+            "the loss of guessing between two classes (ln 2), and its validation accuracy near 50%: it learns "
+            "nothing.",
+            "The healthy net's validation loss falls from 0.69 to below 0.01, its smoothed training loss with it, "
+            "and its validation accuracy reaches 100%."),
     Section("boundary", "What the net computes", VANISHING,
             "The vanishing net gives every point of the plane the same answer, about 50%: one flat colour. It "
             "has not found the rings.",
@@ -81,8 +99,9 @@ SECTIONS = (
             "training never closes the gap.",
             "The healthy net's hidden layers stay bundled, within a factor of 10 of each other, all the way."),
     Section("grad_hist", "Gradient histograms", VANISHING,
-            "The vanishing net's panels slide down toward the input, about one decade per layer: h8's "
-            "gradients sit around 1e-3, h1's near 1e-9, a million times lower.",
+            "The vanishing net's panels (six of its eight layers, input at the top) slide down toward the input, "
+            "about one decade per layer: h8's gradients sit around 1e-3, h1's near 1e-9, a million times lower. "
+            "Yet its bottom strips, marked 0, stay empty: tiny is not zero, no gradient is exactly 0.",
             "The healthy net's panels all sit at about the same height, around 1e-4: every layer gets a "
             "gradient of about the same size."),
     Section("act_now", "Activations across depth", SATURATED,
@@ -96,12 +115,13 @@ SECTIONS = (
             "Top: from h2 on, most of the saturated net's entries (two thirds or more at the end) sit on the "
             "flat tails of tanh. Bottom: a few percent dead units at most, as expected of tanh, whose slope is "
             "zero only where it rounds to zero; dead units are a relu illness (the dying-relu lesson).",
-            "Hardly any entry of the healthy net is saturated (under 1%) and no unit is dead: both panels stay "
-            "on the floor."),
+            "Hardly any entry of the healthy net is saturated (under 1%) and no unit is dead: both panels' lines "
+            "stay at the bottom, near 0."),
     Section("update", "Update ratio", VANISHING,
             "The vanishing net's lower layers sit far below the dashed line, h2 near a billionth. h1 is lower "
-            "still, mostly not drawn at all: most of its updates are too small to change a float32 weight, a "
-            "ratio of exactly 0, which a log axis cannot draw.",
+            "still: at most steps its update is too small to change a float32 weight at all, a ratio of exactly "
+            "0, and this chart, unlike the gradient charts, has no floor for zeros, so h1's line is mostly "
+            "missing.",
             "The healthy net's layers stay near the dashed line: each one's typical ratio is within a factor of "
             "10 of 1e-3."),
     Section("saturation_depth", "Saturation and dead units across depth (Compare)", SATURATED,
@@ -117,36 +137,46 @@ SECTIONS = (
 SECTION_NAMES = tuple(section.name for section in SECTIONS)  # the anchors a lesson may link to: guide#NAME
 
 
-def _y_data(figure: go.Figure) -> dict[str, list[np.ndarray]]:
-    """The y values of the line traces, by the layout key of their value axis ('yaxis', 'yaxis2', ...); an
-    axis that also holds a heatmap (a decision map, a histogram) keeps its own range and is left out."""
-    found: dict[str, list[np.ndarray]] = {}
+def _y_data(figure: go.Figure) -> dict[str, tuple[list[np.ndarray], bool]]:
+    """The y values of the line traces by the layout key of their value axis ('yaxis', 'yaxis2', ...), and
+    whether that axis has a floor of exact zeros (no gradient at all: its points are not values and are left
+    out). An axis that also holds a heatmap (a decision map, a histogram) keeps its own range and is left out."""
+    found: dict[str, tuple[list[np.ndarray], bool]] = {}
     maps = set()
     for trace in figure.data:
         key = "yaxis" + (trace.yaxis or "y")[1:]
+        values, floor = found.get(key, ([], False))
         if trace.type != "scatter":
             maps.add(key)
+        elif trace.name == NO_GRADIENT:
+            floor = True
         elif trace.y is not None:
-            found.setdefault(key, []).append(np.asarray(trace.y, dtype=np.float64))
-    return {key: values for key, values in found.items() if key not in maps}
+            values.append(np.asarray(trace.y, dtype=np.float64))
+        found[key] = (values, floor)
+    return {key: found[key] for key in found if key not in maps}
 
 
 def same_value_axes(figures: list[go.Figure]) -> None:
     """Charts drawn side by side get one value range per line axis (the union of their data), so a flat line
-    and a steep one look flat and steep, and heatmaps one colour scale. Axes with a fixed range (saturation,
-    accuracy) keep it."""
+    and a steep one look flat and steep, and heatmaps one colour scale. A log axis is fitted again as its chart
+    fits it (app.charts.style.log_axis: decade ticks, and a floor for exact zeros if either chart has one, its
+    points and label moved onto the shared floor); a linear axis with a fixed range (saturation, accuracy, the
+    net at a glance) keeps it."""
     data = [_y_data(figure) for figure in figures]
     for key in set(data[0]).intersection(*data[1:]):
         axes = [figure.layout[key] for figure in figures]
-        if any(axis.range is not None for axis in axes):
-            continue
         log = any(axis.type == "log" for axis in axes)
-        values = np.concatenate([v for d in data for v in d.get(key, [])] or [np.array([])])
+        if not log and any(axis.range is not None for axis in axes):
+            continue
+        values = np.concatenate([v for d in data for v in d[key][0]] or [np.array([])])
         values = values[np.isfinite(values) & ((values > 0) if log else True)]
         if not len(values):
             continue
-        lo, hi = (np.log10(values.min()), np.log10(values.max())) if log else (values.min(), values.max())
-        pad = 0.05 * (hi - lo) if hi > lo else (0.5 if log else max(abs(hi), 1.0) * 0.05)
+        if log:
+            _same_log_axis(figures, key, values, has_zero=any(d[key][1] for d in data))
+            continue
+        lo, hi = values.min(), values.max()
+        pad = 0.05 * (hi - lo) if hi > lo else max(abs(hi), 1.0) * 0.05
         for figure in figures:
             figure.layout[key].range = [float(lo - pad), float(hi + pad)]
     tops = [figure.layout.coloraxis.cmax for figure in figures]
@@ -155,15 +185,33 @@ def same_value_axes(figures: list[go.Figure]) -> None:
             figure.layout.coloraxis.cmax = max(tops)
 
 
+def _same_log_axis(figures: list[go.Figure], key: str, values: np.ndarray, has_zero: bool) -> None:
+    """One log axis `key` for every figure, fitted to `values` (positive); exact zeros on one shared floor."""
+    fitted: dict = {}
+    floor = log_axis(fitted, values, has_zero)
+    ref = "y" + key[len("yaxis"):]
+    for figure in figures:
+        figure.layout[key].update(fitted)
+        if floor is None:
+            continue
+        for trace in figure.data:
+            if trace.name == NO_GRADIENT and (trace.yaxis or "y") == ref:
+                trace.y = np.full(len(trace.y), floor)
+        for note in figure.layout.annotations:
+            if note.text == NO_GRADIENT and note.yref == ref:
+                note.y = math.log10(floor)
+
+
 def build_figures(example: WorkedExample) -> dict[str, list[go.Figure]]:
     """Every section's figures: [sick, healthy], or one figure with both runs for a Compare chart."""
     figures = {}
     for section in SECTIONS:
         draw = DRAW[section.name]
+        shown = (section.sick, HEALTHY)
         if section.together:
-            figures[section.name] = [draw(example, (section.sick, HEALTHY))]
+            figures[section.name] = [draw(example, shown, shown)]
         else:
-            pair = [draw(example, (section.sick,)), draw(example, (HEALTHY,))]
+            pair = [draw(example, (section.sick,), shown), draw(example, (HEALTHY,), shown)]
             same_value_axes(pair)
             figures[section.name] = pair
     return figures

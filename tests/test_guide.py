@@ -6,14 +6,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from app import guide, guide_example
+from app import charts, guide, guide_example
+from app.charts.style import NO_GRADIENT
 from app.guide_example import DRAW, SECTIONS, build_figures
 from app.help_texts import HOW_TO_READ
 from app.pages import GUIDE
-from engine.lessons.worked_example import train_example
+from engine.lessons.worked_example import HEALTHY, VANISHING, WorkedExample, train_example
 from engine.training.findings import FINDING_CODES, FINDING_DEFINITIONS
 from engine.vocabulary.config import ACTIVATIONS, INITS, OPTIMIZERS, SATURATING_ACTIVATIONS
 
@@ -31,8 +33,13 @@ def guide_page() -> AppTest:
 
 
 @pytest.fixture(scope="module", params=[0, 1, 2])
-def figures(request: pytest.FixtureRequest) -> dict:
-    return build_figures(train_example(request.param))
+def example(request: pytest.FixtureRequest) -> WorkedExample:
+    return train_example(request.param)
+
+
+@pytest.fixture(scope="module")
+def figures(example: WorkedExample) -> dict:
+    return build_figures(example)
 
 
 def _lines(figure, axis: str = "y") -> dict[str, tuple[np.ndarray, np.ndarray]]:
@@ -120,15 +127,49 @@ def test_the_contents_link_to_the_page_sections(guide_page: AppTest) -> None:
 # ------------------------------------------------------------------- each sentence, on the figures' data
 
 
+def _column_colours(figure) -> dict[str, float]:
+    """The net at a glance's colour value per column (its x tick's name), read from the units on the colour
+    scale; columns drawn in a fixed colour (the input, a zero gradient) are left out."""
+    names = list(figure.layout.xaxis.ticktext)
+    found: dict[str, set[float]] = {}
+    for trace in figure.data:
+        if trace.marker is not None and trace.marker.coloraxis == "coloraxis":
+            for x, colour in zip(trace.x, trace.marker.color):
+                found.setdefault(names[int(x)], set()).add(float(colour))
+    assert all(len(colours) == 1 for colours in found.values())  # one colour per layer: measured per layer
+    return {name: colours.pop() for name, colours in found.items()}
+
+
+def test_network_the_sick_net_darkens_toward_the_input_the_healthy_one_is_one_colour(figures: dict) -> None:
+    sick, healthy = figures["network"]
+    assert sick.layout.coloraxis.cmin == healthy.layout.coloraxis.cmin  # one colour range for both sides
+    assert sick.layout.coloraxis.cmax == healthy.layout.coloraxis.cmax
+    low, high = sick.layout.coloraxis.cmin, sick.layout.coloraxis.cmax
+    for figure in (sick, healthy):
+        assert list(figure.layout.xaxis.ticktext) == ["input", *HIDDEN, "out"]
+        assert all(low <= value <= high for value in _column_colours(figure).values())
+    colour = _column_colours(sick)  # log10 of the gradient's RMS: one decade is 1
+    steps = np.diff([colour[name] for name in HIDDEN])
+    assert np.all((steps > 0.5) & (steps < 1.5))  # "darkens toward the input, about a decade per layer"
+    assert 5.5 < colour["h8"] - colour["h1"] < 6.5  # "six decades below h8's, a millionth"
+    assert (colour["h1"] - low) / (high - low) < 0.1  # "at the dark end of the colour scale"
+    colour = _column_colours(healthy)
+    assert set(colour) == {*HIDDEN, "out"}
+    assert max(colour.values()) - min(colour.values()) < 1  # "the output's included, all within one decade"
+
+
 def test_loss_the_sick_net_stays_at_chance_and_the_healthy_one_learns(figures: dict) -> None:
     sick, healthy = figures["loss"]
-    x, val = _lines(sick)["vanishing val"]
-    assert np.all(np.abs(val[x >= 50] - np.log(2)) < 0.04)  # "stays near 0.69 (ln 2)"
-    x, accuracy = _lines(sick, "y2")["vanishing val"]
-    assert np.all(np.abs(accuracy[x >= 50] - 0.5) < 0.1)  # "accuracy near 50%"
-    _, val = _lines(healthy)["healthy val"]
+    assert {t.legendgroup for t in sick.data} == {VANISHING} and {t.legendgroup for t in healthy.data} == {HEALTHY}
+    for name in ("validation", "training (smoothed)"):
+        x, loss = _lines(sick)[name]
+        assert np.all(np.abs(loss[x >= 50] - np.log(2)) < 0.04), name  # "both stay near 0.69 (ln 2)"
+    x, accuracy = _lines(sick, "y2")["validation"]
+    assert np.all(np.abs(accuracy[x >= 50] - 0.5) < 0.1)  # "validation accuracy near 50%"
+    _, val = _lines(healthy)["validation"]
     assert abs(val[0] - np.log(2)) < 0.05 and val[-1] < 0.01  # "falls from 0.69 to below 0.01"
-    assert _lines(healthy, "y2")["healthy val"][1][-1] >= 0.995  # "accuracy reaches 100%"
+    assert _lines(healthy)["training (smoothed)"][1][-1] < 0.01  # "its smoothed training loss with it"
+    assert _lines(healthy, "y2")["validation"][1][-1] >= 0.995  # "accuracy reaches 100%"
     assert sick.layout.yaxis.range == healthy.layout.yaxis.range  # on the same scale
 
 
@@ -172,10 +213,15 @@ def test_grad_hist_the_sick_panels_slide_down_toward_the_input(figures: dict) ->
             out[trace.name] = float(centres[np.searchsorted(np.cumsum(counts) / counts.sum(), 0.5)])
         return out
 
+    for figure in figures["grad_hist"]:  # "six of its eight layers, input at the top", the zero strip at the bottom
+        assert [trace.name for trace in figure.data] == ["h1", "h2", "h4", "h5", "h7", "h8"]
+        assert [trace.yaxis for trace in figure.data] == ["y", "y2", "y3", "y4", "y5", "y6"]
+        assert all(np.all(_counts(trace)[0] < 0.5) for trace in figure.data)  # "strips marked 0 stay empty"
+        assert all(figure.layout[f"yaxis{n or ''}"].ticktext[0] == "0" for n in (0, 2, 3, 4, 5, 6))
     sick, healthy = (medians(f) for f in figures["grad_hist"])
     assert -4 < sick["h8"] < -2.5 and -10.5 < sick["h1"] < -8.5  # "around 1e-3 ... near 1e-9"
     assert 0.7 < (sick["h8"] - sick["h1"]) / 7 < 1.1  # "about one decade per layer"
-    assert np.all(np.diff([sick[name] for name in HIDDEN]) >= 0)  # sliding down toward the input
+    assert np.all(np.diff(list(sick.values())) >= 0)  # sliding down toward the input, panel after panel
     assert max(healthy.values()) - min(healthy.values()) <= 1  # "about the same height"
     assert all(-5 <= value <= -3.5 for value in healthy.values())  # "around 1e-4"
 
@@ -214,12 +260,17 @@ def test_saturation_most_saturated_entries_and_almost_no_dead_units(figures: dic
     assert all(np.all(y == 0) for _, y in _lines(healthy, "y2").values())  # "no unit is dead"
 
 
-def test_update_the_sick_lower_layers_sit_far_below_the_line(figures: dict) -> None:
+def test_update_the_sick_lower_layers_sit_far_below_the_line(example: WorkedExample, figures: dict) -> None:
     sick, healthy = figures["update"]
     lines = _lines(sick)
-    h1 = lines["h1"][1]
+    x, h1 = lines["h1"]
     drawn = h1[np.isfinite(h1)]
-    assert len(drawn) < 0.25 * len(h1) and np.all(drawn < 1e-9)  # "lower still, mostly not drawn (exactly 0)"
+    assert len(drawn) < 0.25 * len(h1) and np.all(drawn < 1e-9)  # "lower still ... h1's line is mostly missing"
+    layers = example.layers
+    rows = layers[(layers.run == VANISHING) & (layers.stat == "update_ratio") & (layers.layer == "h1")]
+    ratio = dict(zip(rows.step, rows.value))
+    assert all(ratio[step] == 0 for step in x[~np.isfinite(h1)])  # the missing points are exact zeros ...
+    assert all(t.name != NO_GRADIENT for t in sick.data)  # ... and the chart has no floor for them
     assert 1e-10 < np.nanmedian(lines["h2"][1]) < 1e-8  # "h2 near a billionth"
     for name, (_, y) in _lines(healthy).items():
         if name in HIDDEN:
@@ -233,7 +284,40 @@ def test_compare_charts_show_both_runs_as_the_text_says(figures: dict) -> None:
     assert all(np.nanmax(y) <= 0.1 for _, y in _lines(depth, "y2").values())  # "no more than a few percent dead"
     (grid,) = figures["act_grid"]
     cells = {trace.name: trace for trace in grid.data}
+    for trace in grid.data:  # each cell on its own value axis: tanh's bins, -1 to 1, and no wider
+        axis = grid.layout["yaxis" + trace.yaxis[1:]]
+        assert (trace.y[0], trace.y[-1]) == (-1, 1) and tuple(axis.range) == (-1, 1) and axis.matches is None
     for name in HIDDEN[1:]:
         assert _edge_share(cells[f"saturated {name}"])[-1] > 0.5  # "bands at -1 and +1"
     for name in HIDDEN:
         assert _edge_share(cells[f"healthy {name}"])[-1] < 0.05  # "spread around 0"
+
+
+# ------------------------------------------------------------------------------- one scale for both sides
+
+
+def test_side_by_side_log_charts_share_one_axis_and_one_floor_for_exact_zeros() -> None:
+    """A run with an exact-zero gradient beside one without: both get the axis fitted to both runs' values,
+    and the zero (its marker, the dashed floor and its label) moves down onto that axis's floor."""
+    rows = [(run, 0, layer, stat, value) for stat in ("grad_preact_rms", "weight_grad_rms")
+            for run, values in (("a", (0.0, 1e-3, 1e-2)), ("b", (1e-6, 1e-5, 1e-4)))
+            for layer, value in zip(("h1", "h2", "h3"), values)]
+    layers = pd.DataFrame(rows, columns=["run", "step", "layer", "stat", "value"])
+    pair = [charts.gradient_depth_figure(layers, runs=(run,)) for run in ("a", "b")]
+    assert pair[0].layout.yaxis.range != pair[1].layout.yaxis.range  # each fitted to its own run, as drawn alone
+    guide_example.same_value_axes(pair)
+    for key in ("yaxis", "yaxis2"):
+        assert pair[0].layout[key].range == pair[1].layout[key].range
+        assert pair[0].layout[key].tickvals == pair[1].layout[key].tickvals
+    assert pair[0].layout.yaxis.ticktext[0] == "0" and pair[0].layout.yaxis.tickvals[0] == 1e-7  # below 1e-6
+    floor = [t for t in pair[0].data if t.name == NO_GRADIENT and (t.yaxis or "y") == "y"]
+    assert {t.mode for t in floor} == {"lines", "markers"}
+    assert all(np.all(np.asarray(t.y) == 1e-7) for t in floor)
+    note = next(a for a in pair[0].layout.annotations if a.text == NO_GRADIENT and a.yref == "y")
+    assert note.y == -7
+
+
+def test_update_ratio_charts_share_one_axis(figures: dict) -> None:
+    sick, healthy = figures["update"]
+    assert sick.layout.yaxis.range == healthy.layout.yaxis.range
+    assert sick.layout.yaxis.tickvals == healthy.layout.yaxis.tickvals

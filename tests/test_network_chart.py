@@ -179,6 +179,22 @@ def test_runs_share_columns_and_one_colour_range(mixed):
     assert shared[1] - shared[0] > alone.layout.coloraxis.cmax - alone.layout.coloraxis.cmin
 
 
+def test_runs_drawn_apart_share_a_colour_range_when_given_one(mixed):
+    """network_color_range is the range the runs get together; each diagram drawn apart with it as
+    `color_range` colours the same gradient the same, its colour bar ticked over the whole range."""
+    sizes, labels, layers = mixed
+    together = charts.network_figure(layers, sizes, "gradient", labels=labels).layout.coloraxis
+    shared = charts.network_color_range(layers, list(sizes), "gradient")
+    assert shared == (together.cmin, together.cmax)
+    for run in sizes:
+        fig = charts.network_figure(layers, {run: sizes[run]}, "gradient", color_range=shared)
+        _validate(fig)
+        bar = fig.layout.coloraxis
+        assert (bar.cmin, bar.cmax) == shared
+        assert bar.colorbar.tickvals[0] == shared[0] and bar.colorbar.tickvals[-1] <= shared[1]
+    assert charts.network_color_range(layers, list(sizes), "saturated") == (0.0, 1.0)  # fractions: fixed
+
+
 def test_before_data_and_after_divergence_the_net_is_drawn_white(vanishing):
     sizes, _, layers = vanishing
     for table in (None, layers.iloc[:0]):

@@ -32,7 +32,7 @@ from app.charts.curves import (
 )
 from app.charts.depth import depth_profile, gradient_depth_figure, saturation_depth_figure
 from app.charts.histograms import histogram_grid, histogram_heatmap
-from app.charts.network import NETWORK_QUANTITIES, network_figure, network_figures
+from app.charts.network import NETWORK_QUANTITIES, network_color_range, network_figure, network_figures
 from app.charts.predictions import prediction_figure
 from app.charts.style import RUN_COLORS, projected, run_color, run_label, waiting_figure
 
@@ -50,6 +50,7 @@ __all__ = [
     "histogram_grid",
     "histogram_heatmap",
     "loss_accuracy_figure",
+    "network_color_range",
     "network_figure",
     "network_figures",
     "prediction_figure",

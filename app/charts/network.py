@@ -69,17 +69,19 @@ def network_figures(layers: pd.DataFrame | None, sizes: Mapping[str, Sequence[in
 
 
 def network_figure(layers: pd.DataFrame | None, sizes: Mapping[str, Sequence[int]], quantity: str = "gradient", *,
-                   labels: Mapping[str, str] | None = None) -> go.Figure:
+                   labels: Mapping[str, str] | None = None,
+                   color_range: tuple[float, float] | None = None) -> go.Figure:
     """The diagram of the runs in `sizes` (run id -> layer widths, input first: engine.vocabulary.config's
     layer_sizes), one panel per run stacked on the same columns (input, h1..hL of the deepest run, out), each
     layer coloured by `quantity` (a key of NETWORK_QUANTITIES) at the run's latest step, on one colour scale
-    for every panel. Before any data the nets are drawn white."""
+    for every panel: `color_range` (from network_color_range, for diagrams drawn apart that must compare), or
+    else the range of these runs. Before any data the nets are drawn white."""
     spec = NETWORK_QUANTITIES[quantity]
     runs = list(sizes)
     depth = max((len(widths) - 2 for widths in sizes.values()), default=0)
     columns = ["input", *layer_names(depth)]
     latest = _latest(layers, spec.stat, runs)
-    cmin, cmax = _color_range(spec, latest.values())
+    cmin, cmax = color_range if color_range is not None else _color_range(spec, latest.values())
     multi = len(runs) > 1 or bool(labels)
     layout = stack(max(1, len(runs)), vertical_spacing=0.12 / max(1, len(runs)))
     traces: list[dict] = []
@@ -108,6 +110,14 @@ def network_figure(layers: pd.DataFrame | None, sizes: Mapping[str, Sequence[int
         margin={**MARGIN, "t": 34},
     )
     return make_figure(traces, layout)
+
+
+def network_color_range(layers: pd.DataFrame | None, runs: Sequence[str], quantity: str = "gradient"
+                        ) -> tuple[float, float]:
+    """The colour range network_figure gives `runs` drawn together (log10 of the value for a log quantity):
+    pass it as `color_range` to draw them apart, one diagram each, on one colour scale."""
+    spec = NETWORK_QUANTITIES[quantity]
+    return _color_range(spec, _latest(layers, spec.stat, runs).values())
 
 
 def _latest(layers: pd.DataFrame | None, stat: str, runs: Sequence[str]) -> dict[str, dict[str, tuple[float, int]]]:
