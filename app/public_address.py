@@ -54,7 +54,7 @@ def public_page_url(page_url: str, root: str | None, base_path: str = "") -> str
     prefix = base_path.strip("/")
     if prefix and (path == prefix or path.startswith(prefix + "/")):
         path = path[len(prefix):].strip("/")
-    return root.rstrip("/") + (f"/{path}" if path else "")
+    return root.rstrip("/") + f"/{path}"  # the root itself as .../ (as browsers write it), never ...:8501?x
 
 
 def is_local(url: str) -> bool:

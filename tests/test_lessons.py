@@ -249,6 +249,7 @@ def test_a_page_keeps_its_path_under_the_public_address():
     assert public_page_url("http://localhost:8501/ls/compare", "https://scope.example.org/ls/", "ls") == \
         "https://scope.example.org/ls/compare"
     assert public_page_url("http://localhost:8501/compare", None) == "http://localhost:8501/compare"
+    assert public_page_url("http://localhost:8501/", "http://192.168.1.20:8501") == "http://192.168.1.20:8501/"
 
 
 @pytest.mark.parametrize(("url", "local"), [
