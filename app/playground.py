@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app import address_bar, charts, help_texts, run_panel
+from app import address_bar, charts, help_texts, landing, run_panel
 from app.guard import guarded
 from app.layout import chart, folds, network_chart, page_top, pair, titled_pair
 from app.links import link_params, preset_named
@@ -112,6 +112,7 @@ def render() -> None:
     _load_link()
     session_token()  # creating it registers the session with the runner's reaper
     link, present = page_top(SCOPE, PLAYGROUND.title)
+    top = st.container()  # the landing (app/landing.py), filled once the controls have read Train
     comparison = st.session_state.get(f"{SCOPE}comparison")
     if comparison is not None:
         st.warning(f"This link compares {len(comparison.runs)} runs; {PLAYGROUND.called} shows run a.")
@@ -131,6 +132,7 @@ def render() -> None:
             _compare_with(group)
         with right:
             st.toggle("log-scale loss", key=f"{SCOPE}log_y")
+    landing.show(top, SCOPE, present)
     if params is not None:  # after the controls: a run started by this click is in the link already
         with share_box:
             share_panel(params, training=run_panel.has_run(SCOPE))

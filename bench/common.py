@@ -38,7 +38,7 @@ from engine.vocabulary.config import RunConfig  # noqa: E402
 LONG = 200_000  # the largest `steps`: a benchmark trainer never reaches its final step
 
 # The nets the benchmarks use, as config mappings (everything else at its default).
-DEFAULT_NET: dict[str, Any] = {}  # spiral, 32,32,32, tanh, default init, sgd lr 0.03, batch 32
+DEFAULT_NET: dict[str, Any] = {}  # spiral, 32,32,32, tanh, default init, sgd lr 0.1, batch 32
 DEEP_NET: dict[str, Any] = {"hidden": "10x32"}
 # Where arithmetic weighs more than per-op dispatch: the probe's fixed cost weighs less.
 WIDE_NET: dict[str, Any] = {"hidden": "8x64", "batch_size": 64}

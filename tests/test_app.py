@@ -11,6 +11,7 @@ from streamlit.testing.v1 import AppTest
 from app.help_texts import HOW_TO_READ
 from app.pages import COMPARE, PLAYGROUND
 from app.playground import CONFIG
+from engine.vocabulary.config import RunConfig
 
 MAIN = str(Path(__file__).resolve().parent.parent / "app" / "main.py")
 
@@ -23,12 +24,12 @@ def _app(**params: str) -> AppTest:
 
 
 def test_link_keys_reach_the_config_and_the_address_bar():
-    app = _app(hidden="10x32", activation="sigmoid", init="standard", lr="0.1")
+    app = _app(hidden="10x32", activation="sigmoid", init="standard", lr="0.3")
     assert not app.exception
     assert app.session_state[f"{CONFIG}hidden"] == "10x32"
     assert app.session_state[f"{CONFIG}activation"] == "sigmoid"
-    assert app.session_state[f"{CONFIG}lr"] == 0.1
-    assert dict(app.query_params) == {"hidden": "10x32", "activation": "sigmoid", "init": "standard", "lr": "0.1"}
+    assert app.session_state[f"{CONFIG}lr"] == 0.3
+    assert dict(app.query_params) == {"hidden": "10x32", "activation": "sigmoid", "init": "standard", "lr": "0.3"}
     assert not app.warning
 
 
@@ -39,7 +40,7 @@ def test_bad_keys_warn_by_name_and_the_rest_applies():
     for key, value in (("lr", "abc"), ("colour", "blue"), ("samples", "-5")):
         assert key in warnings and value in warnings
     assert app.session_state[f"{CONFIG}hidden"] == "4x8"
-    assert app.session_state[f"{CONFIG}lr"] == 0.03  # the default
+    assert app.session_state[f"{CONFIG}lr"] == RunConfig().lr  # the default
     assert dict(app.query_params) == {"hidden": "4x8"}
 
 

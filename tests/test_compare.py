@@ -245,7 +245,7 @@ def test_runs_see_the_same_batch_order_whatever_they_change():
     assert (a == b).all()
 
 
-@pytest.mark.parametrize("changed", [{"activation": "relu"}, {"init": "he_normal", "lr": "0.1"}])
+@pytest.mark.parametrize("changed", [{"activation": "relu"}, {"init": "he_normal", "lr": "0.3"}])
 def test_differences_name_exactly_the_changed_keys(changed):
     mapping = {"hidden": "4x8", **{f"b.{k}": v for k, v in changed.items()}}
     diff = differences(parse_group(mapping))
@@ -262,6 +262,6 @@ def test_a_comparison_link_on_the_playground_offers_the_compare_page():
     assert not app.exception
     assert "compares 3 runs" in _warnings(app)
     assert app.session_state[f"{CONFIG}activation"] == "sigmoid"  # run a
-    link = app.get("page_link")[0].proto
+    link = next(e.proto for e in app.get("page_link") if e.proto.label.startswith("Open the comparison"))
     assert link.page == COMPARE.url_path
     assert dict(parse_qsl(link.query_string)) == LINK

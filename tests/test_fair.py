@@ -23,7 +23,7 @@ HEAVY = {"hidden": "2x1024", "batch_size": "4096", "samples": "8000", "probe_eve
 SMALL = {"hidden": "2x8", "samples": "200", "steps": "200000"}
 # The largest config the widgets allow, as reported: seconds to a minute per step and gigabytes of memory.
 HUGE = {"hidden": "50x318", "batch_size": "4096", "samples": "50000", "probe_every": "1", "steps": "200000",
-        "b.lr": "0.1", "c.lr": "0.2", "d.lr": "0.3"}
+        "b.lr": "0.03", "c.lr": "0.2", "d.lr": "0.3"}
 FIRST_CHART_S = 2.0
 
 

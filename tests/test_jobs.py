@@ -125,9 +125,9 @@ def test_identical_configs_share_one_job(runner: JobRunner) -> None:
     assert first == second
     assert runner.start(group(seed=2), "viewer-1") == first  # starting again only subscribes again
     assert wait_for("two viewers", lambda: view(runner, first).subscribers == 2)
-    other = runner.start(group(seed=2, lr=0.1), "viewer-1")
+    other = runner.start(group(seed=2, lr=0.3), "viewer-1")
     assert other != first
-    assert group(seed=2).fingerprint() != group(seed=2, lr=0.1).fingerprint()
+    assert group(seed=2).fingerprint() != group(seed=2, lr=0.3).fingerprint()
     assert set(runner.session_jobs("viewer-1")) == {first, other}
     for job_id in (first, other):
         runner.stop(job_id)

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from app.links import MAX_KEYS, link_params, read_link
-from engine.vocabulary.config import all_keys
+from engine.vocabulary.config import RunConfig, all_keys
 from engine.vocabulary.group import parse_group
 
 
 def test_a_link_restores_the_config_it_was_made_from():
-    group = parse_group({"hidden": "10x32", "activation": "sigmoid", "init": "standard", "lr": "0.1"})
+    group = parse_group({"hidden": "10x32", "activation": "sigmoid", "init": "standard", "lr": "0.3"})
     link = read_link({k: [v] for k, v in link_params(group).items()})
     assert link.group == group and link.problems == [] and not link.autorun
 
@@ -17,7 +17,7 @@ def test_bad_keys_are_named_and_good_keys_apply():
     link = read_link({"hidden": ["4x8"], "lr": ["abc"], "colour": ["blue"], "autorun": ["1"]})
     assert link.autorun
     assert link.group.base.hidden == (8, 8, 8, 8)
-    assert link.group.base.lr == 0.03
+    assert link.group.base.lr == RunConfig().lr  # the bad value falls back to the default
     assert {p.key for p in link.problems} == {"lr"}
     assert all(p.allowed for p in link.problems)
     assert link.unknown == {"colour": "blue"}  # no key at all: counted and named, with the other unknown keys
@@ -35,9 +35,9 @@ def test_repeated_long_and_too_many_keys_are_reported_not_fatal():
 
 
 def test_a_thousand_junk_keys_are_one_line_that_counts_them():
-    link = read_link({"hidden": ["4x8"], **{f"a{i}": [str(i)] for i in range(1, 999)}, "lr": ["0.1"]})
+    link = read_link({"hidden": ["4x8"], **{f"a{i}": [str(i)] for i in range(1, 999)}, "lr": ["0.3"]})
     assert link.problems == [] and len(link.unknown) == 998
-    assert link.group.base.hidden == (8, 8, 8, 8) and link.group.base.lr == 0.1  # the rest applies
+    assert link.group.base.hidden == (8, 8, 8, 8) and link.group.base.lr == 0.3  # the rest applies
     [line] = link.problem_lines()
     assert line.startswith("998 unknown keys, ignored: a1='1', a2='2', ") and " and 990 more (allowed: " in line
     assert "a8='8'" in line and "a9=" not in line

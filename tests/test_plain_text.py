@@ -26,7 +26,7 @@ def test_plain_text_is_one_line_with_no_markdown_or_html_left(text):
 
 
 def test_link_text_reaches_the_page_only_as_plain_text():
-    link = {"lr": HOSTILE[0], HOSTILE[1]: "1", "b.label": HOSTILE[0], "c.label": "<b>c</b>", "c.lr": "0.1"}
+    link = {"lr": HOSTILE[0], HOSTILE[1]: "1", "b.label": HOSTILE[0], "c.label": "<b>c</b>", "c.lr": "0.3"}
     app = _open(COMPARE, link)
     assert not app.exception
     texts = [element.value for kind in (app.warning, app.markdown, app.caption, app.error, app.info)

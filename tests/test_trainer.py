@@ -139,7 +139,7 @@ def test_history_keeps_latest_and_halves_when_full() -> None:
 
 
 def test_stop_marks_every_running_run_stopped() -> None:
-    trainer = GroupTrainer(engine.parse_group({"hidden": "4", "steps": "1000", "b.lr": "0.1"}))
+    trainer = GroupTrainer(engine.parse_group({"hidden": "4", "steps": "1000", "b.lr": "0.3"}))
     trainer.advance(10)
     trainer.stop()
     assert trainer.done and trainer.status == ["stopped", "stopped"]
