@@ -215,6 +215,7 @@ def test_preset_file_as_config(tmp_path, capsys):
         "story": "A preset written by the test suite to check that --config reads preset files.",
         "config": {"hidden": "4", "activation": "relu", "b.activation": "tanh"},
         "claims": [{"says": "The validation loss is finite.", "value": {"metric": "loss"}, "below": 1e9}],
+        "key_chart": "loss",
     }
     path = tmp_path / "tiny-test.yaml"
     path.write_text(yaml.safe_dump(preset))

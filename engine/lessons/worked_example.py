@@ -27,7 +27,7 @@ from engine.vocabulary.group import GroupConfig, parse_group
 
 VANISHING, HEALTHY, SATURATED = "a", "b", "c"  # the runs' ids: their colours are the app's colours of a, b, c
 EXAMPLE = {  # in the links' vocabulary, so "open this example" is an ordinary link
-    "dataset": "circles", "hidden": "8x32", "steps": 500,
+    "dataset": "circles", "hidden": "8x32", "steps": 500, "lr": 0.03,
     "activation": "sigmoid", "init": "standard", "label": "vanishing",
     "b.activation": "tanh", "b.init": "xavier_uniform", "b.label": "healthy",
     "c.activation": "tanh", "c.init": "normal", "c.init_std": 1.0, "c.label": "saturated",
