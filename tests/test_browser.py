@@ -19,6 +19,8 @@ from playwright.sync_api import Page, expect
 from app.pages import COMPARE
 from bench.live_server import ROOT, chromium, serve
 
+# One xdist worker runs every browser test in turn: two servers and two Chromiums at once on 2 cores flake.
+pytestmark = pytest.mark.xdist_group("browser")
 SCREENSHOTS = Path(os.environ.get("LAYERSCOPE_SCREENSHOTS", ROOT / "tests" / "screenshots"))
 STEP = re.compile(r"step ([\d,]+) / ([\d,]+)")
 
@@ -96,7 +98,8 @@ COMPARE_LINK = ("hidden=8x32&activation=sigmoid&lr=0.03&steps=2000&b.activation=
 # the new one for a moment: read one chart.
 GRAD_TRACES = """() => {
     const charts = Array.from(document.querySelectorAll('.js-plotly-plot')).map(gd => (gd._fullData || [])
-        .filter(t => (t.hovertemplate || '').includes('grad_preact_rms'))
+        .filter(t => (t.hovertemplate || '').includes('|dL/dz| RMS at') && t.mode === 'lines+markers'
+                     && Array.from(t.x || []).includes('h1'))  // across depth: layers on x, not steps
         .map(t => ({name: t.name, color: t.line.color, x: Array.from(t.x), y: Array.from(t.y)})));
     return charts.find(traces => traces.length > 0) || [];
 }"""
@@ -140,7 +143,7 @@ def test_a_presenter_link_shows_the_story_large_and_trains_for_the_room(server, 
     expect(page.get_by_text("Vanishing gradients in a deep sigmoid net").first).to_be_visible(timeout=60_000)
     expect(page.get_by_text(STEP).first).to_be_visible(timeout=60_000)
     expect(page.locator(".js-plotly-plot").first).to_be_visible(timeout=60_000)
-    assert page.get_by_role("button", name="Train").is_hidden()  # the controls are folded away
+    assert page.get_by_role("button", name="Train", exact=True).is_hidden()  # the controls are folded away
     page.get_by_text("Share this view").click()
     expect(page.get_by_role("img").first).to_be_visible(timeout=10_000)  # the QR code
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
