@@ -101,3 +101,16 @@ def test_the_share_link_warns_on_a_local_address_and_uses_the_public_one_when_se
         assert page.get_by_text(re.compile("phones cannot open")).count() == 0
         _shot(page, "share-public-address.png")
         page.close()
+
+
+def test_the_landing_says_what_this_is_and_opens_a_starter_lesson_in_one_click(server, browser):
+    page = browser.new_page(viewport=DESKTOP)
+    page.goto(server)
+    expect(page.get_by_text("Start with a lesson").first).to_be_visible(timeout=60_000)
+    for preset_id in ("vanishing-sigmoid", "dying-relu", "batchnorm-rescue"):
+        expect(page.locator(f"a[href*='preset={preset_id}']").first).to_be_visible()
+    _shot(page, "landing-1440x900.png")
+    page.locator("a[href*='preset=dying-relu']").first.click()
+    page.wait_for_url(re.compile(rf"/{COMPARE.url_path}\?preset=dying-relu"), timeout=30_000)
+    expect(page.get_by_role("button", name="Train", exact=True)).to_be_visible(timeout=60_000)
+    page.close()
