@@ -15,7 +15,7 @@ from bench.live_server import chromium, serve
 from tests.test_browser import SCREENSHOTS, STEP
 
 # One xdist worker runs every browser test in turn: two servers and two Chromiums at once on 2 cores flake.
-pytestmark = pytest.mark.xdist_group("browser")
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 DESKTOP = {"width": 1440, "height": 900}
 PHONE = {"width": 390, "height": 844}
 PUBLIC = "http://workshop.example:8501"
