@@ -18,24 +18,12 @@ from playwright.sync_api import Page, expect
 
 from app.pages import COMPARE
 from bench.browser_rehearsal import HAS_DATA
-from bench.live_server import ROOT, chromium, serve
+from bench.live_server import ROOT
 
 # One xdist worker runs every browser test in turn: two servers and two Chromiums at once on 2 cores flake.
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 SCREENSHOTS = Path(os.environ.get("LAYERSCOPE_SCREENSHOTS", ROOT / "tests" / "screenshots"))
 STEP = re.compile(r"step ([\d,]+) / ([\d,]+)")
-
-
-@pytest.fixture(scope="module")
-def server():
-    with serve() as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as launched:
-        yield launched
 
 
 def _step(page: Page) -> int:

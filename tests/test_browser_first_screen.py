@@ -11,7 +11,7 @@ from playwright.sync_api import Page, expect
 
 from app.pages import COMPARE, GALLERY
 from bench.browser_rehearsal import HAS_DATA
-from bench.live_server import chromium, serve
+from bench.live_server import serve
 from tests.test_browser import SCREENSHOTS, STEP
 
 # One xdist worker runs every browser test in turn: two servers and two Chromiums at once on 2 cores flake.
@@ -19,18 +19,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 DESKTOP = {"width": 1440, "height": 900}
 PHONE = {"width": 390, "height": 844}
 PUBLIC = "http://workshop.example:8501"
-
-
-@pytest.fixture(scope="module")
-def server():
-    with serve() as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as launched:
-        yield launched
 
 
 FIRST_CHART_TOP = """() => Math.min(...Array.from(document.querySelectorAll('.js-plotly-plot'))
