@@ -129,7 +129,9 @@ FIXES = """
   and allows higher learning rates; it also regularizes a little.
 - *Dropout*: randomly drops units while training (inverted: survivors are scaled up), forcing redundant features;
   at test time nothing is dropped.
-- *Weight decay (L2) and L1*: penalize large weights; L1 pushes weights to exactly zero.
+- *Weight decay (L2) and L1*: penalize large weights. L2 shrinks every weight in proportion to its size, so
+  none reaches zero; L1 moves every weight a fixed lr x l1 toward zero after each update and stops it there, so
+  the weights the loss does not need become exactly zero.
 - *Optimizers*: momentum accumulates velocity through flat regions; AdaGrad, RMSProp and Adam scale each
   weight's step by its gradient history.
 """
