@@ -13,6 +13,7 @@ import engine
 from engine.nets.optimizers import StackOptimizer
 from engine.nets.stack import Stack
 from engine.vocabulary.config import OPTIMIZERS
+from tests.test_exactness import _bits_equal
 
 SPIRAL = {"dataset": "spiral", "hidden": "32,32", "steps": "500", "probe_every": "50"}
 
@@ -23,10 +24,6 @@ def _h1(result: engine.TrainResult, run_id: str = "a") -> torch.Tensor:
 
 def _rms(weights: torch.Tensor) -> float:
     return float(weights.square().mean().sqrt())
-
-
-def _bits_equal(a: torch.Tensor, b: torch.Tensor) -> bool:
-    return a.shape == b.shape and torch.equal(a.contiguous().view(torch.int32), b.contiguous().view(torch.int32))
 
 
 def test_l1_zeros_weights_and_l2_only_shrinks_them() -> None:
