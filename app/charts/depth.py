@@ -112,12 +112,12 @@ def saturation_depth_figure(layers: pd.DataFrame | None, *, step: int | None = N
     side by side: saturated_frac (flat tails: sigmoid, tanh) and inactive_frac (flat negative side: ReLU-like)
     for the runs that report them (`activations`, run id -> activation, keeps each run under its own), then
     dead_frac. So a sigmoid run and a ReLU run each have their own panel; a linear run draws only dead units."""
-    flat = flat_runs(layers, activations)
+    flat = {stat: shown for stat, drawn in flat_runs(layers, activations).items()
+            if (shown := [r for r in drawn if runs is None or r in runs])}
     stats = [*flat, "dead_frac"]
     panels = [(stat, STAT_NAMES[stat]) for stat in stats]
-    only = [[r for r in allowed if runs is None or r in runs] for allowed in flat.values()]
     figure = _across_depth(layers, panels, log_y=False, step=step, labels=labels, y_range=[-0.02, 1.02],
-                           runs=runs, only=[*only, runs])
+                           runs=runs, only=[*flat.values(), runs])
     if not flat and figure.data:
         figure.add_annotation(NO_FLAT_PART)
     return figure
