@@ -21,7 +21,7 @@ HOW_TO_READ: dict[str, str] = {
     "confusion": "Rows: the true digit; columns: the net's answer on the validation split. Everything on the "
                  "diagonal is right; bright cells off it are the digits it confuses.",
     "act_time": "One panel per hidden layer, step to the right, activation value up; colour is how many of "
-                "the minibatch's activations fall in that bin (log scale). Mass piling at the edges (±1 for tanh, "
+                "the probe set's activations fall in that bin (log scale). Mass piling at the edges (±1 for tanh, "
                 "0 and 1 for sigmoid) is saturation; a layer collapsing onto one value has stopped carrying signal.",
     "grad_time": "RMS of the back-propagated gradient dL/dz per layer over training, log scale; light lines are "
                  "near the input, dark ones near the output. Lines fanning apart by orders of magnitude: "

@@ -78,7 +78,7 @@ def depth_profile(hists: pd.DataFrame | HistCube | None, run: str, kind: str = "
             "type": "scatter", "mode": "lines", "x": np.concatenate(xs), "y": np.concatenate(ys), "fill": "toself",
             "line": {"color": tone, "width": 1}, "fillcolor": mix(tone, (255, 255, 255), 0.35),
             "name": cube.layers[layer], "showlegend": False, "customdata": np.round(texts, 4),
-            "hovertemplate": f"{cube.layers[layer]}: %{{y:.3g}}, %{{customdata:.1%}} of the batch<extra></extra>",
+            "hovertemplate": f"{cube.layers[layer]}: %{{y:.3g}}, %{{customdata:.1%}} of the entries<extra></extra>",
         })
     axis: dict[str, Any] = {"title": {"text": {"act": "activation", "preact": "pre-activation",
                                                "grad": "|dL/dz|"}.get(kind, kind)}}
