@@ -122,14 +122,14 @@ def backprop_figure(layers: pd.DataFrame | None, *, step: int | None = None, lab
     traces.append({"type": "scatter", "mode": "lines", "x": ends, "y": [1.0, 1.0], "name": "1: passed on unchanged",
                    "legendgroup": "reference", "line": {"color": REFERENCE, "width": 1.5, "dash": "dash"},
                    "hoverinfo": "skip"})
-    slope_top = _slope_panel(layout, slopes, drawn, step)
+    _slope_panel(layout, slopes, drawn, step)
     if sigmoid_shown:
         traces.append({"type": "scatter", "mode": "lines", "x": ends, "y": [SIGMOID_MAX_SLOPE] * 2, "xaxis": "x2",
                        "yaxis": "y2", "name": SIGMOID_LINE, "showlegend": False,
                        "line": {"color": REFERENCE, "width": 1.5, "dash": "dash"}, "hoverinfo": "skip"})
     annotations = [{"text": SIGMOID_LINE, "xref": "x2 domain", "yref": "y2", "x": 0.02, "y": SIGMOID_MAX_SLOPE,
                     "xanchor": "left", "yanchor": "bottom", "showarrow": False,
-                    "font": {"size": 10, "color": REFERENCE}}] if sigmoid_shown and slope_top else []
+                    "font": {"size": 10, "color": REFERENCE}}] if sigmoid_shown else []
     for ref in ("xaxis", "xaxis2"):
         layout[ref].update(type="category", categoryorder="array", categoryarray=all_layers,
                            range=[-0.5, len(all_layers) - 0.5], title={"text": "layer (input → output)"})
@@ -171,9 +171,9 @@ def _times(value: float) -> str:
     return "none of" if value == 0 else f"{value:.2g}×"
 
 
-def _slope_panel(layout: dict, slopes, drawn: list, step: int | None) -> bool:
+def _slope_panel(layout: dict, slopes, drawn: list, step: int | None) -> None:
     """The slope panel's axis: from 0 to at least 1 (every slope the registry has is within 1.76), ticks
-    at round values. Returns whether it has data."""
+    at round values."""
     values = []
     if slopes is not None:
         for run, *_ in drawn:
@@ -184,4 +184,3 @@ def _slope_panel(layout: dict, slopes, drawn: list, step: int | None) -> bool:
     top = max(1.05, float(every.max()) * 1.1) if len(every) else 1.05
     layout[axis_key(axis_ids(1, 2, 2)[1])].update(range=[0, top], title={"text": "mean slope f'(s)"},
                                                   **nice_ticks(0, top, 4))
-    return bool(len(every))

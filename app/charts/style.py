@@ -177,10 +177,11 @@ STAT_NAMES = {
     "slope_mean": "mean slope f'(s)",
     "update_ratio": "update ratio ‖ΔW‖/‖W‖",
 }
-# On a saturation chart where no run reports saturated or inactive entries: why there is no line.
+# On a saturation chart where no run reports saturated or inactive entries: why there is no line. Mid-panel,
+# clear of the legend above and of the dead units' line, which for linear lies at 0.
 NO_FLAT_PART = {"text": "No saturated or inactive line: this activation has no flat part (linear)", "xref": "paper",
-                "yref": "paper", "x": 0, "y": 1, "xanchor": "left", "yanchor": "bottom", "showarrow": False,
-                "font": {"size": 11, "color": "#888888"}}
+                "yref": "paper", "x": 0.5, "y": 0.55, "xanchor": "center", "yanchor": "middle", "showarrow": False,
+                "font": {"size": 12, "color": "#888888"}}
 NO_GRADIENT = "no gradient (dead)"  # the floor of a log chart, where exact zeros are drawn
 FLOOR_COLOR = "#7a7a7a"
 
