@@ -141,10 +141,11 @@ GUIDE_CHARTS = [
     ("Comparing runs (the Compare page)",
      "Two to four runs train together on the same batches from the same starting weights (where their shapes and "
      "init agree), so a difference between their charts comes from the one thing you changed. Each run has one "
-     "colour in every chart. Loss, gradient size across depth and saturation across depth are drawn on top of "
-     "each other; gradient size over time and the activation histograms stand side by side, one column per run: "
-     "the gradients on one shared log scale, the histograms each on its own activation's range with one colour "
-     "scale, so a sigmoid's 0 to 1 is not squeezed beside a ReLU's wide span."),
+     "colour in every chart. Loss, gradient size across depth, backprop as a product and saturation across "
+     "depth are drawn on top of each other (saturation with a panel per kind: saturated for sigmoid and tanh "
+     "runs, inactive for ReLU-like ones); gradient size over time and the activation histograms stand side by "
+     "side, one column per run: the gradients on one shared log scale, the histograms each on its own "
+     "activation's range with one colour scale, so a sigmoid's 0 to 1 is not squeezed beside a ReLU's wide span."),
 ]
 
 FIXES = """

@@ -25,7 +25,7 @@ CURVES = {
 DEPTH_STATS = {
     "grad_preact_rms": "Back-propagated gradient |dL/dz| per layer",
     "dead_frac": "Dead units per layer",
-    "saturated_frac": "Saturated activations per layer",
+    "saturated_frac": "Saturated entries per layer (flat tails of sigmoid, tanh)",
     "act_std": "Spread (std) of the activations per layer",
     "update_ratio": "Update ratio per layer",
 }
