@@ -44,6 +44,7 @@ def _figures(job: JobView, log_y: bool, present: bool = False) -> dict:
     """Every figure of the page for one view of a job; shared by all viewers of the job."""
     scalars, layers, hists, _, findings = job.tables()
     labels = dict(zip(job.ids, job.labels))
+    activations = {run_id: config.activation for run_id, config in zip(job.ids, job.group.runs)}
     prediction = job.prediction
     if prediction is None:
         outputs = {}
@@ -56,7 +57,8 @@ def _figures(job: JobView, log_y: bool, present: bool = False) -> dict:
         "loss": charts.loss_accuracy_figure(scalars, log_y=log_y, labels=labels),
         "grad_depth": charts.gradient_depth_figure(layers, labels=labels),
         "grad_time_runs": charts.gradient_time_grid(layers, job.ids, labels=labels),
-        "saturation_depth": charts.saturation_depth_figure(layers, labels=labels),
+        "backprop": charts.backprop_figure(layers, labels=labels, activations=activations),
+        "saturation_depth": charts.saturation_depth_figure(layers, labels=labels, activations=activations),
         "act_grid": charts.histogram_grid(hists, job.ids, "act", labels=labels),
         **charts.network_figures(layers, dict(zip(job.ids, map(layer_sizes, job.group.runs))), labels=labels),
     }
@@ -111,6 +113,8 @@ def _live(first: run_panel.FirstView, present: bool = False) -> None:
                 ("Gradient magnitude across depth", "grad_depth", None))
     st.subheader("Gradient size over time, run by run")
     chart(figures["grad_time_runs"], "grad_time_runs")
+    st.subheader("Backprop as a product")
+    chart(figures["backprop"], "backprop")
     st.subheader("Saturation and dead units across depth")
     chart(figures["saturation_depth"], "saturation_depth")
     st.subheader("Activations over time, side by side")

@@ -42,6 +42,7 @@ def _figures(job: JobView, log_y: bool, present: bool = False) -> dict:
     """Every figure of the page for one view of a job; shared by all viewers of the job."""
     scalars, layers, hists, summary, findings = job.tables()
     run = job.ids[0]
+    activations = {run: job.group.runs[0].activation}
     figures = {
         "loss": charts.loss_accuracy_figure(scalars, log_y=log_y),
         "output": charts.prediction_figure(job.prediction, run, job.points) if job.prediction else None,
@@ -50,7 +51,8 @@ def _figures(job: JobView, log_y: bool, present: bool = False) -> dict:
         "grad_depth": charts.gradient_depth_figure(layers),
         "grad_time": charts.gradient_time_figure(layers, run),
         "grad_hist": charts.histogram_heatmap(hists, run, kind="grad"),
-        "saturation": charts.saturation_figure(layers),
+        "backprop": charts.backprop_figure(layers, activations=activations),
+        "saturation": charts.saturation_figure(layers, activations=activations),
         "update": charts.update_ratio_figure(layers, run),
         **charts.network_figures(layers, {run: layer_sizes(job.group.runs[0])}),
     }
@@ -89,6 +91,8 @@ def _live(first: run_panel.FirstView, present: bool = False) -> None:
     with right:
         chart(figures["grad_time"], "grad_time")
     chart(figures["grad_hist"], "grad_hist")
+    st.subheader("Backprop as a product")
+    chart(figures["backprop"], "backprop")
     st.subheader("Activations")
     chart(figures["act_now"], "act_now")
     chart(figures["act_time"], "act_time")
