@@ -13,12 +13,26 @@ from collections.abc import Sequence
 import pandas as pd
 
 from engine.training.advice import fmt
-from engine.training.findings import RECENT_POINTS, Finding, chance_accuracy, series
+from engine.training.findings import FINDING_DEFINITIONS, RECENT_POINTS, Finding, chance_accuracy, series
 
 LEARNED_GAIN = 0.8  # validation accuracy at least 80% of the way from chance (1 / classes) to 100% ...
 LEARNED_LOSS_SHARE = 0.1  # ... or, for regression, a validation loss below 10% of a constant guess's
 OVERFIT_GAP = 0.15  # training accuracy 15 points or more above the validation accuracy
 ENDED = ("finished", "diverged", "early_stopped", "stopped")  # the trainer's statuses of a run that has ended
+
+# Each outcome in one sentence, from the thresholds above (README.md's Findings table quotes these).
+VERDICT_DEFINITIONS = {
+    "learned":
+        f"The validation accuracy is at least {LEARNED_GAIN:.0%} of the way from chance (1 / classes) to 100% (for "
+        f"regression: the validation loss is below {LEARNED_LOSS_SHARE:.0%} of predicting the mean's).",
+    "underfits":
+        "Neither learned nor overfitting: the net has not fit even its training points.",
+    "overfits":
+        f"The overfitting finding fired, or the training accuracy is {OVERFIT_GAP * 100:.0f} points or more above the "
+        f"validation accuracy.",
+    "diverged":
+        "The training loss became infinite or not a number.",
+}
 
 
 def _unfit(findings: Sequence[Finding]) -> str:
@@ -66,3 +80,10 @@ def verdict(scalars: pd.DataFrame, findings: Sequence[Finding], status: str, end
     if not series(scalars, "val", "accuracy").empty:
         return _classes(scalars, findings, chance_loss, step)
     return _regression(scalars, findings, chance_loss, step)
+
+
+def definitions_markdown() -> str:
+    """The findings and the verdicts with their thresholds as a Markdown table: README.md quotes it verbatim."""
+    rows = [f"| finding `{code}` | {meaning} |" for code, meaning in FINDING_DEFINITIONS.items()]
+    rows += [f"| verdict *{outcome}* | {meaning} |" for outcome, meaning in VERDICT_DEFINITIONS.items()]
+    return "\n".join(["| name | reported when |", "|---|---|", *rows])
