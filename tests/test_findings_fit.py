@@ -8,6 +8,7 @@ import math
 import re
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 import engine
@@ -185,3 +186,31 @@ def test_every_threshold_appears_in_its_definition():
     assert f"more than {rules.LOSS_JUMP_RATIO:g} times its step-0 value" in table
     assert f"{rules.NOT_LEARNING_ACCURACY_GAIN:.0%} of the way from chance" in table
     assert f"below {rules.CONVERGED_LOSS:.0%} of the loss of guessing" in table
+
+
+def _tables(val: list[float], train: list[float]):
+    """Scalars of one classification run probed every 10 steps, and a layers table with one row (diagnose skips
+    a run without layer statistics; one row gives every layer rule nothing to read)."""
+    steps = [10 * i for i in range(len(val))]
+    rows = [("a", s, split, "loss", v) for split, values in (("val", val), ("train", train))
+            for s, v in zip(steps, values)]
+    scalars = pd.DataFrame(rows, columns=["run", "step", "split", "metric", "value"])
+    layers = pd.DataFrame([("a", 0, "h1", "act_mean", 0.0)], columns=["run", "step", "layer", "stat", "value"])
+    return scalars, layers
+
+
+def _diagnosed(val: list[float], train: list[float]) -> list:
+    scalars, layers = _tables(val, train)
+    group = GroupConfig.single(RunConfig(hidden=(8,)))
+    return rules.diagnose(group, scalars, layers, ["finished"], [10 * (len(val) - 1)], [None], math.log(2), 0)
+
+
+def test_a_loss_that_swings_up_and_down_is_unstable_and_a_steady_or_overfitting_one_is_not():
+    swinging = [0.69, 0.5, 0.3, 0.8, 0.3, 0.8, 0.35, 0.85, 0.4, 0.3]  # three rises of 0.5 > 0.35, none above 1.38
+    found = [f for f in _diagnosed(swinging, swinging) if f.code == "loss_unstable"]
+    assert found and "rose 3 times" in found[0].message, found
+    falling = [0.69 * 0.8 ** i for i in range(10)]
+    assert not [f for f in _diagnosed(falling, falling) if f.code == "loss_unstable"]
+    # validation loss to 2.5x its start while the training loss falls: overfitting, not an unstable lr
+    overfitting = [0.69, 0.5, 0.4, 0.5, 0.7, 0.9, 1.1, 1.3, 1.5, 1.7]
+    assert not [f for f in _diagnosed(overfitting, falling) if f.code == "loss_unstable"]

@@ -77,6 +77,8 @@ def verdict(scalars: pd.DataFrame, findings: Sequence[Finding], status: str, end
     if series(scalars, "val", "loss").empty:
         return None
     step = int(series(scalars, "val", "loss").index[-1])
+    if step == 0:  # stopped before its first update: nothing to judge
+        return None
     if not series(scalars, "val", "accuracy").empty:
         return _classes(scalars, findings, chance_loss, step)
     return _regression(scalars, findings, chance_loss, step)
