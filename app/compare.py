@@ -42,7 +42,7 @@ def _load_link() -> None:
 @st.cache_resource(max_entries=64, ttl=600, show_spinner=False, hash_funcs=run_panel.BY_VIEW)  # old versions go unread
 def _figures(job: JobView, log_y: bool, present: bool = False) -> dict:
     """Every figure of the page for one view of a job; shared by all viewers of the job."""
-    scalars, layers, hists, _, findings = job.tables()
+    scalars, layers, hists, summary, findings = job.tables()
     labels = dict(zip(job.ids, job.labels))
     activations = {run_id: config.activation for run_id, config in zip(job.ids, job.group.runs)}
     prediction = job.prediction
@@ -65,7 +65,7 @@ def _figures(job: JobView, log_y: bool, present: bool = False) -> dict:
     if present:
         figures = {name: charts.projected(figure) for name, figure in figures.items()}
         outputs = {name: charts.projected(figure) for name, figure in outputs.items()}
-    return {**figures, "outputs": outputs, "findings": findings}
+    return {**figures, "outputs": outputs, "findings": findings, "summary": summary}
 
 
 def run_status(job: JobView, k: int) -> str:
@@ -131,15 +131,17 @@ def _live(first: run_panel.FirstView, present: bool = False) -> None:
                 chart(outputs[run_id], f"output-{run_id}", "")
         st.caption(how_to_read)
     st.subheader("Findings")
-    for column, run_id, label in zip(st.columns(len(job.ids)), job.ids, job.labels):
+    for column, run_id, label, run in zip(st.columns(len(job.ids)), job.ids, job.labels, figures["summary"]["runs"]):
         with column:
             run_heading(run_id, label)
+            if run["verdict"]:  # how the run ended, once it has
+                st.info(run["verdict"])
             mine = [f for f in figures["findings"] if f["run"] == run_id]
             for finding in mine:
                 where = f" in **{finding['layer']}**" if finding["layer"] else ""
                 st.warning(f"**{help_texts.FINDING_TITLES.get(finding['code'], finding['code'])}**{where} "
                            f"(step {finding['step']}): {finding['message']}")
-            if not mine:
+            if not mine and not run["verdict"]:
                 st.success("No problems found so far.")
     st.subheader("Downloads")
     st.caption("Every run's numbers in one table each, told apart by the `run` column.")

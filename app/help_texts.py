@@ -68,7 +68,8 @@ HOW_TO_READ: dict[str, str] = {
 # Findings by their code, as a short title (the engine's message says the rest).
 FINDING_TITLES = {
     "vanishing_gradients": "Vanishing gradients", "exploding_gradients": "Exploding gradients",
-    "dead_units": "Dead units", "saturation": "Saturation", "diverged": "Diverged", "overfitting": "Overfitting",
+    "dead_units": "Dead units", "saturation": "Saturation", "sigmoid_drift": "Sigmoid drift", "diverged": "Diverged",
+    "loss_unstable": "Unstable loss", "overfitting": "Overfitting",
     "lr_too_high": "Learning rate too high", "lr_too_low": "Learning rate too low", "not_learning": "Not learning",
 }
 

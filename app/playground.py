@@ -76,11 +76,13 @@ def _live(first: run_panel.FirstView, present: bool = False) -> None:
         if figures["output"] is not None:
             chart(figures["output"], "output", help_texts.HOW_TO_READ[job.prediction.kind])
     st.subheader("Findings")
-    if figures["findings"]:
-        for finding in figures["findings"]:
-            where = f" in **{finding['layer']}**" if finding["layer"] else ""
-            st.warning(f"**{finding['code'].replace('_', ' ')}**{where} (step {finding['step']}): {finding['message']}")
-    else:
+    verdict = figures["summary"]["runs"][0]["verdict"]  # how the run ended, once it has
+    if verdict:
+        st.info(verdict)
+    for finding in figures["findings"]:
+        where = f" in **{finding['layer']}**" if finding["layer"] else ""
+        st.warning(f"**{finding['code'].replace('_', ' ')}**{where} (step {finding['step']}): {finding['message']}")
+    if not figures["findings"] and not verdict:
         st.success("No problems found so far.")
     st.subheader("Loss and accuracy")
     chart(figures["loss"], "loss")
