@@ -13,7 +13,7 @@ import plotly.io as pio
 import pytest
 
 from app import charts
-from app.charts.weights import ZERO_RANGE, weight_words
+from app.charts.weights import TITLE, ZERO_RANGE, weight_words
 from engine.lessons.charts import CHARTS, charts_for
 from tests.layer_tables import layers_table, per_layer
 
@@ -55,6 +55,12 @@ def _line(fig: go.Figure, run: str, panel: str) -> go.Scatter:
     return trace
 
 
+def _words(fig: go.Figure) -> str:
+    """The words above the panels."""
+    (note,) = [a for a in fig.layout.annotations if a.name == TITLE]
+    return note.text
+
+
 def _validate(fig: go.Figure) -> None:
     go.Figure(fig.to_dict())  # every property valid, though the builder skips validation
     pio.to_json(fig, validate=False)
@@ -90,7 +96,7 @@ def test_log_axis_for_the_size_and_a_zero_share_at_0_drawn_above_the_floor(lesso
 
 def test_the_titles_numbers_come_from_the_table(lesson):
     fig = charts.weights_figure(lesson, labels=LABELS, penalties=PENALTIES)
-    l1, decay, plain = fig.layout.title.text.split("<br>")
+    l1, decay, plain = _words(fig).split("<br>")
     rms = _table(lesson, "a", 200, "weight_rms"), _table(lesson, "b", 200, "weight_rms")
     base = _table(lesson, "c", 200, "weight_rms")["h1"]
     zero = _table(lesson, "a", 200, "zero_frac")["h1"]
@@ -99,7 +105,7 @@ def test_the_titles_numbers_come_from_the_table(lesson):
     assert decay == f"weight_decay 0.01 · weight decay shrinks h1's weights to {rms[1]['h1'] / base:.2g}× no " \
                     "penalty's RMS and zeros none"
     assert plain == f"no penalty · none of h1's weights exactly 0, RMS {base:.2g}"
-    early = charts.weights_figure(lesson, step=0, labels=LABELS, penalties=PENALTIES).layout.title.text
+    early = _words(charts.weights_figure(lesson, step=0, labels=LABELS, penalties=PENALTIES))
     assert "L1 sets none of h1's weights to exactly 0" in early  # step 0: nothing zeroed yet, and it says so
 
 
@@ -136,7 +142,7 @@ def test_waiting_until_the_stats_arrive(lesson):
     fig = charts.weights_figure(only_rms, labels=LABELS, penalties=PENALTIES)
     assert {t.yaxis for t in fig.data} == {"y"}
     assert any("Waiting" in (a.text or "") and a.xref == "x2 domain" for a in fig.layout.annotations)
-    assert "exactly 0" not in fig.layout.title.text  # no zero share claimed that was not measured
+    assert "exactly 0" not in _words(fig)  # no zero share claimed that was not measured
 
 
 def test_the_chart_is_registered_for_both_pages():

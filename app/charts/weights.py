@@ -28,6 +28,7 @@ ZERO_RANGE = [-0.06, 1.04]  # 0% sits clearly above the panel's bottom edge
 ZERO_TICKS = [0.0, 0.25, 0.5, 0.75, 1.0]
 ALL_ZERO = "every weight exactly 0"  # the RMS panel's floor: a layer whose weights are all 0
 HEIGHT = 360
+TITLE = "words"  # the name of the annotation that says what the numbers show
 
 
 def weights_figure(layers: pd.DataFrame | None, *, step: int | None = None, labels: Mapping[str, str] | None = None,
@@ -49,9 +50,14 @@ def weights_figure(layers: pd.DataFrame | None, *, step: int | None = None, labe
                           "showarrow": False, "font": {"size": 13, "color": "#888888"}})
     title = "<br>".join(weight_words(layers, step=step, labels=labels, runs=runs, penalties=penalties))
     lines = title.count("<br>")
+    # the words above the panels, growing upward into the top margin, sized for every line (an annotation: a
+    # multi-line layout title anchors by its first line and would overlap the panels)
+    notes.append({"text": title, "xref": "paper", "yref": "paper", "x": 0, "y": 1, "xanchor": "left",
+                  "yanchor": "bottom", "yshift": 12, "align": "left", "showarrow": False, "font": {"size": 12},
+                  "name": TITLE})
     layout.update(
         height=HEIGHT + TEXT_LINE_PX * lines, annotations=notes,
-        title={"text": title, "x": 0.01, "xanchor": "left", "y": 0.99, "yanchor": "top", "font": {"size": 12}},
+
         legend={"orientation": "h", "yanchor": "top", "y": -0.22, "xanchor": "left", "x": 0, "font": {"size": 11}},
         margin={**MARGIN, "t": 50 + TEXT_LINE_PX * lines, "b": 60},
     )
