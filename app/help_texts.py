@@ -63,9 +63,9 @@ HOW_TO_READ: dict[str, str] = {
     "weights": "Per layer, input (left) to output (right), at the latest step, one line per run. Left, log scale: the "
                "size (RMS) of the layer's weights; a layer whose weights are all exactly 0 sits on the dashed floor. "
                "Right: the share of its weights that are exactly 0, from 0% (a line just above the bottom edge) to "
-               "100%; runs on the same values show as nested stripes, the first run widest. The title says what "
-               "each run's penalty did to h1's weights: L1 sets weights to exactly 0, weight decay (L2) shrinks them "
-               "all without zeroing any.",
+               "100%; runs on the same values show as nested stripes, the first run widest. The words above say, per "
+               "run, what the numbers show for h1: the share L1 set to exactly 0, and how large the weights are "
+               "against the run without a penalty (weight decay, L2, shrinks them without zeroing any).",
     "update": "How much each step changes a layer's weights relative to their size, log scale. The dashed line "
               "is the rule of thumb 1e-3: far above, the learning rate is too high; far below, the layer "
               "barely learns.",
