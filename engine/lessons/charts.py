@@ -28,6 +28,8 @@ DEPTH_STATS = {
     "saturated_frac": "Saturated entries per layer (flat tails of sigmoid, tanh)",
     "act_std": "Spread (std) of the activations per layer",
     "update_ratio": "Update ratio per layer",
+    "zero_frac": "Share of the weights exactly 0 per layer",
+    "weight_rms": "Size (RMS) of the weights per layer",
 }
 QUANTITIES = {**CURVES, **DEPTH_STATS}
 
@@ -58,6 +60,8 @@ CHARTS: dict[str, Chart] = {
     "saturation": Chart("Saturation and dead units", ("saturated_frac", "dead_frac"), True, False),
     "saturation_depth": Chart("Saturation and dead units across depth", ("saturated_frac", "dead_frac"),
                               False, True),
+    # each run's weight size and share of weights exactly 0 per layer, with what a penalty did, in words
+    "weights": Chart("Weights across depth", ("zero_frac", "weight_rms"), True, True),
     "update": Chart("Update ratio", ("update_ratio",), True, False),
 }
 
