@@ -13,8 +13,8 @@ import torch
 from torch import nn
 
 import engine
-from engine.training.history import History
 from engine.nets.activations import ONE_SIDED, SATURATING
+from engine.training.history import History
 from engine.training.probes import STATS
 from engine.training.trainer import GroupTrainer
 from engine.vocabulary.config import Activation, Init, Norm, Optimizer
