@@ -4,14 +4,16 @@ Definitions follow ARCHITECTURE.md ("What is measured"). A probe step measures t
 is before that step's update:
 
 - what the net does to its inputs, on the probe set: a fixed set of training points, the first
-  PROBE_POINTS (512) of the shuffled training split, the same points at every probe step. One forward pass
+  PROBE_POINTS (512) of the shuffled training split (fewer for very wide or deep stacks, `probe_points`),
+  the same points at every probe step. One forward pass
   over them in training mode without side effects (`Stack.forward(x, mode="init")`: batch norm uses the
   probe set's own statistics and updates no running statistic, no dropout mask is drawn), so the training
   numbers are exactly those of a run that is never probed. Activation statistics, flat tails, dead units,
   the mean slope and the act/preact histograms come from it. 512 points: a unit that is active on 1% of the
-  data is seen active with probability 99.4%, so a dead unit is one the data never wakes; a mean over
-  512 x width entries is within a few percent of the whole split's; and the pass costs half the validation
-  forward a probe already makes (1,024 points), where one minibatch (batch 1, 32) judged units by chance.
+  data is seen active with probability 99.4%, so a unit reported dead is almost surely dead on the whole
+  split; a mean over 512 x width entries is close to the whole split's; and the pass is at most half the
+  validation forward a probe already makes (up to 1,024 points). One minibatch (of 1 or 32 points) judged
+  units by chance.
 - what the update used, on the training step's minibatch: dL/dz (grad_preact_rms, backward_gain, the grad
   histograms), the weight gradients and the update ratio; weight_rms and zero_frac read the weights.
 
