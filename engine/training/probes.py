@@ -53,7 +53,8 @@ def probe_points(k: int, widths: list[int], train_points: int) -> int:
 
 
 class Binning:
-    """Fixed bins for N rows, each with its own [lo, hi]: precomputed once, since the edges never change."""
+    """Fixed bins for N rows, each with its own [lo, hi]: precomputed once, since the edges never change. Its
+    two work buffers are made at the first call and reused (see StackProbe.scratch)."""
 
     def __init__(self, ranges: torch.Tensor, bins: int):
         n = ranges.shape[0]
@@ -61,12 +62,17 @@ class Binning:
         self.lo = ranges[:, :1].clone()
         self.scale = bins / (ranges[:, 1:] - ranges[:, :1])
         self.offsets = torch.arange(n, dtype=torch.int32).view(n, 1) * bins
+        self.position: torch.Tensor | None = None
+        self.index: torch.Tensor | None = None
 
     def counts(self, values: torch.Tensor) -> torch.Tensor:
         """Counts [N, bins] of values [N, M]; overflow (and NaN, at the low edge) lands in the edge bins."""
-        position = (values - self.lo).mul_(self.scale)
-        index = torch.nan_to_num_(position, nan=0.0, posinf=self.bins - 1, neginf=0.0).clamp_(0, self.bins - 1)
-        index = index.int().add_(self.offsets)  # int32: converts several times faster than int64
+        if self.position is None or self.position.shape != values.shape:
+            self.position = torch.empty_like(values)
+            self.index = torch.empty(values.shape, dtype=torch.int32)  # converts several times faster than int64
+        position = torch.sub(values, self.lo, out=self.position).mul_(self.scale)
+        position = torch.nan_to_num_(position, nan=0.0, posinf=self.bins - 1, neginf=0.0).clamp_(0, self.bins - 1)
+        index = self.index.copy_(position).add_(self.offsets)  # the copy truncates, as int() does
         return torch.bincount(index.view(-1), minlength=self.n * self.bins).view(self.n, self.bins)
 
 
@@ -120,15 +126,20 @@ class StackProbe:
         ]
         self.value_binning: list[Binning] = []  # per group, act rows then preact rows, from the first probe
         self.fixed_act = [activations.SPECS[r.activation].fixed_range for r in stack.runs]
-        self.thresholds = torch.tensor(
-            [activations.saturation_threshold(r.activation, r.leak) for r in stack.runs]
-        ).view(1, k, 1, 1)
-        # The flat tails of each run's activation (engine/nets/activations.py): s below lo or above hi.
-        edges = torch.tensor([activations.tail_edges(r.activation, r.leak) for r in stack.runs])
-        self.tail_lo, self.tail_hi = edges[:, 0].view(1, k, 1, 1), edges[:, 1].view(1, k, 1, 1)
+        # The flat tails of each run's activation (engine/nets/activations.py): |slope| below `flat` and s below
+        # lo or above hi. One number each where the runs agree (comparing with a scalar is faster than with a
+        # broadcast tensor, and a side without a tail is skipped), else one per run, shaped [1, K, 1, 1].
+        tails = [(activations.saturation_threshold(r.activation, r.leak), *activations.tail_edges(r.activation,
+                                                                                                 r.leak))
+                 for r in stack.runs]
+        per_run = torch.tensor(tails).T.reshape(3, 1, k, 1, 1)
+        self.flat, self.tail_lo, self.tail_hi = tails[0] if len(set(tails)) == 1 else per_run
         self.saturating = torch.tensor([r.activation in activations.SATURATING for r in stack.runs])
         self.one_sided = torch.tensor([r.activation in activations.ONE_SIDED for r in stack.runs])
         self.act_range: torch.Tensor | None = None  # [L, K, 2], fixed at the first probe
+        # Per group, two work buffers of the probe pass's size, made once: a fresh tensor of a few MB at every
+        # probe step costs more in page faults than the arithmetic done in it (3x on a 8x64 net).
+        self.scratch: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
         self.preact_range: torch.Tensor | None = None
         # The weights are the prefix flat[:n_weights] of the stack's buffer, layer after layer, each [K, in, out].
         # Row of every entry in a [2, K, L+1] table of sums (row = run * (L+1) + layer; + K * (L+1) for the
@@ -194,16 +205,20 @@ class StackProbe:
         rec, k = self.stack.recorder, self.stack.k
         g = len(layers)
         # a and s of every layer of the group in one tensor [2G, K, P, W]: one reduction serves both.
-        values = torch.stack([rec.a[i] for i in layers] + [rec.s[i] for i in layers])
+        shape = (2 * g, *rec.s[layers[0]].shape)
+        if group not in self.scratch or self.scratch[group][0].shape != shape:
+            self.scratch[group] = (torch.empty(shape), torch.empty(shape))
+        values, work = self.scratch[group]
+        torch.stack([rec.a[i] for i in layers] + [rec.s[i] for i in layers], out=values)
         s = values[g:]
-        means, stds = _mean_std(values)
+        means, stds = _mean_std(values, work)
         act_std, pre_std, act_mean, pre_mean = stds[:g], stds[g:], means[:g], means[g:]
         slope = self._slope(s, values[:g])
         steepness = slope.abs()
         # Fractions as the mean of a 0/1 float tensor (sum, then divide) computes them: the counts are exact.
         points, width = slope.shape[2], slope.shape[3]
-        in_tail = (s < self.tail_lo).logical_or_(s > self.tail_hi).logical_and_(steepness < self.thresholds)
-        tail = in_tail.sum(dim=(2, 3), dtype=torch.float32).div_(points * width)
+        in_tail = self._beyond_edges(s).logical_and_(steepness < self.flat)
+        tail = in_tail.count_nonzero(dim=(2, 3)).to(torch.float32).div_(points * width)
         saturated = torch.where(self.saturating, tail, math.nan)
         inactive = torch.where(self.one_sided, tail, math.nan)
         # A unit is dead if its slope is exactly 0 at every point (amax: NaN is no 0; faster than all()).
@@ -252,6 +267,15 @@ class StackProbe:
             stats[:, :, STAT_INDEX["update_ratio"]] = torch.where(size > 0, change / size, math.nan)
         self.previous_weights = None
 
+    def _beyond_edges(self, s: torch.Tensor) -> torch.Tensor:
+        """Where s lies beyond a flat tail's edge (a side without a tail, edge +-inf, is not compared)."""
+        lo, hi = self.tail_lo, self.tail_hi
+        if isinstance(lo, float) and lo == -math.inf:
+            return s > hi
+        if isinstance(hi, float) and hi == math.inf:
+            return s < lo
+        return (s < lo).logical_or_(s > hi)
+
     def _slope(self, s: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
         stack = self.stack
         if stack.uniform_act:
@@ -270,11 +294,11 @@ class StackProbe:
         return {"act": self.act_range.transpose(0, 1), "preact": self.preact_range.transpose(0, 1), "grad": grad}
 
 
-def _mean_std(values: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Mean and population std over the last two dims, in two passes: as exact as torch.std_mean, whose
-    one-pass (Welford) kernel is several times slower on CPU."""
+def _mean_std(values: torch.Tensor, work: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mean and population std over the last two dims, in two passes (the deviations go to `work`): as exact
+    as torch.std_mean, whose one-pass (Welford) kernel is several times slower on CPU."""
     mean = values.mean(dim=(2, 3), keepdim=True)
-    std = (values - mean).square_().mean(dim=(2, 3)).sqrt_()
+    std = torch.sub(values, mean, out=work).square_().mean(dim=(2, 3)).sqrt_()
     return mean.view(std.shape), std
 
 
