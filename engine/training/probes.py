@@ -138,7 +138,7 @@ class StackProbe:
         self.one_sided = torch.tensor([r.activation in activations.ONE_SIDED for r in stack.runs])
         self.act_range: torch.Tensor | None = None  # [L, K, 2], fixed at the first probe
         # Per group, two work buffers of the probe pass's size, made once: a fresh tensor of a few MB at every
-        # probe step costs more in page faults than the arithmetic done in it (3x on a 8x64 net).
+        # probe step can cost more in page faults than the arithmetic done in it.
         self.scratch: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
         self.preact_range: torch.Tensor | None = None
         # The weights are the prefix flat[:n_weights] of the stack's buffer, layer after layer, each [K, in, out].
