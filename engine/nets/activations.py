@@ -6,7 +6,7 @@ tails are flat and which statistic counts them, its histogram range where the ou
 description, and, for the fast path (engine/nets/fast_path.py), the function and autograd's derivative of it
 written into a given tensor: the same ATen kernels as `forward` and as autograd, so the same bits.
 
-Flat tails follow ARCHITECTURE.md ("Per-layer statistics"): an entry lies in a flat tail where |f'(s)| is
+Flat tails follow ARCHITECTURE.md ("What is measured"): an entry lies in a flat tail where |f'(s)| is
 below 5% of the function's maximum slope (`flat_slope`) and s lies beyond the tail's edge, the outermost
 point where |f'(s)| still reaches 5% (`tail_edges`). Beyond the edge the slope stays flat, so a dip in the
 middle of the curve, where the slope of gelu or swish crosses zero, is no tail. The maximum and the edges
