@@ -30,6 +30,10 @@ from engine.vocabulary.layers import layer_names
 COLUMNS = ["run", "layer", "epoch", "metric", "value"]
 MONITOR_POINTS = 256  # the per-epoch metrics are measured on this many training (and validation) points
 VAL_POINTS = 1024  # the probe scores at most this many validation points, like training's validation
+# Unbounded inputs (Gaussian visible units, squared error) learn at this share of pretrain_lr: their gradients
+# grow with the inputs' scale, and Hinton's practical guide to RBMs (2010) advises a rate one to two orders of
+# magnitude smaller for Gaussian visible units than for binary ones.
+UNBOUNDED_LR_SCALE = 0.1
 FANTASY_COUNT, FANTASY_STEPS = 16, 200  # RBM samples drawn after layer 1's phase: how many, Gibbs steps each
 
 
@@ -83,6 +87,7 @@ class Cohort:
         bounded = ((flat.min(1).values >= 0) & (flat.max(1).values <= 1)).view(-1, 1, 1)
         weight = self.stack.weights[self.layer][self.index]
         bias = self.stack.biases[self.layer][self.index]
+        self.layer_lr = self.lr * torch.where(bounded, 1.0, UNBOUNDED_LR_SCALE)
         if self.method == "rbm":
             self.model = BatchedRBM(weight, bias, ~bounded, self.noise)
         else:
@@ -140,9 +145,9 @@ class Cohort:
             x = torch.gather(self.codes, 1, picked.unsqueeze(-1).expand(-1, -1, self.codes.shape[-1]))
             if self.method == "rbm":
                 with torch.no_grad():
-                    self.model.step(x, self.lr, self.cd_k, self.persistent)
+                    self.model.step(x, self.layer_lr, self.cd_k, self.persistent)
             else:
-                self.model.step(x, self.lr)
+                self.model.step(x, self.layer_lr)
             used += 1
             self.batch += 1
             if self.batch == self.batches:
