@@ -87,7 +87,7 @@ def test_labels_limit_fine_tuning_but_not_pre_training():
     assert trainer.data.n_labelled == 100 and len(trainer.data.x_train) > 1000
     seen = set()
     next_batch = trainer.sampler.next
-    trainer.sampler.next = lambda: seen.update(b := next_batch()) or b  # noqa: B023
+    trainer.sampler.next = lambda: seen.update(b := next_batch()) or b
     trainer.advance(trainer.pretraining.total_updates)
     assert trainer.pretraining.done and trainer.step == 0
     trainer.advance(30)
