@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from itertools import pairwise
 
 from engine.serving.errors import JobLimitError
 from engine.training.probes import PROBE_COPIES, probe_points
@@ -96,7 +97,7 @@ def _pretrain_s(run: RunConfig, batch: int, train_points: int) -> float:
         return 0.0
     sizes = layer_sizes(run)[:-1]
     per_weight = PRETRAIN_MACS if run.pretrain == "autoencoder" else 2 * run.cd_k + 4
-    macs = sum(run.pretrain_epochs * per_weight * a * b + a * b for a, b in zip(sizes, sizes[1:])) * train_points
+    macs = sum(run.pretrain_epochs * per_weight * a * b + a * b for a, b in pairwise(sizes)) * train_points
     updates = len(run.hidden) * run.pretrain_epochs * max(1, train_points // batch)
     return (macs / MACS_PER_S + updates * LAYER_S) / run.steps
 
