@@ -54,9 +54,13 @@ class BatchedAutoencoder:
     def loss(self, corrupted: torch.Tensor, clean: torch.Tensor) -> torch.Tensor:
         """Per-run reconstruction loss [K] of the clean input from the (corrupted) one."""
         linear = self.decode_linear(self.encode(corrupted))
+        bounded = self.bounded[:, 0, 0]
+        if not bounded.any():  # one loss for every run: the other is not computed
+            return 0.5 * (linear - clean).square().sum(-1).mean(-1)
         cross_entropy = F.binary_cross_entropy_with_logits(linear, clean, reduction="none").sum(-1).mean(-1)
-        squared = 0.5 * (linear - clean).square().sum(-1).mean(-1)
-        return torch.where(self.bounded[:, 0, 0], cross_entropy, squared)
+        if bounded.all():
+            return cross_entropy
+        return torch.where(bounded, cross_entropy, 0.5 * (linear - clean).square().sum(-1).mean(-1))
 
     def step(self, x: torch.Tensor, lr: torch.Tensor) -> None:
         """One SGD step on a batch x [K, B, in] at each run's rate lr [K, 1, 1]."""

