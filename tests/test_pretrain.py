@@ -10,6 +10,7 @@ from engine.api import train
 from engine.pretraining.autoencoder import BatchedAutoencoder
 from engine.pretraining.noise import RunNoise
 from engine.training.trainer import GroupTrainer
+from engine.vocabulary.applies import applies
 from engine.vocabulary.config import ConfigError
 from engine.vocabulary.group import parse_group
 
@@ -129,3 +130,18 @@ def test_labels_are_shared_by_the_group():
     with pytest.raises(ConfigError) as caught:
         parse_group({"b.labels": "100"})
     assert caught.value.problems[0].key == "b.labels"
+
+
+OTHER_VALUE = {"pretrain_epochs": "2", "pretrain_lr": "0.05", "corruption": "0.5", "cd_k": "3", "persistent": "true"}
+
+
+@pytest.mark.parametrize("key", list(OTHER_VALUE))
+def test_a_pre_training_key_changes_training_exactly_where_it_applies(key):
+    for method in ("none", "autoencoder", "rbm"):
+        trainer = GroupTrainer(parse_group({**SMALL, "hidden": "2x8", "pretrain_epochs": "1", "pretrain": method,
+                                            f"b.{key}": OTHER_VALUE[key]}))
+        trainer.advance(trainer.pretraining.total_updates + 3)
+        assert trainer.step == 3
+        a, b = trainer.state_dict(0), trainer.state_dict(1)
+        changed = any(not torch.equal(a[name], b[name]) for name in a)
+        assert changed == applies(key, trainer.group.runs[0]), (key, method)
