@@ -145,3 +145,26 @@ def test_a_pre_training_key_changes_training_exactly_where_it_applies(key):
         a, b = trainer.state_dict(0), trainer.state_dict(1)
         changed = any(not torch.equal(a[name], b[name]) for name in a)
         assert changed == applies(key, trainer.group.runs[0]), (key, method)
+
+
+@pytest.mark.parametrize(("dataset", "activation", "method"), [
+    ("spiral", "tanh", "autoencoder"), ("sine", "relu", "rbm"), ("moons", "sigmoid", "rbm"),
+    ("digits", "gelu", "autoencoder"),
+])
+def test_every_kind_of_input_pre_trains_to_finite_numbers(dataset, activation, method):
+    result = train({"dataset": dataset, "activation": activation, "hidden": "2x8", "samples": "200", "steps": "3",
+                    "pretrain": method, "pretrain_epochs": "2", "persistent": "true"})
+    table = result.pretrain
+    probe = "probe_mse" if dataset == "sine" else "probe_accuracy"
+    assert set(table.layer) == {"h1", "h2"} and probe in set(table.metric)
+    assert table.value.notna().all() and (table.value.abs() < 1e6).all()
+    assert result.summary["runs"][0]["status"] == "finished"
+
+
+def test_a_stopped_group_stops_pre_training_too():
+    trainer = GroupTrainer(parse_group({**SMALL, "pretrain": "autoencoder"}))
+    trainer.advance(2)
+    trainer.stop()
+    before = _weights(trainer)
+    trainer.advance(5)
+    assert trainer.done and all(torch.equal(a, b) for a, b in zip(before, _weights(trainer)))

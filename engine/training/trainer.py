@@ -133,7 +133,7 @@ class GroupTrainer:
         training steps (fewer if the group ends); return the snapshots made.
         The last probe step of the slice is always measured, so a live view is never stale."""
         made = []
-        if not self.pretraining.done:
+        if not self.pretraining.done and not self.stopped:
             n -= self.pretraining.advance(n)
             if not self.pretraining.done or n <= 0 or self.stopped:
                 return made
