@@ -168,3 +168,14 @@ def test_a_stopped_group_stops_pre_training_too():
     before = _weights(trainer)
     trainer.advance(5)
     assert trainer.done and all(torch.equal(a, b) for a, b in zip(before, _weights(trainer)))
+
+
+def test_the_first_layer_weights_are_each_runs_h1_as_it_is_now():
+    trainer = GroupTrainer(parse_group({**SMALL, "b.pretrain": "rbm"}))
+    trainer.advance(trainer.pretraining.total_updates)
+    first = trainer.first_layer_weights()
+    assert set(first) == {"a", "b"} and first["a"].shape == (16, 64)
+    for k, run_id in enumerate(trainer.ids):
+        assert torch.equal(torch.from_numpy(first[run_id]), trainer.state_dict(k)["h1.weight"])
+    fantasies = trainer.pretraining.fantasies()
+    assert set(fantasies) == {"b"} and fantasies["b"].shape == (16, 64) and fantasies["b"].isfinite().all()

@@ -334,6 +334,14 @@ class GroupTrainer:
                 if self.evals_since_best[k] >= run.early_stopping:
                     self._end(k, EARLY_STOPPED, val_loss[k])
 
+    def first_layer_weights(self) -> dict[str, np.ndarray]:
+        """run id -> [width, n_inputs]: each run's first layer now (on digits, one 8x8 image per unit)."""
+        out = {}
+        for stack, members in zip(self.stacks, self.members):
+            weights = stack.weights[0].detach().transpose(1, 2).numpy().copy()
+            out.update({self.ids[k]: weights[local] for local, k in enumerate(members)})
+        return out
+
     def hist_ranges(self) -> dict[str, dict[str, np.ndarray]]:
         """run id -> kind -> [hidden layers, 2] bin-range edges (fixed after the first probe)."""
         out = {}
