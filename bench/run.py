@@ -27,6 +27,7 @@ from bench import (
     group_cost,
     guide_cost,
     history_memory,
+    pretrain_cost,
     probe_overhead,
     profile_engine,
     soak,
@@ -44,6 +45,7 @@ BENCHMARKS = {
     "soak": soak.run,
     "browser_rehearsal": browser_rehearsal.run,
     "guide_cost": guide_cost.run,
+    "pretrain_cost": pretrain_cost.run,
 }
 
 

@@ -13,6 +13,7 @@ from typing import Any
 import pandas as pd
 import torch
 
+from engine.pretraining.greedy import COLUMNS as PRETRAIN_COLUMNS
 from engine.training.findings import diagnose
 from engine.training.history import Snapshot
 from engine.training.tables import hists_table, layers_table, scalars_table
@@ -31,9 +32,12 @@ class TrainResult:
     summary: dict[str, Any]
     findings: list[dict[str, Any]]
     weights: dict[str, dict[str, torch.Tensor]] = field(repr=False)
+    # run, layer, epoch, metric, value of greedy pre-training (engine/pretraining/greedy.py); empty without it
+    pretrain: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=PRETRAIN_COLUMNS), repr=False)
 
     def write(self, out_dir: str | Path) -> list[Path]:
-        """config.yaml, scalars.csv, layers.csv, hists.csv, summary.json and weights.pt."""
+        """config.yaml, scalars.csv, layers.csv, hists.csv, summary.json and weights.pt; pretrain.csv too when
+        any run pre-trained."""
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         files = {
@@ -44,6 +48,8 @@ class TrainResult:
             "summary.json": lambda p: p.write_text(json.dumps(self.summary, indent=2, default=_json_default)),
             "weights.pt": lambda p: torch.save(self.weights, p),
         }
+        if not self.pretrain.empty:
+            files["pretrain.csv"] = lambda p: self.pretrain.to_csv(p, index=False)
         written = []
         for name, save in files.items():
             save(out / name)
@@ -141,18 +147,26 @@ def one_thread() -> Iterator[None]:
 
 
 def train(config: GroupConfig | RunConfig | Mapping[str, Any], steps: int | None = None,
-          progress: Callable[[int, int], None] | None = None) -> TrainResult:
-    """Train to the end. `steps` overrides the config's; `progress(step, total)` is called as it goes."""
+          progress: Callable[[int, int], None] | None = None,
+          pretrain_progress: Callable[[str, int, int], None] | None = None) -> TrainResult:
+    """Train to the end. `steps` overrides the config's; `progress(step, total)` is called as it goes, and
+    while any run pre-trains, `pretrain_progress(phase, updates done, updates in all)`."""
     group = as_group(config)
     if steps is not None:
         group = group.with_steps(steps)
     with one_thread():
         trainer = GroupTrainer(group)
         chunk = max(1, min(200, trainer.steps // 100 or 1))
+        pretraining = trainer.pretraining
+        done_updates = 0
+        while not pretraining.done:
+            done_updates += pretraining.advance(chunk)
+            if pretrain_progress is not None:
+                pretrain_progress(pretraining.phase, done_updates, pretraining.total_updates)
         while not trainer.done:
             trainer.advance(chunk)
             if progress is not None:
                 progress(trainer.step, trainer.steps)
     scalars, layers, hists, summary, findings = summarize(trainer)
     weights = {run_id: trainer.state_dict(k) for k, run_id in enumerate(trainer.ids)}
-    return TrainResult(group, scalars, layers, hists, summary, findings, weights)
+    return TrainResult(group, scalars, layers, hists, summary, findings, weights, pretraining.table())

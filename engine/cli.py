@@ -34,7 +34,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--set", dest="settings", action="append", default=[], metavar="KEY=VALUE",
                      help="set one key, e.g. --set hidden=8x32 --set b.activation=relu (repeatable)")
     run.add_argument("--steps", help="train for this many steps (overrides the config)")
-    run.add_argument("--out", help="folder for config.yaml, the CSV files, summary.json and weights.pt "
+    run.add_argument("--out", help="folder for config.yaml, the CSV files (pretrain.csv too when a run "
+                                   "pre-trains), summary.json and weights.pt "
                                    "(default: runs/<time>)")
     commands.add_parser("presets", help="list the presets")
     previews = commands.add_parser("previews", help="train each preset's short preview run and write "
@@ -117,11 +118,25 @@ def command_run(args: argparse.Namespace) -> int:
     _check_writable(out)  # before training: a run's minutes are not lost to a typo in --out
     total = group.base.steps
     started = time.perf_counter()
-    with tqdm(total=total, unit="step", file=sys.stderr, mininterval=0.5, desc="training") as bar:
-        def progress(step: int, _: int) -> None:
-            bar.update(step - bar.n)
+    bars: dict[str, tqdm] = {}  # one bar per phase, made when it starts: pre-training (if any), then training
 
-        result = train(group, progress=progress)
+    def pretrain_progress(phase: str, done: int, updates: int) -> None:
+        bar = bars.setdefault("pretrain", tqdm(total=updates, unit="update", file=sys.stderr, mininterval=0.5))
+        bar.set_description(phase.split(":")[0], refresh=False)  # "pre-training h2": the layer being trained
+        bar.update(done - bar.n)
+
+    def progress(step: int, _: int) -> None:
+        if "pretrain" in bars:
+            bars.pop("pretrain").close()
+        bar = bars.setdefault("train", tqdm(total=total, unit="step", file=sys.stderr, mininterval=0.5,
+                                            desc="training"))
+        bar.update(step - bar.n)
+
+    try:
+        result = train(group, progress=progress, pretrain_progress=pretrain_progress)
+    finally:
+        for bar in bars.values():
+            bar.close()
     result.write(out)
     _print_summary(result.summary, out, time.perf_counter() - started)
     return 0

@@ -10,6 +10,11 @@ A job's cost is estimated from its GroupConfig alone (no net is built):
                       activations kept for the backward pass: batch x (sum of widths) x ACTIVATION_FLOATS,
                       or the probe pass's, if more: probe points x (sum of widths) x PROBE_COPIES
 
+    pre-training      a one-off cost, spread over the run's steps: per hidden layer, pretrain_epochs passes over
+                      the training inputs at PRETRAIN_MACS (autoencoder) or 2 cd_k + 4 (RBM) multiply-adds per
+                      weight and input, plus the codes of the layers below once, and LAYER_S per minibatch
+                      update; its memory is the cached codes (training points x widest layer, twice)
+
 The constants are this machine's one-thread speeds (measured on a 2-core AMD EPYC; see README.md's table of
 limits). The runner refines them while serving: each job's measured seconds per step (the worker times its
 turns) updates `Speed`, a server-wide factor between the estimate and the truth, used for later admissions.
@@ -24,6 +29,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from itertools import pairwise
 
 from engine.serving.errors import JobLimitError
 from engine.training.probes import PROBE_COPIES, probe_points
@@ -36,6 +42,7 @@ PROBE_LAYER_S = 1.2e-3  # per layer and probe: statistics and histograms, fixed 
 PROBE_ENTRY_S = 3.0e-7  # per entry and probe (probe set's activations, batch's gradients): stats and histograms
 VAL_POINTS = 1024  # a probe's validation forward uses at most this many points (engine/training/trainer.py)
 DIGITS_POINTS = 1797  # scikit-learn's digits; other datasets have `samples` points
+PRETRAIN_MACS = 6  # autoencoder, per weight and input: encoder and decoder forward, their backward
 ACTIVATION_FLOATS = 6  # floats kept per unit and example: z, s, a, masks, gradients
 
 
@@ -76,10 +83,23 @@ def _run_cost(run: RunConfig, batch: int, train_points: int, probe_every: int) -
     probed = probe_points(1, list(run.hidden), train_points)
     probe_s = (layers * PROBE_LAYER_S + (probed + batch) * widths * PROBE_ENTRY_S  # the probe set's, the grads'
                + (VAL_POINTS + probed) * params / MACS_PER_S)
-    step_s = macs / MACS_PER_S + layers * LAYER_S + probe_s / probe_every
+    step_s = macs / MACS_PER_S + layers * LAYER_S + probe_s / probe_every + _pretrain_s(run, batch, train_points)
     activations = max(batch * ACTIVATION_FLOATS, probed * PROBE_COPIES) * widths
+    if run.pretrain != "none":
+        activations = max(activations, 2 * train_points * max(layer_sizes(run)[:-1]))
     memory = 4 * (params * (2 + OPTIMIZER_STATE_TENSORS[run.optimizer]) + activations)
     return macs, step_s, memory
+
+
+def _pretrain_s(run: RunConfig, batch: int, train_points: int) -> float:
+    """Pre-training's seconds, spread over the run's steps (the runner's limits are per step)."""
+    if run.pretrain == "none":
+        return 0.0
+    sizes = layer_sizes(run)[:-1]
+    per_weight = PRETRAIN_MACS if run.pretrain == "autoencoder" else 2 * run.cd_k + 4
+    macs = sum(run.pretrain_epochs * per_weight * a * b + a * b for a, b in pairwise(sizes)) * train_points
+    updates = len(run.hidden) * run.pretrain_epochs * max(1, train_points // batch)
+    return (macs / MACS_PER_S + updates * LAYER_S) / run.steps
 
 
 def estimate(group: GroupConfig) -> Cost:

@@ -27,6 +27,14 @@ class Dataset:
     raw_val: np.ndarray
     mean: np.ndarray
     std: np.ndarray
+    # Fine-tuning draws its batches from the first n_labelled training points (the key `labels`; the split is
+    # already shuffled, so they are a random subset); pre-training sees all of x_train. 0 means all.
+    labelled: int = 0
+
+    @property
+    def n_labelled(self) -> int:
+        n = len(self.x_train)
+        return min(self.labelled, n) if self.labelled else n
 
     @property
     def n_inputs(self) -> int:
@@ -143,7 +151,7 @@ def make_dataset(config: RunConfig) -> Dataset:
     return Dataset(
         x_train=inputs(raw_train), y_train=targets(y[train_idx]),
         x_val=inputs(raw_val), y_val=targets(y[val_idx]),
-        n_classes=n_classes, raw_train=raw_train, raw_val=raw_val, mean=mean, std=std,
+        n_classes=n_classes, raw_train=raw_train, raw_val=raw_val, mean=mean, std=std, labelled=config.labels,
     )
 
 

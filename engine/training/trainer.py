@@ -24,6 +24,7 @@ import torch.nn.functional as F
 from engine.nets.lsuv import apply_lsuv
 from engine.nets.optimizers import StackOptimizer
 from engine.nets.stack import Stack
+from engine.pretraining.greedy import Pretraining
 from engine.training.data import BatchSampler, Dataset, make_dataset
 from engine.training.history import SCALARS, History, Snapshot
 from engine.training.probes import PROBE_POINTS, StackProbe
@@ -45,7 +46,7 @@ class GroupTrainer:
         self.steps = base.steps
         self.probe_every = base.probe_every
         self.data = data if data is not None else make_dataset(base)
-        self.sampler = BatchSampler(len(self.data.x_train), base.batch_size, base.seed)
+        self.sampler = BatchSampler(self.data.n_labelled, base.batch_size, base.seed)
         self.classification = self.data.n_classes > 0
         self.x_val = self.data.x_val[:VAL_EVAL_MAX]
         self.y_val = self.data.y_val[:VAL_EVAL_MAX]
@@ -63,6 +64,9 @@ class GroupTrainer:
         first_batch = self.data.x_train[self.sampler.order[: self.sampler.batch_size]]
         for stack in self.stacks:
             apply_lsuv(stack, first_batch)
+        # Greedy layer-wise pre-training (engine/pretraining/greedy.py) comes first, in advance's slices; runs
+        # without it wait at step 0. It writes the stacks' weights before the optimizers or probes see them.
+        self.pretraining = Pretraining(self.stacks, self.members, self.ids, self.data, base.batch_size)
         self.optimizers = [StackOptimizer(stack) for stack in self.stacks]
         self.probes = [StackProbe(stack, self.data.x_train[:PROBE_POINTS]) for stack in self.stacks]
         self.every_probe = any(run.early_stopping for run in group.runs)
@@ -117,10 +121,22 @@ class GroupTrainer:
 
     # ------------------------------------------------------------------ training
 
+    @property
+    def phase(self) -> str:
+        """Where the group is, in words: "pre-training h2: epoch 3 of 10", "training" or "done"."""
+        if not self.pretraining.done:
+            return self.pretraining.phase
+        return "done" if self.done else "training"
+
     def advance(self, n: int) -> list[Snapshot]:
-        """Train up to n more steps (fewer if the group ends); return the snapshots made.
+        """Spend n units of work: pre-training's minibatch updates first, while any run pre-trains, then
+        training steps (fewer if the group ends); return the snapshots made.
         The last probe step of the slice is always measured, so a live view is never stale."""
         made = []
+        if not self.pretraining.done and not self.stopped:
+            n -= self.pretraining.advance(n)
+            if not self.pretraining.done or n <= 0 or self.stopped:
+                return made
         last_probe = (self.step + n - 1) // self.probe_every * self.probe_every
         for _ in range(n):
             if self.done:
@@ -317,6 +333,14 @@ class GroupTrainer:
                 self.evals_since_best[k] += 1
                 if self.evals_since_best[k] >= run.early_stopping:
                     self._end(k, EARLY_STOPPED, val_loss[k])
+
+    def first_layer_weights(self) -> dict[str, np.ndarray]:
+        """run id -> [width, n_inputs]: each run's first layer now (on digits, one 8x8 image per unit)."""
+        out = {}
+        for stack, members in zip(self.stacks, self.members):
+            weights = stack.weights[0].detach().transpose(1, 2).numpy().copy()
+            out.update({self.ids[k]: weights[local] for local, k in enumerate(members)})
+        return out
 
     def hist_ranges(self) -> dict[str, dict[str, np.ndarray]]:
         """run id -> kind -> [hidden layers, 2] bin-range edges (fixed after the first probe)."""

@@ -24,6 +24,11 @@ APPLIES_WHEN: dict[str, tuple[str, frozenset[str]]] = {
     "init_std": ("init", frozenset({"normal", "uniform"})),
     "init_gain": ("init", frozenset(INITS) - {"zeros"}),  # any gain times zero is zero
     "momentum": ("optimizer", frozenset({"momentum", "nesterov"})),
+    "pretrain_epochs": ("pretrain", frozenset({"autoencoder", "rbm"})),
+    "pretrain_lr": ("pretrain", frozenset({"autoencoder", "rbm"})),
+    "corruption": ("pretrain", frozenset({"autoencoder"})),
+    "cd_k": ("pretrain", frozenset({"rbm"})),
+    "persistent": ("pretrain", frozenset({"rbm"})),
 }
 
 

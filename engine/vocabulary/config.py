@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from itertools import pairwise
 from typing import Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from engine.nets import activations, initializers, optimizers
 from engine.vocabulary.layers import layer_names
@@ -27,6 +27,7 @@ Init = Literal[INITS]
 Norm = Literal["none", "batch", "layer"]
 OPTIMIZERS = optimizers.NAMES  # defined once, with descriptions, in engine/nets/optimizers.py
 Optimizer = Literal[OPTIMIZERS]
+Pretrain = Literal["none", "autoencoder", "rbm"]
 # What each choice of these keys does, in a line, for the Guide and the sidebar (from the same registries;
 # the datasets' and norms' here, beside their names).
 CHOICE_DESCRIPTIONS: dict[str, dict[str, str]] = {
@@ -52,6 +53,13 @@ CHOICE_DESCRIPTIONS: dict[str, dict[str, str]] = {
         "layer": "Layer norm: each example is standardized across the layer's units, then scaled and shifted by "
                  "learned parameters; the same in training and evaluation.",
     },
+    "pretrain": {
+        "none": "No pre-training: fine-tuning starts from the initial weights.",
+        "autoencoder": "Greedy layer-wise: each hidden layer in turn learns to reconstruct its input (the codes "
+                       "of the frozen layers below) through a decoder of its own, then the whole net fine-tunes.",
+        "rbm": "Greedy layer-wise: each hidden layer in turn is trained as a restricted Boltzmann machine on "
+               "the codes of the frozen layers below (contrastive divergence), then the whole net fine-tunes.",
+    },
     "activation": {name: spec.description for name, spec in activations.SPECS.items()},
     "init": {name: scheme.description for name, scheme in initializers.SCHEMES.items()},
     "optimizer": {name: rule.description for name, rule in optimizers.RULES.items()},
@@ -66,8 +74,9 @@ MAX_RUNS = 4
 RUN_IDS = ("a", "b", "c", "d")
 
 # Keys that every run of a group shares: lock-step training feeds all runs the same batches.
-GROUP_KEYS = ("dataset", "samples", "noise", "val_fraction", "standardize", "batch_size", "steps",
+GROUP_KEYS = ("dataset", "samples", "noise", "val_fraction", "standardize", "labels", "batch_size", "steps",
               "probe_every")
+MAX_PRETRAIN_EPOCHS = 100  # per layer: bounds one job's pre-training (engine/serving/cost.py counts it)
 
 # Input and output sizes per dataset; the parameter cap needs them before any data is generated.
 DATASET_SHAPES = {name: (2, 2) for name in get_args(Dataset)} | {"sine": (1, 1), "digits": (64, 10)}
@@ -96,6 +105,11 @@ class RunConfig(BaseModel):
                                 description="Share of points held out for validation.")
     standardize: bool = Field(True, title="Standardize inputs",
                               description="Shift and scale inputs by the training split's mean and std.")
+    labels: int = Field(
+        0, ge=0, le=50_000, title="Labelled examples",
+        description="How many training examples fine-tuning may use, 0 for all (pre-training sees every "
+                    "training input, labelled or not).",
+    )
     hidden: tuple[int, ...] = Field(
         (32, 32, 32), title="Hidden layers",
         description="Hidden layer widths, e.g. 32,32,32 or 8x32 (0-50 layers of width 1-1024).",
@@ -129,6 +143,23 @@ class RunConfig(BaseModel):
         0, ge=0, le=1000, title="Early stopping patience",
         description="Stop after this many evaluations without a better validation loss (0: off).",
     )
+    pretrain: Pretrain = Field(
+        "none", title="Pre-training",
+        description="Greedy layer-wise pre-training of the hidden layers before fine-tuning.",
+    )
+    pretrain_epochs: int = Field(10, ge=1, le=MAX_PRETRAIN_EPOCHS, title="Pre-training epochs",
+                                 description="Epochs over the training inputs per hidden layer.")
+    pretrain_lr: float = Field(0.2, ge=1e-6, le=10, title="Pre-training learning rate",
+                               description="Step size of pre-training's plain SGD updates.")
+    corruption: float = Field(
+        0.2, ge=0, le=0.9, title="Corruption",
+        description="Denoising autoencoder: the share of each input's entries set to 0 before encoding; the "
+                    "reconstruction is scored on the clean input.",
+    )
+    cd_k: int = Field(1, ge=1, le=25, title="Gibbs steps (CD-k)",
+                      description="Gibbs steps of contrastive divergence per RBM update.")
+    persistent: bool = Field(False, title="Persistent chains",
+                             description="Persistent CD: the negative chains continue from update to update.")
     seed: int = Field(0, ge=0, le=2**31 - 1, title="Random seed",
                       description="Fixes data, initial weights and batch order.")
     probe_every: int = Field(10, ge=1, le=1000, title="Measure every",
@@ -138,6 +169,15 @@ class RunConfig(BaseModel):
     @classmethod
     def _parse_hidden(cls, value: Any) -> tuple[int, ...]:
         return parse_hidden(value)
+
+    @field_validator("pretrain")
+    @classmethod
+    def _pretrain_without_norm(cls, value: str, info: ValidationInfo) -> str:
+        norm = info.data.get("norm", "none")  # defined above pretrain, so already validated
+        if value != "none" and norm != "none":
+            raise ValueError(f"pre-training trains each layer without normalization, so it needs norm none "
+                             f"(this run has norm {norm})")
+        return value
 
     @model_validator(mode="after")
     def _cap_parameters(self) -> RunConfig:
