@@ -27,11 +27,12 @@ from engine.vocabulary.config import (
 )
 
 SECTIONS: dict[str, list[str]] = {
-    "Data": ["dataset", "samples", "noise", "val_fraction", "standardize"],
+    "Data": ["dataset", "samples", "noise", "val_fraction", "standardize", "labels"],
     "Network": ["hidden", "activation", "leak", "norm"],
     "Initialization": ["init", "init_std", "init_gain", "seed"],
     "Training": ["optimizer", "lr", "momentum", "batch_size", "steps"],
     "Regularization": ["dropout", "weight_decay", "l1", "early_stopping"],
+    "Pre-training": ["pretrain", "pretrain_epochs", "pretrain_lr", "corruption", "cd_k", "persistent"],
     "Probes": ["probe_every"],
 }
 
