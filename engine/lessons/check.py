@@ -116,7 +116,8 @@ def table(checks: Sequence[PresetCheck], seeds: Sequence[int]) -> str:
     lines = ["  ".join([f"{'preset':{width}}", *columns])]
     for check in checks:
         cells = ["ok" if not check.failures[s] else f"{len(check.failures[s])} failed" for s in seeds]
-        lines.append("  ".join([f"{check.preset.id:{width}}", *(f"{c:{len(h)}}" for c, h in zip(cells, columns))]).rstrip())
+        row = [f"{check.preset.id:{width}}", *(f"{cell:{len(head)}}" for cell, head in zip(cells, columns))]
+        lines.append("  ".join(row).rstrip())
     pairs = [(c, s) for c in checks for s in seeds]
     holding = sum(not c.failures[s] for c, s in pairs)
     lines.append(f"\n{holding} of {len(pairs)} preset-seed pairs hold every claim.")
