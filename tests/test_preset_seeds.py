@@ -32,8 +32,11 @@ SAMPLE = PRESETS if SAMPLE_DAY == "all" else sorted(random.Random(int(SAMPLE_DAY
 @pytest.fixture(scope="module", autouse=True)
 def _say_which_presets(request):
     reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is not None:
-        reporter.write_line(f"\npresets checked at seeds 1-4 (PRESET_SEED_SAMPLE={SAMPLE_DAY}): {', '.join(SAMPLE)}")
+    capture = request.config.pluginmanager.get_plugin("capturemanager")
+    if reporter is not None and capture is not None:
+        with capture.global_and_fixture_disabled():
+            reporter.write_line(f"\npresets checked at seeds 1-4 (PRESET_SEED_SAMPLE={SAMPLE_DAY}): "
+                                + ", ".join(SAMPLE))
 
 
 # ---------------------------------------------------------------- the real presets at five seeds
