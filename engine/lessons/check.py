@@ -112,12 +112,12 @@ def check_preset(preset: Preset, seeds: Sequence[int],
 def table(checks: Sequence[PresetCheck], seeds: Sequence[int]) -> str:
     """A preset x seed table (`ok`, or how many claims failed), then each failed claim with what was seen."""
     width = max([len("preset"), *(len(c.preset.id) for c in checks)])
+    cells = [["ok" if not c.failures[s] else f"{len(c.failures[s])} failed" for s in seeds] for c in checks]
     columns = [f"seed {s}" for s in seeds]
-    lines = ["  ".join([f"{'preset':{width}}", *columns])]
-    for check in checks:
-        cells = ["ok" if not check.failures[s] else f"{len(check.failures[s])} failed" for s in seeds]
-        row = [f"{check.preset.id:{width}}", *(f"{cell:{len(head)}}" for cell, head in zip(cells, columns))]
-        lines.append("  ".join(row).rstrip())
+    widths = [max(len(text) for text in [head, *(row[i] for row in cells)]) for i, head in enumerate(columns)]
+    lines = ["  ".join([f"{'preset':{width}}", *(f"{h:{w}}" for h, w in zip(columns, widths))]).rstrip()]
+    for check, row in zip(checks, cells):
+        lines.append("  ".join([f"{check.preset.id:{width}}", *(f"{c:{w}}" for c, w in zip(row, widths))]).rstrip())
     pairs = [(c, s) for c in checks for s in seeds]
     holding = sum(not c.failures[s] for c, s in pairs)
     lines.append(f"\n{holding} of {len(pairs)} preset-seed pairs hold every claim.")
