@@ -42,8 +42,9 @@ def _load_link() -> None:
 @st.cache_resource(max_entries=64, ttl=600, show_spinner=False, hash_funcs=run_panel.BY_VIEW)  # old versions go unread
 def _figures(job: JobView, log_y: bool, present: bool = False) -> dict:
     """Every figure of the page for one view of a job; shared by all viewers of the job."""
-    scalars, layers, hists, _, findings = job.tables()
+    scalars, layers, hists, summary, findings = job.tables()
     labels = dict(zip(job.ids, job.labels))
+    activations = {run_id: config.activation for run_id, config in zip(job.ids, job.group.runs)}
     prediction = job.prediction
     if prediction is None:
         outputs = {}
@@ -56,14 +57,15 @@ def _figures(job: JobView, log_y: bool, present: bool = False) -> dict:
         "loss": charts.loss_accuracy_figure(scalars, log_y=log_y, labels=labels),
         "grad_depth": charts.gradient_depth_figure(layers, labels=labels),
         "grad_time_runs": charts.gradient_time_grid(layers, job.ids, labels=labels),
-        "saturation_depth": charts.saturation_depth_figure(layers, labels=labels),
+        "backprop": charts.backprop_figure(layers, labels=labels, activations=activations),
+        "saturation_depth": charts.saturation_depth_figure(layers, labels=labels, activations=activations),
         "act_grid": charts.histogram_grid(hists, job.ids, "act", labels=labels),
         **charts.network_figures(layers, dict(zip(job.ids, map(layer_sizes, job.group.runs))), labels=labels),
     }
     if present:
         figures = {name: charts.projected(figure) for name, figure in figures.items()}
         outputs = {name: charts.projected(figure) for name, figure in outputs.items()}
-    return {**figures, "outputs": outputs, "findings": findings}
+    return {**figures, "outputs": outputs, "findings": findings, "summary": summary}
 
 
 def run_status(job: JobView, k: int) -> str:
@@ -111,6 +113,8 @@ def _live(first: run_panel.FirstView, present: bool = False) -> None:
                 ("Gradient magnitude across depth", "grad_depth", None))
     st.subheader("Gradient size over time, run by run")
     chart(figures["grad_time_runs"], "grad_time_runs")
+    st.subheader("Backprop as a product")
+    chart(figures["backprop"], "backprop")
     st.subheader("Saturation and dead units across depth")
     chart(figures["saturation_depth"], "saturation_depth")
     st.subheader("Activations over time, side by side")
@@ -127,15 +131,17 @@ def _live(first: run_panel.FirstView, present: bool = False) -> None:
                 chart(outputs[run_id], f"output-{run_id}", "")
         st.caption(how_to_read)
     st.subheader("Findings")
-    for column, run_id, label in zip(st.columns(len(job.ids)), job.ids, job.labels):
+    for column, run_id, label, run in zip(st.columns(len(job.ids)), job.ids, job.labels, figures["summary"]["runs"]):
         with column:
             run_heading(run_id, label)
+            if run["verdict"]:  # how the run ended, once it has
+                st.info(run["verdict"])
             mine = [f for f in figures["findings"] if f["run"] == run_id]
             for finding in mine:
                 where = f" in **{finding['layer']}**" if finding["layer"] else ""
                 st.warning(f"**{help_texts.FINDING_TITLES.get(finding['code'], finding['code'])}**{where} "
                            f"(step {finding['step']}): {finding['message']}")
-            if not mine:
+            if not mine and not run["verdict"]:
                 st.success("No problems found so far.")
     st.subheader("Downloads")
     st.caption("Every run's numbers in one table each, told apart by the `run` column.")

@@ -8,9 +8,10 @@ import streamlit as st
 from app import guide_example
 from app.help_texts import FINDING_TITLES, FIXES, GUIDE_CHARTS, STAT_MEANINGS
 from app.pages import GUIDE
+from engine.lessons.charts import flat_tails
 from engine.training.findings import FINDING_DEFINITIONS
 from engine.training.probes import STATS
-from engine.vocabulary.config import CHOICE_DESCRIPTIONS, SATURATING_ACTIVATIONS
+from engine.vocabulary.config import CHOICE_DESCRIPTIONS
 
 # The page's own sections, after the worked example's chart sections (guide_example.SECTION_NAMES).
 ANCHORS = {"worked-example": "A worked example", "charts": "The charts", "statistics": "The statistics",
@@ -38,19 +39,23 @@ def render() -> None:
         st.subheader(title)
         st.markdown(text)
     st.header(ANCHORS["statistics"], anchor="statistics")
-    st.markdown("Measured per hidden layer (h1 nearest the input) on the training batch at every probe step. "
-                "z is the layer's linear output Wx + b, s the input to the activation, a = f(s) its output.")
+    st.markdown("Measured per hidden layer (h1 nearest the input) at every probe step. The activations, "
+                "saturation, dead units and their histograms are measured on a fixed probe set: the same training "
+                "points at every probe, so a change is the net's, not the luck of one batch. The gradients and the "
+                "update ratio are those of the minibatch the update used. z is the layer's linear output Wx + b, "
+                "s the input to the activation, a = f(s) its output.")
     st.table({"stat": list(STATS), "meaning": [STAT_MEANINGS[s] for s in STATS]})
     st.header(ANCHORS["choices"], anchor="choices")
     st.markdown("Every activation, initialization and update rule the sidebar offers, described where it is "
-                "defined in the engine. A saturating activation has flat tails: there its slope is below 5% of "
-                "its largest slope and almost no gradient passes.")
+                "defined in the engine. Where an activation is flat, its slope is below 5% of its largest slope and "
+                "almost no gradient passes: sigmoid and tanh in both tails (saturated), relu and its relatives on "
+                "their negative side (inactive), linear nowhere.")
     for key, title in (("activation", "Activations"), ("init", "Initializations"), ("optimizer", "Update rules")):
         st.subheader(title)
         described = CHOICE_DESCRIPTIONS[key]
         table = {key: list(described), "what it does": list(described.values())}
         if key == "activation":
-            table["saturates"] = ["yes" if name in SATURATING_ACTIVATIONS else "no" for name in described]
+            table["flat where"] = [flat_tails(name) for name in described]
         st.table(table)
     st.header(ANCHORS["findings"], anchor="findings")
     st.markdown("The engine's diagnoses, each defined in one sentence. On the Playground and the Compare page a "

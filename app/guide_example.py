@@ -50,6 +50,11 @@ def _labels(example: WorkedExample) -> dict[str, str]:
     return dict(zip(example.group.ids, example.group.labels))
 
 
+def _activations(example: WorkedExample) -> dict[str, str]:
+    """Each run's activation: the saturation charts draw each run under the stat its activation has."""
+    return {run: config.activation for run, config in zip(example.group.ids, example.group.runs)}
+
+
 def _sizes(example: WorkedExample, runs: tuple[str, ...]) -> dict[str, list[int]]:
     """Each run's layer widths, input first, as the net at a glance draws them."""
     return {run: layer_sizes(example.group.runs[example.group.ids.index(run)]) for run in runs}
@@ -66,9 +71,10 @@ DRAW: dict[str, Draw] = {
     "grad_hist": lambda ex, runs, _: charts.histogram_heatmap(ex.hists, runs[0], kind="grad"),
     "act_now": lambda ex, runs, _: charts.depth_profile(ex.hists, runs[0], kind="act"),
     "act_time": lambda ex, runs, _: charts.histogram_heatmap(ex.hists, runs[0], kind="act"),
-    "saturation": lambda ex, runs, _: charts.saturation_figure(ex.layers, runs[0]),
+    "saturation": lambda ex, runs, _: charts.saturation_figure(ex.layers, runs[0], activations=_activations(ex)),
     "update": lambda ex, runs, _: charts.update_ratio_figure(ex.layers, runs[0]),
-    "saturation_depth": lambda ex, runs, _: charts.saturation_depth_figure(ex.layers, labels=_labels(ex), runs=runs),
+    "saturation_depth": lambda ex, runs, _: charts.saturation_depth_figure(ex.layers, labels=_labels(ex), runs=runs,
+                                                                            activations=_activations(ex)),
     "act_grid": lambda ex, runs, _: charts.histogram_grid(ex.hists, runs, "act", labels=_labels(ex)),
 }
 

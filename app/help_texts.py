@@ -21,7 +21,7 @@ HOW_TO_READ: dict[str, str] = {
     "confusion": "Rows: the true digit; columns: the net's answer on the validation split. Everything on the "
                  "diagonal is right; bright cells off it are the digits it confuses.",
     "act_time": "One panel per hidden layer, step to the right, activation value up; colour is how many of "
-                "the minibatch's activations fall in that bin (log scale). Mass piling at the edges (±1 for tanh, "
+                "the probe set's activations fall in that bin (log scale). Mass piling at the edges (±1 for tanh, "
                 "0 and 1 for sigmoid) is saturation; a layer collapsing onto one value has stopped carrying signal.",
     "grad_time": "RMS of the back-propagated gradient dL/dz per layer over training, log scale; light lines are "
                  "near the input, dark ones near the output. Lines fanning apart by orders of magnitude: "
@@ -29,7 +29,7 @@ HOW_TO_READ: dict[str, str] = {
                  "dead) are drawn on the dashed floor marked 0.",
     "grad_hist": "One panel per hidden layer (at most six, evenly picked, input at the top): the distribution of "
                  "|dL/dz| (log scale) over training, colour the count (log scale). The bottom strip, marked 0, "
-                 "counts gradients that are exactly 0 (dead or saturated relu units). Panels sliding down toward "
+                 "counts gradients that are exactly 0 (relu units on their flat side). Panels sliding down toward "
                  "the input: vanishing gradients.",
     "act_now": "The activations of every hidden layer at the latest step, side by side from input (left) to "
                "output (right), each scaled to its own peak. The depth profile shows at a glance where "
@@ -42,12 +42,20 @@ HOW_TO_READ: dict[str, str] = {
                       "layer over training, light lines near the input (h1), dark ones near the output. A wide gap "
                       "between light and dark lines means the first layers get a tiny share of the gradient: "
                       "vanishing gradients. Exact zeros (no gradient at all, dead) sit on the dashed floor marked 0.",
-    "saturation": "Top: the fraction of activations on the flat part of the function (slope below 5% of its "
-                  "maximum). Bottom: the fraction of units with zero slope for every example (dead units). "
-                  "Light lines are near the input, dark ones near the output.",
-    "saturation_depth": "Left: the fraction of each layer's activations on the flat part of the function (slope "
-                        "below 5% of its maximum), input (left) to output (right), at the latest step; right: the "
-                        "fraction of units with zero slope for every example (dead units). One line per run.",
+    "saturation": "Saturated (sigmoid, tanh): the share of entries in the flat tails, where the slope is below 5% "
+                  "of its maximum. Inactive (relu and its relatives): the share on the flat negative side. Each "
+                  "run reports the one its activation has; linear has neither. Bottom: dead units, zero slope for "
+                  "every probe point. Light lines are near the input, dark ones near the output.",
+    "saturation_depth": "Per layer, input (left) to output (right), at the latest step, one line per run: saturated "
+                        "(sigmoid, tanh: entries in the flat tails, slope below 5% of its maximum), inactive (relu "
+                        "and its relatives: entries on the flat negative side), each for the runs whose activation "
+                        "has it, and dead units (zero slope for every probe point).",
+    "backprop": "Left, log scale: each hidden layer's factor, how much of the gradient it passes down (|dL/dz| at "
+                "the layer over one layer up; the top layer's over the output), against the dashed line at 1; the "
+                "thick line is the running product from the top hidden layer down, read right to left as the "
+                "gradient travels: at h1 it is h1's gradient over the top's. Factors below 1 multiply into a "
+                "vanishing gradient, above 1 into an exploding one. Right: each layer's mean slope f'(s), one of "
+                "the things every factor multiplies by (sigmoid's is at most 0.25).",
     "act_grid": "One column per run, one row per hidden layer (input at the top): step to the right, activation "
                 "value up, colour the count (log scale, one scale for all). Each cell has its own value axis, "
                 "the range of its run's activation (sigmoid 0 to 1, tanh -1 to 1, ReLU its own span): read the "
@@ -60,7 +68,8 @@ HOW_TO_READ: dict[str, str] = {
 # Findings by their code, as a short title (the engine's message says the rest).
 FINDING_TITLES = {
     "vanishing_gradients": "Vanishing gradients", "exploding_gradients": "Exploding gradients",
-    "dead_units": "Dead units", "saturation": "Saturation", "diverged": "Diverged", "overfitting": "Overfitting",
+    "dead_units": "Dead units", "saturation": "Saturation", "sigmoid_drift": "Sigmoid drift", "diverged": "Diverged",
+    "loss_unstable": "Unstable loss", "overfitting": "Overfitting",
     "lr_too_high": "Learning rate too high", "lr_too_low": "Learning rate too low", "not_learning": "Not learning",
 }
 
@@ -75,10 +84,21 @@ STAT_MEANINGS = {
                 "next layer's updates (one reason tanh trains better).",
     "act_std": "Spread of the output. Shrinking with depth means the signal dies going forward (too-small init); "
                "growing means it explodes (too-large init). He init keeps it flat for ReLU, Xavier for tanh.",
-    "saturated_frac": "Share of entries where the slope f'(s) is below 5% of its maximum: almost no gradient passes "
-                      "there. For ReLU this is every negative input.",
-    "dead_frac": "Share of units whose slope is exactly 0 for every example of the batch: a dead ReLU receives no "
-                 "gradient, so it never recovers. High learning rates kill ReLUs.",
+    "saturated_frac": "Sigmoid and tanh only: the share of entries in the flat tails, at large |s|, where the slope "
+                      "f'(s) is below 5% of its maximum. Almost no gradient passes there, and a unit stuck there "
+                      "is slow to get out.",
+    "inactive_frac": "ReLU and its relatives only (leaky_relu, elu, selu, gelu, swish, softplus): the share of entries "
+                     "on the flat negative side, where the slope is below 5% of its maximum (for relu every s at or "
+                     "below 0). That is normal: about half of a healthy ReLU layer is inactive for any one point.",
+    "dead_frac": "Share of units whose slope is exactly 0 for every point of the probe set: a dead ReLU receives no "
+                 "gradient from any of them, so it cannot recover. High learning rates kill ReLUs.",
+    "slope_mean": "Mean slope f'(s) over the probe set's entries. Backpropagation multiplies the gradient by it at "
+                  "every layer: sigmoid's is at most 0.25, so a sigmoid layer passes at most a quarter of it "
+                  "(times what its weights do).",
+    "backward_gain": "How much of the gradient the layer passes down: RMS of dL/dz here over one layer up (for the "
+                     "top hidden layer, the output). The gradient at h1 is the top's times the factors in between; "
+                     "factors below 1 make it vanish, above 1 explode.",
+    "zero_frac": "Share of the layer's weights (not biases) that are exactly 0: L1's step sets small weights to 0.",
     "grad_preact_rms": "Size of the back-propagated gradient dL/dz at this layer (Glorot & Bengio's quantity). "
                        "Backpropagation multiplies it by every layer's slopes and weights on the way down: if each "
                        "factor is below 1 it vanishes exponentially with depth, above 1 it explodes.",
@@ -104,8 +124,17 @@ GUIDE_CHARTS = [
      "The back-propagated gradient per layer at the current step, on a log scale, input layer on the left. A line "
      "falling to the left by orders of magnitude is the vanishing gradient problem: the early layers, which should "
      "learn the basic features, barely move. The histograms show log10 |dL/dz|; exact zeros are counted apart."),
+    ("Backprop as a product",
+     "The gradient that reaches h1 is the top hidden layer's times one factor per layer in between (each layer's "
+     "backward_gain). The chart draws each factor against the line at 1 and the running product from the top "
+     "down, which ends at h1's gradient over the top's: the gradient chart's h1/top ratio. Each factor carries "
+     "the layer's slope f'(s), drawn beside it: on an 8-layer sigmoid net with standard init the slope is at most "
+     "0.25, every factor is well below 1, and their product is tiny."),
     ("Saturation and dead units",
-     "The share of saturated entries and of dead units per layer over time."),
+     "Sigmoid and tanh saturate: the share of entries in their flat tails (saturated). ReLU and its relatives do "
+     "not; their stuck entries are on the flat negative side (inactive), which about half of a healthy ReLU "
+     "layer is at any point. Each run shows the one its activation has, linear neither; both panels show dead "
+     "units, per layer over time."),
     ("Update ratio",
      "Size of each update relative to the weights, per layer, with the 1e-3 rule of thumb as a dashed line."),
     ("Findings",
@@ -113,10 +142,11 @@ GUIDE_CHARTS = [
     ("Comparing runs (the Compare page)",
      "Two to four runs train together on the same batches from the same starting weights (where their shapes and "
      "init agree), so a difference between their charts comes from the one thing you changed. Each run has one "
-     "colour in every chart. Loss, gradient size across depth and saturation across depth are drawn on top of "
-     "each other; gradient size over time and the activation histograms stand side by side, one column per run: "
-     "the gradients on one shared log scale, the histograms each on its own activation's range with one colour "
-     "scale, so a sigmoid's 0 to 1 is not squeezed beside a ReLU's wide span."),
+     "colour in every chart. Loss, gradient size across depth, backprop as a product and saturation across "
+     "depth are drawn on top of each other (saturation with a panel per kind: saturated for sigmoid and tanh "
+     "runs, inactive for ReLU-like ones); gradient size over time and the activation histograms stand side by "
+     "side, one column per run: the gradients on one shared log scale, the histograms each on its own "
+     "activation's range with one colour scale, so a sigmoid's 0 to 1 is not squeezed beside a ReLU's wide span."),
 ]
 
 FIXES = """
@@ -129,7 +159,9 @@ FIXES = """
   and allows higher learning rates; it also regularizes a little.
 - *Dropout*: randomly drops units while training (inverted: survivors are scaled up), forcing redundant features;
   at test time nothing is dropped.
-- *Weight decay (L2) and L1*: penalize large weights; L1 pushes weights to exactly zero.
+- *Weight decay (L2) and L1*: penalize large weights. L2 shrinks every weight in proportion to its size, so
+  none reaches zero; L1 moves every weight a fixed lr x l1 toward zero after each update and stops it there, so
+  the weights the loss does not need become exactly zero.
 - *Optimizers*: momentum accumulates velocity through flat regions; AdaGrad, RMSProp and Adam scale each
   weight's step by its gradient history.
 """

@@ -42,6 +42,7 @@ def _figures(job: JobView, log_y: bool, present: bool = False) -> dict:
     """Every figure of the page for one view of a job; shared by all viewers of the job."""
     scalars, layers, hists, summary, findings = job.tables()
     run = job.ids[0]
+    activations = {run: job.group.runs[0].activation}
     figures = {
         "loss": charts.loss_accuracy_figure(scalars, log_y=log_y),
         "output": charts.prediction_figure(job.prediction, run, job.points) if job.prediction else None,
@@ -50,7 +51,8 @@ def _figures(job: JobView, log_y: bool, present: bool = False) -> dict:
         "grad_depth": charts.gradient_depth_figure(layers),
         "grad_time": charts.gradient_time_figure(layers, run),
         "grad_hist": charts.histogram_heatmap(hists, run, kind="grad"),
-        "saturation": charts.saturation_figure(layers),
+        "backprop": charts.backprop_figure(layers, activations=activations),
+        "saturation": charts.saturation_figure(layers, activations=activations),
         "update": charts.update_ratio_figure(layers, run),
         **charts.network_figures(layers, {run: layer_sizes(job.group.runs[0])}),
     }
@@ -74,11 +76,13 @@ def _live(first: run_panel.FirstView, present: bool = False) -> None:
         if figures["output"] is not None:
             chart(figures["output"], "output", help_texts.HOW_TO_READ[job.prediction.kind])
     st.subheader("Findings")
-    if figures["findings"]:
-        for finding in figures["findings"]:
-            where = f" in **{finding['layer']}**" if finding["layer"] else ""
-            st.warning(f"**{finding['code'].replace('_', ' ')}**{where} (step {finding['step']}): {finding['message']}")
-    else:
+    verdict = figures["summary"]["runs"][0]["verdict"]  # how the run ended, once it has
+    if verdict:
+        st.info(verdict)
+    for finding in figures["findings"]:
+        where = f" in **{finding['layer']}**" if finding["layer"] else ""
+        st.warning(f"**{finding['code'].replace('_', ' ')}**{where} (step {finding['step']}): {finding['message']}")
+    if not figures["findings"] and not verdict:
         st.success("No problems found so far.")
     st.subheader("Loss and accuracy")
     chart(figures["loss"], "loss")
@@ -89,6 +93,8 @@ def _live(first: run_panel.FirstView, present: bool = False) -> None:
     with right:
         chart(figures["grad_time"], "grad_time")
     chart(figures["grad_hist"], "grad_hist")
+    st.subheader("Backprop as a product")
+    chart(figures["backprop"], "backprop")
     st.subheader("Activations")
     chart(figures["act_now"], "act_now")
     chart(figures["act_time"], "act_time")

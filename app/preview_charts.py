@@ -24,7 +24,7 @@ from engine.lessons.charts import CURVES, DEPTH_STATS
 
 HEIGHT = 140  # px
 CONFIG = {"staticPlot": True, "displayModeBar": False}  # pass to st.plotly_chart
-LINEAR = ("val_accuracy", "dead_frac", "saturated_frac")  # between 0 and 1; the rest span decades
+LINEAR = ("val_accuracy", "dead_frac", "saturated_frac", "inactive_frac")  # between 0 and 1; the rest span decades
 ZERO_MARK = "x"  # the marker of an exact zero on a log axis, drawn at the floor
 
 

@@ -17,6 +17,7 @@ from engine.training.findings import diagnose
 from engine.training.history import Snapshot
 from engine.training.tables import hists_table, layers_table, scalars_table
 from engine.training.trainer import GroupTrainer
+from engine.training.verdict import verdict
 from engine.vocabulary.config import RunConfig
 from engine.vocabulary.group import GroupConfig, config_yaml, parse_group
 
@@ -114,6 +115,8 @@ def summarize_state(state: TrainingState) -> Summary:
             "run": run_id, "label": group.labels[k], "status": statuses[k],
             "steps": end_step[k] if end_step[k] is not None else step,
             "final": final,
+            "verdict": verdict(latest, [f for f in findings if f.run == run_id], statuses[k], end_step[k],
+                               state.end_loss[k], state.chance_loss),  # None while the run trains
         })
     statuses_seen = {r["status"] for r in runs}
     summary = {

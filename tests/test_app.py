@@ -173,3 +173,34 @@ def test_reset_goes_back_to_step_0_and_waits_for_train():
         wait_for("training again", lambda: runner.job(job_id).step > 0)
     finally:
         runner.stop(job_id)
+
+
+def test_findings_say_no_problems_only_while_training_and_an_ended_run_shows_its_verdict():
+    from app.runtime import get_runner
+    from tests.waiting import wait_for
+
+    runner = get_runner()
+    # A net that learns at once and stays healthy: no finding at steps 100 to 20,000 (measured).
+    app = _app(dataset="gaussians", hidden="3x8", steps="200000")
+    app.button(key=f"{PLAYGROUND.prefix}train").click().run()
+    job_id = app.session_state[f"{PLAYGROUND.prefix}job_id"]
+    try:
+        wait_for("training under way", lambda: runner.job(job_id).step > 20)
+        app.run()
+        assert not app.exception
+        assert "No problems found so far." in [s.value for s in app.success]  # a healthy net, still training
+        assert not app.info or not any(i.value.startswith(("Learned", "Underfits")) for i in app.info)
+    finally:
+        runner.stop(job_id)
+
+    # No finding fires on this run (tests/test_verdict.py), which used to read "No problems found so far".
+    app = _app(hidden="2x8", activation="sigmoid", steps="2000")
+    app.button(key=f"{PLAYGROUND.prefix}train").click().run()
+    job_id = app.session_state[f"{PLAYGROUND.prefix}job_id"]
+    wait_for("the run to end", lambda: runner.job(job_id).status == "finished", timeout=90)
+    app.run()
+    assert not app.exception
+    verdict = runner.job(job_id).tables()[3]["runs"][0]["verdict"]
+    assert verdict.startswith("Underfits:"), verdict
+    assert verdict in [i.value for i in app.info]
+    assert "No problems found so far." not in [s.value for s in app.success]

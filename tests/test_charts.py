@@ -169,7 +169,9 @@ def test_run_colours_are_okabe_ito_and_other_ids_get_a_fixed_other_colour():
 
 def test_every_finding_and_statistic_has_its_words():
     assert set(help_texts.FINDING_TITLES) == set(FINDING_CODES)  # the Compare page's titles
-    assert set(help_texts.STAT_MEANINGS) == set(STATS)  # the Guide's table
+    assert set(STATS) <= set(help_texts.STAT_MEANINGS)  # the Guide's table
+    # words ahead of the engine: issue 12's stats (contract), measured once its branch lands; then equality again
+    assert set(help_texts.STAT_MEANINGS) - set(STATS) <= {"inactive_frac", "slope_mean", "backward_gain", "zero_frac"}
 
 
 def test_depth_order_is_numeric():
@@ -651,16 +653,31 @@ def test_gradient_depth_one_line_per_run_in_run_colour(group):
     assert set(np.asarray(at_step.data[0].customdata).tolist()) == {20}
 
 
+GROUP_ACTIVATIONS = {"a": "relu", "b": "sigmoid", "c": "tanh"}  # the group fixture's runs
+
+
+def _panel_stats(fig: go.Figure) -> dict[str, str]:
+    """y axis reference -> the stat its panel plots, by the panel's title (the stat's name in words)."""
+    stat_of = {words: stat for stat, words in charts.style.STAT_NAMES.items()}
+    layout = fig.layout.to_plotly_json()
+    return {"y" + key[5:]: stat_of[layout[key]["title"]["text"]] for key in layout if key.startswith("yaxis")}
+
+
 def test_saturation_depth_one_line_per_run_at_the_latest_step(group):
-    fig = charts.saturation_depth_figure(group.layers, labels=group.labels)
-    assert [t.name for t in fig.data if t.showlegend] == ["a", "sigmoid", "c"]
-    assert len(fig.data) == 2 * 3  # two stats, three runs
+    fig = charts.saturation_depth_figure(group.layers, labels=group.labels, activations=GROUP_ACTIVATIONS)
+    assert sorted(t.name for t in fig.data if t.showlegend) == ["a", "c", "sigmoid"]
     assert list(fig.layout.yaxis.range) == [-0.02, 1.02] and fig.layout.yaxis.type != "log"
+    stats = _panel_stats(fig)
+    drawn = {}
     for trace in fig.data:
         assert trace.line.color == charts.run_color(trace.legendgroup)
         assert list(trace.x) == ["h1", "h2", "h3", "h4"]
-        stat = "saturated_frac" if trace.yaxis == "y" else "dead_frac"
+        stat = stats[trace.yaxis]
+        drawn.setdefault(stat, set()).add(trace.legendgroup)
         assert np.allclose(trace.y, _latest(group.layers, trace.legendgroup, stat).reindex(list(trace.x)))
+    # relu (a) never as saturated: under inactive_frac once the engine reports it (issue 12), else not at all
+    assert drawn["saturated_frac"] == {"b", "c"} and drawn["dead_frac"] == {"a", "b", "c"}
+    assert drawn.get("inactive_frac", {"a"}) == {"a"}
 
 
 def test_histogram_grid_one_column_per_run_each_with_its_own_value_axis(group):
@@ -708,17 +725,21 @@ def test_gradient_time_log_y_one_line_per_layer(deep):
     assert all(_same_hue(t.line.color, "a") for t in fig.data)
 
 
-def test_saturation_two_panels_per_run_colours(group):
-    fig = charts.saturation_figure(group.layers, labels=group.labels)
-    assert {t.yaxis for t in fig.data} == {"y", "y2"}
+def test_saturation_a_panel_per_kind_per_run_colours(group):
+    fig = charts.saturation_figure(group.layers, labels=group.labels, activations=GROUP_ACTIVATIONS)
+    stats = _panel_stats(fig)
     assert list(fig.layout.yaxis.range) == [-0.02, 1.02]
     runs = {t.legendgroup for t in fig.data}
     assert runs == {"a", "b", "c"}
+    lines = {}
     for trace in fig.data:
         assert _same_hue(trace.line.color, trace.legendgroup)
         assert "out" not in trace.hovertemplate  # the output layer has no activation stats
-    assert [t.name for t in fig.data if t.showlegend] == ["a", "sigmoid", "c"]
-    assert len(fig.data) == 2 * 3 * 4  # two stats, three runs, four hidden layers
+        lines.setdefault(stats[trace.yaxis], set()).add(trace.legendgroup)
+    assert sorted(t.name for t in fig.data if t.showlegend) == ["a", "c", "sigmoid"]
+    assert lines["saturated_frac"] == {"b", "c"} and lines["dead_frac"] == {"a", "b", "c"}
+    assert lines.get("inactive_frac", {"a"}) == {"a"}  # relu: inactive once the engine reports it, never saturated
+    assert len(fig.data) == 4 * sum(len(runs) for runs in lines.values())  # four hidden layers per line set
 
 
 def test_update_ratio_log_y_and_reference_line(deep):

@@ -21,6 +21,9 @@ TRIGGERS = {
     "lr_too_high": {"activation": "relu", "lr": "1", "steps": "600"},
     "lr_too_low": {"lr": "1e-5", "steps": "300"},
     "not_learning": {"lr": "1e-5", "steps": "300"},
+    "loss_unstable": {"hidden": "6x64", "activation": "relu", "lr": "10", "steps": "300"},
+    "sigmoid_drift": {"dataset": "digits", "batch_size": "10", "hidden": "4x256", "activation": "sigmoid",
+                      "init": "standard", "steps": "1000", "probe_every": "50"},  # Glorot & Bengio's Fig. 2
 }
 HEALTHY = {
     "tanh-xavier-sgd": {"dataset": "moons", "init": "xavier_uniform", "lr": "0.1", "steps": "1000"},
@@ -30,7 +33,7 @@ HEALTHY = {
     "relu-batchnorm-lr-1": {"dataset": "spiral", "hidden": "6x32", "activation": "relu", "init": "he_normal",
                             "norm": "batch", "lr": "1", "steps": "600", "probe_every": "20"},
 }
-LAYER_FINDINGS = {"vanishing_gradients", "exploding_gradients", "dead_units", "saturation"}
+LAYER_FINDINGS = {"vanishing_gradients", "exploding_gradients", "dead_units", "saturation", "sigmoid_drift"}
 
 
 @pytest.mark.parametrize("code", sorted(TRIGGERS))

@@ -112,9 +112,14 @@ def test_the_guide_describes_every_activation_init_and_update_rule(guide_page: A
     assert list(tables["optimizer"]["optimizer"]) == list(OPTIMIZERS)
     for table in (tables["activation"], tables["init"], tables["optimizer"]):
         assert table["what it does"].str.len().min() > 30  # a sentence, not a placeholder
-    saturates = dict(zip(tables["activation"]["activation"], tables["activation"]["saturates"]))
-    assert {name for name, flag in saturates.items() if flag == "yes"} == set(SATURATING_ACTIVATIONS)
-    assert saturates["sigmoid"] == "yes" and saturates["relu"] == "no"
+    flat = dict(zip(tables["activation"]["activation"], tables["activation"]["flat where"]))
+    # the squashing ones are flat in both tails (saturated_frac), the ReLU-like ones on their negative side
+    # (inactive_frac), linear nowhere: the classification of issue 12's contract
+    assert {name for name, where in flat.items() if where == "both tails"} == {"sigmoid", "tanh"}
+    assert {name for name, where in flat.items() if where == "negative side"} == {
+        "relu", "leaky_relu", "elu", "selu", "gelu", "swish", "softplus"}
+    assert {name for name, where in flat.items() if where == "none"} == {"linear"}
+    assert {"sigmoid", "tanh"} <= set(SATURATING_ACTIVATIONS)
 
 
 def test_the_contents_link_to_the_page_sections(guide_page: AppTest) -> None:

@@ -34,8 +34,8 @@ from engine.vocabulary.group import parse_group
 PRESETS = preset_ids()
 FINDINGS_SOURCE = (Path(engine.__file__).parent / "training" / "findings.py").read_text()
 # The codes the engine can report; a claim naming another code would hold vacuously with `absent: true`.
-FINDING_CODES = {"vanishing_gradients", "exploding_gradients", "dead_units", "saturation", "diverged",
-                 "overfitting", "lr_too_high", "lr_too_low", "not_learning"}
+FINDING_CODES = {"vanishing_gradients", "exploding_gradients", "dead_units", "saturation", "sigmoid_drift", "diverged",
+                 "loss_unstable", "overfitting", "lr_too_high", "lr_too_low", "not_learning"}
 METRICS = {metric for _, metric in SCALARS}
 FIRST_SIX = ("vanishing-sigmoid", "dying-relu", "xavier-vs-he", "batchnorm-rescue", "dropout-overfitting",
              "optimizer-race")

@@ -15,6 +15,7 @@ One module per family of charts:
 - curves: lines over steps: loss and accuracy; gradient size, saturation and update ratio per layer; gradient
   size per run side by side.
 - depth: every layer at one step, input to output: gradient size and saturation per run, the depth profile.
+- backprop: the gradient as a product of one factor per layer, with the running product and the slopes.
 - histograms: histograms over time as heatmaps, one run stacked or several side by side.
 - network: the net at a glance: one column per layer, coloured by a per-layer quantity.
 - predictions: what the net computes: decision boundary, predicted curve or confusion matrix.
@@ -23,6 +24,7 @@ The captions under the charts live with the Guide's texts in app/help_texts.py.
 """
 
 from app.charts.arrays import HistCube, depth_key, depth_order, hist_cube
+from app.charts.backprop import backprop_figure, running_product
 from app.charts.curves import (
     gradient_time_figure,
     gradient_time_grid,
@@ -40,6 +42,7 @@ __all__ = [
     "NETWORK_QUANTITIES",
     "RUN_COLORS",
     "HistCube",
+    "backprop_figure",
     "depth_key",
     "depth_order",
     "depth_profile",
@@ -57,6 +60,7 @@ __all__ = [
     "projected",
     "run_color",
     "run_label",
+    "running_product",
     "saturation_depth_figure",
     "saturation_figure",
     "update_ratio_figure",

@@ -14,7 +14,7 @@ import math
 import threading
 import weakref
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,6 +27,7 @@ try:  # Arrow-backed string columns (pandas' default) compare several times fast
 except ImportError:  # pragma: no cover - pandas works without it, only slower
     pa = pc = None
 
+from engine.lessons.charts import flat_stat
 from engine.vocabulary.layers import depth_key
 
 
@@ -214,6 +215,25 @@ def stat_series(layers: pd.DataFrame | None, stat: str, run: str | None = None) 
     order = np.lexsort((step, layer_code, run_code))
     return StatSeries(index.runs, index.layers, run_code[order], layer_code[order], step[order],
                       index.value[rows][order])
+
+
+FLAT_FRACTIONS = ("saturated_frac", "inactive_frac")  # a run reports the one its activation has, if any
+
+
+def flat_runs(layers: pd.DataFrame | None, activations: Mapping[str, str] | None = None,
+              run: str | None = None) -> dict[str, list[str]]:
+    """saturated_frac and inactive_frac -> the runs (or just `run`) that report it, left out where the table
+    has none. With `activations` (run id -> activation), a run counts only under the stat its activation has
+    (engine/lessons/charts.py's flat_stat): a ReLU run is never drawn as saturated, a linear one under neither."""
+    out = {}
+    for stat in FLAT_FRACTIONS:
+        series = stat_series(layers, stat, run)
+        runs = sorted({r for r, _, _ in series.groups()}) if series is not None else []
+        if activations is not None:
+            runs = [r for r in runs if r not in activations or flat_stat(activations[r]) == stat]
+        if runs:
+            out[stat] = runs
+    return out
 
 
 @dataclass

@@ -15,10 +15,23 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from app.charts.arrays import StatSeries, codes_at, eq, finite, is_empty, pick, ranked, stat_series, thin
+from app.charts.arrays import (
+    StatSeries,
+    codes_at,
+    eq,
+    finite,
+    flat_runs,
+    is_empty,
+    pick,
+    ranked,
+    stat_series,
+    thin,
+)
 from app.charts.style import (
     LEGEND,
     MARGIN,
+    NO_FLAT_PART,
+    STAT_NAMES,
     axis_ids,
     axis_key,
     decade,
@@ -139,17 +152,20 @@ def _trace_cap(n_traces: int) -> int:
 def _layer_lines(layers: pd.DataFrame | None, panels: Sequence[tuple[str, str, str | None]],
                  labels: Mapping[str, str] | None, log_y: bool, height: int, *, side_by_side: bool = False,
                  y_range: list[float] | None = None, reference: float | None = None,
-                 zero_floor: bool = False) -> go.Figure:
+                 zero_floor: bool = False, only: Sequence[Sequence[str] | None] | None = None) -> go.Figure:
     """Panels of lines over steps, one per (stat, title, run or None for all runs): stacked on one shared
     x, or side by side on one shared x and one shared y (`side_by_side`, one run each, its label on top).
     One line per (run, layer) in the run's colour shaded by depth. One run: a legend entry per layer;
     several: one per run. With `zero_floor` (log panels of a gradient), exact zeros, no gradient at all,
-    are drawn on a marked floor below the smallest value instead of vanishing from the log axis."""
+    are drawn on a marked floor below the smallest value instead of vanishing from the log axis. `only`, per
+    panel, names the runs it may draw (None: every run)."""
     series = [stat_series(layers, stat, run) for stat, _, run in panels]
     if all(s is None for s in series):
         return waiting_figure(height=height)
     n = len(panels)
     picked = [_picked_groups(s) for s in series]
+    if only is not None:
+        picked = [[g for g in p if allowed is None or g[0] in allowed] for p, allowed in zip(picked, only)]
     cap = _trace_cap(sum(len(p) for p in picked))
     if side_by_side:
         layout = grid(1, n, horizontal_spacing=SIDE_BY_SIDE_SPACING)
@@ -271,11 +287,19 @@ def gradient_time_grid(layers: pd.DataFrame | None, runs: Sequence[str], *, stat
                         side_by_side=True, zero_floor=True)
 
 
-def saturation_figure(layers: pd.DataFrame | None, run: str | None = None, *,
-                      labels: Mapping[str, str] | None = None) -> go.Figure:
-    """saturated_frac (top) and dead_frac (bottom) of every hidden layer over steps; all runs by default."""
-    return _layer_lines(layers, [("saturated_frac", "saturated", run), ("dead_frac", "dead units", run)], labels,
-                        log_y=False, height=440, y_range=[-0.02, 1.02])
+def saturation_figure(layers: pd.DataFrame | None, run: str | None = None, *, labels: Mapping[str, str] | None = None,
+                      activations: Mapping[str, str] | None = None) -> go.Figure:
+    """Stuck entries of every hidden layer over steps, one panel per kind, all runs by default: saturated_frac
+    (flat tails: sigmoid, tanh) and inactive_frac (flat negative side: ReLU-like) for the runs that report
+    them (`activations`, run id -> activation, keeps each run under its own: flat_runs), then dead_frac.
+    A run with neither (linear) draws only its dead units, and a note says why."""
+    flat = flat_runs(layers, activations, run)
+    stats = [*flat, "dead_frac"]
+    figure = _layer_lines(layers, [(stat, STAT_NAMES[stat], run) for stat in stats], labels, log_y=False,
+                          height=200 + 120 * len(stats), y_range=[-0.02, 1.02], only=[*flat.values(), None])
+    if not flat and figure.data:
+        figure.add_annotation(NO_FLAT_PART)
+    return figure
 
 
 def update_ratio_figure(layers: pd.DataFrame | None, run: str | None = None, *,

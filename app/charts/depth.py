@@ -12,11 +12,13 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from app.charts.arrays import HistCube, StatSeries, as_cube, depth_order, finite, pick, stat_series
+from app.charts.arrays import HistCube, StatSeries, as_cube, depth_order, finite, flat_runs, pick, stat_series
 from app.charts.histograms import ZERO_STRIP, value_axis
 from app.charts.style import (
     LEGEND,
     MARGIN,
+    NO_FLAT_PART,
+    STAT_NAMES,
     axis_ids,
     axis_key,
     floor_line,
@@ -76,7 +78,7 @@ def depth_profile(hists: pd.DataFrame | HistCube | None, run: str, kind: str = "
             "type": "scatter", "mode": "lines", "x": np.concatenate(xs), "y": np.concatenate(ys), "fill": "toself",
             "line": {"color": tone, "width": 1}, "fillcolor": mix(tone, (255, 255, 255), 0.35),
             "name": cube.layers[layer], "showlegend": False, "customdata": np.round(texts, 4),
-            "hovertemplate": f"{cube.layers[layer]}: %{{y:.3g}}, %{{customdata:.1%}} of the batch<extra></extra>",
+            "hovertemplate": f"{cube.layers[layer]}: %{{y:.3g}}, %{{customdata:.1%}} of the entries<extra></extra>",
         })
     axis: dict[str, Any] = {"title": {"text": {"act": "activation", "preact": "pre-activation",
                                                "grad": "|dL/dz|"}.get(kind, kind)}}
@@ -104,19 +106,30 @@ def gradient_depth_figure(layers: pd.DataFrame | None, *, step: int | None = Non
 
 
 def saturation_depth_figure(layers: pd.DataFrame | None, *, step: int | None = None,
-                            labels: Mapping[str, str] | None = None, runs: Sequence[str] | None = None) -> go.Figure:
-    """saturated_frac (left) and dead_frac (right) per layer at the latest step of each run, layers in
-    depth order on x: one line per run, so runs compare at a glance."""
-    panels = (("saturated_frac", "saturated fraction"), ("dead_frac", "dead units"))
-    return _across_depth(layers, panels, log_y=False, step=step, labels=labels, runs=runs, y_range=[-0.02, 1.02])
+                            labels: Mapping[str, str] | None = None, runs: Sequence[str] | None = None,
+                            activations: Mapping[str, str] | None = None) -> go.Figure:
+    """Stuck entries per layer at the latest step of each run, layers in depth order on x, one line per run,
+    side by side: saturated_frac (flat tails: sigmoid, tanh) and inactive_frac (flat negative side: ReLU-like)
+    for the runs that report them (`activations`, run id -> activation, keeps each run under its own), then
+    dead_frac. So a sigmoid run and a ReLU run each have their own panel; a linear run draws only dead units."""
+    flat = {stat: shown for stat, drawn in flat_runs(layers, activations).items()
+            if (shown := [r for r in drawn if runs is None or r in runs])}
+    stats = [*flat, "dead_frac"]
+    panels = [(stat, STAT_NAMES[stat]) for stat in stats]
+    figure = _across_depth(layers, panels, log_y=False, step=step, labels=labels, y_range=[-0.02, 1.02],
+                           runs=runs, only=[*flat.values(), runs])
+    if not flat and figure.data:
+        figure.add_annotation(NO_FLAT_PART)
+    return figure
 
 
 def _across_depth(layers: pd.DataFrame | None, panels: Sequence[tuple[str, str]], *, log_y: bool,
                   step: int | None, labels: Mapping[str, str] | None, runs: Sequence[str] | None,
-                  y_range: list[float] | None = None) -> go.Figure:
+                  y_range: list[float] | None = None, only: Sequence[Sequence[str] | None] | None = None) -> go.Figure:
     """Panels side by side, one per stat: the stat per layer (depth order on x) at the latest step of each
     run (or the last one at or before `step`), one line per run in its colour. On log panels exact zeros
-    (no gradient at all) are drawn on a marked floor below the smallest value."""
+    (no gradient at all) are drawn on a marked floor below the smallest value. `only`, per panel, names the
+    runs it may draw (None: `runs`)."""
     series = [stat_series(layers, stat) for stat, _ in panels]
     if all(s is None for s in series):
         return waiting_figure(height=320)
@@ -130,10 +143,11 @@ def _across_depth(layers: pd.DataFrame | None, panels: Sequence[tuple[str, str]]
         layout[axis_key(xref)].update(type="category", categoryorder="array", categoryarray=all_layers,
                                       range=[-0.5, len(all_layers) - 0.5], title={"text": "layer (input → output)"})
         lines = []
+        allowed = only[col - 1] if only is not None and only[col - 1] is not None else runs
         for run in s.runs if s is not None else []:
-            if runs is not None and run not in runs:
+            if allowed is not None and run not in allowed:
                 continue
-            names, values, steps = _latest(s, run, step)
+            names, values, steps = latest_values(s, run, step)
             if names:
                 lines.append((run, names, values, steps))
         axis = layout[axis_key(yref)]
@@ -168,7 +182,7 @@ def _across_depth(layers: pd.DataFrame | None, panels: Sequence[tuple[str, str]]
     return make_figure(traces, layout)
 
 
-def _latest(s: StatSeries, run: str, step: int | None) -> tuple[list[str], np.ndarray, np.ndarray]:
+def latest_values(s: StatSeries, run: str, step: int | None) -> tuple[list[str], np.ndarray, np.ndarray]:
     """Per layer of `run`, in depth order: the value at its last step (at or before `step`)."""
     names, values, steps = [], [], []
     for r, layer, rows in s.groups():

@@ -1,5 +1,5 @@
 """The net at a glance: every layer of a net, input to output, one column each, coloured by one per-layer
-quantity at the latest step (gradient size, saturated fraction, dead units or activation spread), so one
+quantity at the latest step (gradient size, saturated or inactive fraction, dead units or activation spread), so one
 picture shows where the signal dies. Several runs stack one panel per run on the same columns and one
 colour scale, so they compare column by column.
 
@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from app.charts.arrays import stat_series
+from app.charts.arrays import FLAT_FRACTIONS, stat_series
 from app.charts.style import MARGIN, axis_key, decade, make_figure, run_color, run_label, stack
 from engine.vocabulary.layers import layer_names
 
@@ -54,8 +54,13 @@ class Quantity:
 # The quantities the diagram can show, the default first.
 NETWORK_QUANTITIES: dict[str, Quantity] = {
     "gradient": Quantity("grad_preact_rms", "gradient size", "gradient size (RMS of dL/dz)", True, "Viridis"),
-    "saturated": Quantity("saturated_frac", "saturated", "saturated fraction (slope below 5% of its maximum)",
-                          False, _REDS, (0.0, 1.0)),
+    # each run reports one of these two, the one its activation has (sigmoid, tanh: saturated; ReLU-like:
+    # inactive); the other's layers are white, not measured
+    "saturated": Quantity("saturated_frac", "saturated (flat tails)",
+                          "saturated: in the flat tails, slope below 5% of its maximum", False, _REDS, (0.0, 1.0)),
+    "inactive": Quantity("inactive_frac", "inactive (flat negative side)",
+                         "inactive: on the flat negative side, slope below 5% of its maximum", False, _REDS,
+                         (0.0, 1.0)),
     "dead": Quantity("dead_frac", "dead units", "dead units (zero slope for every example)", False, _REDS,
                      (0.0, 1.0)),
     "spread": Quantity("act_std", "activation spread", "activation spread (std of the outputs)", False, "Viridis"),
@@ -202,6 +207,8 @@ def _layer_color(spec: Quantity, name: str, position: int, value: tuple[float, i
     if value is None:
         if name == "out" and spec.stat != "grad_preact_rms":
             return NOT_MEASURED, f"{spec.label}: measured for hidden layers only"
+        if spec.stat in FLAT_FRACTIONS:
+            return NOT_MEASURED, f"{spec.label}: not measured for this activation (or no data yet)"
         return NOT_MEASURED, f"{spec.label}: no data yet"
     v, step = value
     if not math.isfinite(v):

@@ -170,10 +170,18 @@ def decade(exponent: float) -> str:
 STAT_NAMES = {
     "grad_preact_rms": "gradient size |dL/dz| RMS",
     "weight_grad_rms": "weight gradient size |dL/dW| RMS",
-    "saturated_frac": "saturated fraction",
+    "saturated_frac": "saturated (flat tails)",
+    "inactive_frac": "inactive (flat negative side)",
     "dead_frac": "dead units",
+    "backward_gain": "factor |dL/dz| here ÷ one layer up",
+    "slope_mean": "mean slope f'(s)",
     "update_ratio": "update ratio ‖ΔW‖/‖W‖",
 }
+# On a saturation chart where no run reports saturated or inactive entries: why there is no line. Mid-panel,
+# clear of the legend above and of the dead units' line, which for linear lies at 0.
+NO_FLAT_PART = {"text": "No saturated or inactive line: this activation has no flat part (linear)", "xref": "paper",
+                "yref": "paper", "x": 0.5, "y": 0.55, "xanchor": "center", "yanchor": "middle", "showarrow": False,
+                "font": {"size": 12, "color": "#888888"}}
 NO_GRADIENT = "no gradient (dead)"  # the floor of a log chart, where exact zeros are drawn
 FLOOR_COLOR = "#7a7a7a"
 

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from engine.nets import activations
+
 # What a card can plot, in plain words (the card's caption). Curves are over the steps; the rest are per
 # layer, across depth, at the first and at the last probe step of the preview.
 CURVES = {
@@ -23,7 +25,7 @@ CURVES = {
 DEPTH_STATS = {
     "grad_preact_rms": "Back-propagated gradient |dL/dz| per layer",
     "dead_frac": "Dead units per layer",
-    "saturated_frac": "Saturated activations per layer",
+    "saturated_frac": "Saturated entries per layer (flat tails of sigmoid, tanh)",
     "act_std": "Spread (std) of the activations per layer",
     "update_ratio": "Update ratio per layer",
 }
@@ -51,6 +53,8 @@ CHARTS: dict[str, Chart] = {
     "act_time": Chart("Activations over time", ("act_std",), True, False),
     "act_now": Chart("Activations across depth", ("act_std",), True, False),
     "act_grid": Chart("Activations over time, side by side", ("act_std",), False, True),
+    # the gradient as a product of one factor per layer (backward_gain), with the running product and the slopes
+    "backprop": Chart("Backprop as a product", ("grad_preact_rms",), True, True),
     "saturation": Chart("Saturation and dead units", ("saturated_frac", "dead_frac"), True, False),
     "saturation_depth": Chart("Saturation and dead units across depth", ("saturated_frac", "dead_frac"),
                               False, True),
@@ -61,3 +65,25 @@ CHARTS: dict[str, Chart] = {
 def charts_for(runs: int) -> list[str]:
     """The names of the charts on the page a group of `runs` runs opens on."""
     return [name for name, chart in CHARTS.items() if (chart.comparison if runs > 1 else chart.one_run)]
+
+
+# Where an activation is flat, and so which stat measures its stuck entries (ARCHITECTURE.md, "What is measured"):
+# the squashing ones (sigmoid, tanh) in both tails, `saturated_frac`; the one-sided, ReLU-like ones on their
+# negative side, `inactive_frac`; linear nowhere, neither. engine/nets/activations.py defines both sets; its
+# ONE_SIDED comes with issue 12's stats, and until that lands the fallback names the same seven (it goes then).
+ONE_SIDED = getattr(activations, "ONE_SIDED",
+                    frozenset({"relu", "leaky_relu", "elu", "selu", "gelu", "swish", "softplus"}))
+FLAT_STATS = {"saturated_frac": "both tails", "inactive_frac": "negative side"}  # stat -> where it counts
+
+
+def flat_stat(activation: str) -> str | None:
+    """The stat that counts `activation`'s stuck entries: saturated_frac, inactive_frac, or None (linear)."""
+    if activation in ONE_SIDED:  # checked first: before issue 12, SATURATING also held elu, selu and softplus
+        return "inactive_frac"
+    return "saturated_frac" if activation in activations.SATURATING else None
+
+
+def flat_tails(activation: str) -> str:
+    """Where `activation` is flat, in words: 'both tails', 'negative side' or 'none'."""
+    stat = flat_stat(activation)
+    return FLAT_STATS[stat] if stat else "none"

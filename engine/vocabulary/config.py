@@ -117,7 +117,12 @@ class RunConfig(BaseModel):
     momentum: float = Field(0.9, ge=0, le=0.999, title="Momentum",
                             description="Momentum of 'momentum' and 'nesterov'.")
     weight_decay: float = Field(0.0, ge=0, le=1, title="Weight decay (L2)", description="L2 penalty on the weights.")
-    l1: float = Field(0.0, ge=0, le=1, title="L1 penalty", description="L1 penalty on the weights.")
+    l1: float = Field(
+        0.0, ge=0, le=1, title="L1 penalty",
+        description="L1 penalty on the weights: after each update every weight moves lr x l1 toward 0 and stops "
+                    "at 0, so small weights become exactly 0 (the threshold is lr x l1 with adaptive optimizers "
+                    "too).",
+    )
     batch_size: int = Field(32, ge=1, le=4096, title="Batch size", description="Training examples per update.")
     steps: int = Field(10_000, ge=1, le=200_000, title="Training steps", description="How many updates to train for.")
     early_stopping: int = Field(
