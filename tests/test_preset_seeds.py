@@ -55,7 +55,7 @@ def test_a_sample_of_lessons_holds_at_seeds_1_to_4(preset_id):
 
 @pytest.mark.parametrize(("spec", "seeds"), [
     ("3", [3]), ("0-4", [0, 1, 2, 3, 4]), ("0,2,5", [0, 2, 5]), ("0-2,7", [0, 1, 2, 7]), (" 5 , 1-2 ", [1, 2, 5]),
-    ("2,2,1-3", [1, 2, 3]), (str(MAX_SEED), [MAX_SEED]),
+    ("2,2,1-3", [1, 2, 3]), (str(MAX_SEED), [MAX_SEED]), ("0-99,50-99", list(range(100))),
 ])
 def test_seed_specs(spec, seeds):
     assert parse_seeds(spec) == seeds
@@ -63,7 +63,8 @@ def test_seed_specs(spec, seeds):
 
 @pytest.mark.parametrize(("spec", "why"), [
     ("", "not a seed"), ("a", "not a seed"), ("-1", "not a seed"), ("1.5", "not a seed"), ("0-4,", "not a seed"),
-    ("4-2", "runs backwards"), ("0-100", "more than 100 seeds"), (str(MAX_SEED + 1), f"> {MAX_SEED}"),
+    ("4-2", "runs backwards"), ("0-100", "more than 100 seeds"), ("0-60,61-120", "more than 100 seeds"),
+    ("0-2000000000", "more than 100 seeds"), (str(MAX_SEED + 1), f"> {MAX_SEED}"),
 ])
 def test_a_bad_seed_spec_exits_2_naming_seeds_the_value_and_what_is_allowed(capsys, spec, why):
     assert main(["presets", "--check", "--seeds", spec, "--preset", "zeros-init"]) == 2
