@@ -45,6 +45,7 @@ def _figures(job: JobView, log_y: bool, present: bool = False) -> dict:
     scalars, layers, hists, summary, findings = job.tables()
     labels = dict(zip(job.ids, job.labels))
     activations = {run_id: config.activation for run_id, config in zip(job.ids, job.group.runs)}
+    penalties = {run_id: (config.l1, config.weight_decay) for run_id, config in zip(job.ids, job.group.runs)}
     prediction = job.prediction
     if prediction is None:
         outputs = {}
@@ -59,6 +60,7 @@ def _figures(job: JobView, log_y: bool, present: bool = False) -> dict:
         "grad_time_runs": charts.gradient_time_grid(layers, job.ids, labels=labels),
         "backprop": charts.backprop_figure(layers, labels=labels, activations=activations),
         "saturation_depth": charts.saturation_depth_figure(layers, labels=labels, activations=activations),
+        "weights": charts.weights_figure(layers, labels=labels, penalties=penalties),
         "act_grid": charts.histogram_grid(hists, job.ids, "act", labels=labels),
         **charts.network_figures(layers, dict(zip(job.ids, map(layer_sizes, job.group.runs))), labels=labels),
     }
@@ -117,6 +119,8 @@ def _live(first: run_panel.FirstView, present: bool = False) -> None:
     chart(figures["backprop"], "backprop")
     st.subheader("Saturation and dead units across depth")
     chart(figures["saturation_depth"], "saturation_depth")
+    st.subheader("Weights across depth")
+    chart(figures["weights"], "weights")
     st.subheader("Activations over time, side by side")
     chart(figures["act_grid"], "act_grid")
     st.subheader("What each net computes")

@@ -60,6 +60,12 @@ HOW_TO_READ: dict[str, str] = {
                 "value up, colour the count (log scale, one scale for all). Each cell has its own value axis, "
                 "the range of its run's activation (sigmoid 0 to 1, tanh -1 to 1, ReLU its own span): read the "
                 "labels. Mass at the edges is saturation, a thin band is collapse.",
+    "weights": "Per layer, input (left) to output (right), at the latest step, one line per run. Left, log scale: the "
+               "size (RMS) of the layer's weights; a layer whose weights are all exactly 0 sits on the dashed floor. "
+               "Right: the share of its weights that are exactly 0, from 0% (a line just above the bottom edge) to "
+               "100%; runs on the same values show as nested stripes, the first run widest. The words above say, per "
+               "run, what the numbers show for h1: the share L1 set to exactly 0, and how large the weights are "
+               "against the run without a penalty (weight decay, L2, shrinks them without zeroing any).",
     "update": "How much each step changes a layer's weights relative to their size, log scale. The dashed line "
               "is the rule of thumb 1e-3: far above, the learning rate is too high; far below, the layer "
               "barely learns.",
@@ -135,6 +141,12 @@ GUIDE_CHARTS = [
      "not; their stuck entries are on the flat negative side (inactive), which about half of a healthy ReLU "
      "layer is at any point. Each run shows the one its activation has, linear neither; both panels show dead "
      "units, per layer over time."),
+    ("Weights across depth",
+     "Each layer's weight size (RMS, log scale) and the share of its weights that are exactly 0 (zero_frac), one "
+     "line per run. L1 moves every weight lr x l1 toward zero after each update and stops it there, so the "
+     "weights the loss does not keep pushing away become exactly 0 and the share climbs; weight decay (L2) "
+     "shrinks each weight in proportion to its size, so the size falls but no weight reaches 0. The title says, "
+     "per run, what the numbers show at h1."),
     ("Update ratio",
      "Size of each update relative to the weights, per layer, with the 1e-3 rule of thumb as a dashed line."),
     ("Findings",
@@ -142,11 +154,12 @@ GUIDE_CHARTS = [
     ("Comparing runs (the Compare page)",
      "Two to four runs train together on the same batches from the same starting weights (where their shapes and "
      "init agree), so a difference between their charts comes from the one thing you changed. Each run has one "
-     "colour in every chart. Loss, gradient size across depth, backprop as a product and saturation across "
-     "depth are drawn on top of each other (saturation with a panel per kind: saturated for sigmoid and tanh "
-     "runs, inactive for ReLU-like ones); gradient size over time and the activation histograms stand side by "
-     "side, one column per run: the gradients on one shared log scale, the histograms each on its own "
-     "activation's range with one colour scale, so a sigmoid's 0 to 1 is not squeezed beside a ReLU's wide span."),
+     "colour in every chart. Loss, gradient size across depth, backprop as a product, saturation across depth "
+     "and the weights across depth are drawn on top of each other (saturation with a panel per kind: saturated "
+     "for sigmoid and tanh runs, inactive for ReLU-like ones); gradient size over time and the activation "
+     "histograms stand side by side, one column per run: the gradients on one shared log scale, the histograms "
+     "each on its own activation's range with one colour scale, so a sigmoid's 0 to 1 is not squeezed beside a "
+     "ReLU's wide span."),
 ]
 
 FIXES = """

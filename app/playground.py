@@ -42,7 +42,8 @@ def _figures(job: JobView, log_y: bool, present: bool = False) -> dict:
     """Every figure of the page for one view of a job; shared by all viewers of the job."""
     scalars, layers, hists, summary, findings = job.tables()
     run = job.ids[0]
-    activations = {run: job.group.runs[0].activation}
+    config = job.group.runs[0]
+    activations = {run: config.activation}
     figures = {
         "loss": charts.loss_accuracy_figure(scalars, log_y=log_y),
         "output": charts.prediction_figure(job.prediction, run, job.points) if job.prediction else None,
@@ -54,7 +55,8 @@ def _figures(job: JobView, log_y: bool, present: bool = False) -> dict:
         "backprop": charts.backprop_figure(layers, activations=activations),
         "saturation": charts.saturation_figure(layers, activations=activations),
         "update": charts.update_ratio_figure(layers, run),
-        **charts.network_figures(layers, {run: layer_sizes(job.group.runs[0])}),
+        "weights": charts.weights_figure(layers, penalties={run: (config.l1, config.weight_decay)}),
+        **charts.network_figures(layers, {run: layer_sizes(config)}),
     }
     if present:
         figures = {name: charts.projected(figure) if figure is not None else None for name, figure in figures.items()}
@@ -100,6 +102,8 @@ def _live(first: run_panel.FirstView, present: bool = False) -> None:
     chart(figures["act_time"], "act_time")
     titled_pair(present, figures, ("Saturation and dead units", "saturation", None),
                 ("Update ratio", "update", None))
+    st.subheader("Weights across depth")
+    chart(figures["weights"], "weights")
     st.subheader("Downloads")
     run_panel.downloads(job)
     run_panel.stop_polling_when_ended(job, SCOPE)

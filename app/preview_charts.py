@@ -5,8 +5,9 @@ engine/lessons/charts.py), one line per run in the run's colour (app.charts.run_
 - a curve over the preview's steps (validation or training loss on a log scale: the presets' losses span
   from 1e-4, a solved task, to hundreds, an exploding init; validation accuracy from 0 to 1). A run that
   diverged ends in a cross at its last finite point.
-- a layer stat across depth, input (left) to output (right): thick at the last probe step, thin and
-  dotted at step 0. Gradients and activation spreads on a log scale, where an exact zero (a dead or
+- a layer stat across depth, input (left) to output (right): thick at the last probe step (each run's line
+  wider than the next run's, so runs with equal values, two at 0, show as stripes), thin and dotted at
+  step 0. Gradients, weight sizes and activation spreads on a log scale, where an exact zero (a dead or
   silent layer) sits on a marked floor at the bottom; fractions from 0 to 1.
 No legend, no title, no hover: the card around the chart names the runs and the quantity, and the chart
 is drawn static. The figure's `layout.meta` names the quantity it plots.
@@ -24,7 +25,9 @@ from engine.lessons.charts import CURVES, DEPTH_STATS
 
 HEIGHT = 140  # px
 CONFIG = {"staticPlot": True, "displayModeBar": False}  # pass to st.plotly_chart
-LINEAR = ("val_accuracy", "dead_frac", "saturated_frac", "inactive_frac")  # between 0 and 1; the rest span decades
+# between 0 and 1; the rest span decades
+LINEAR = ("val_accuracy", "dead_frac", "saturated_frac", "inactive_frac", "zero_frac")
+NESTED_PX = 1.5
 ZERO_MARK = "x"  # the marker of an exact zero on a log axis, drawn at the floor
 
 
@@ -70,11 +73,13 @@ def _curve_traces(preview: Mapping[str, Any], quantity: str) -> list[go.Scatter]
 def _depth_traces(preview: Mapping[str, Any], quantity: str, floor: float | None) -> list[go.Scatter]:
     """Per run: step 0 thin and dotted, the last step thick; zeros on a log axis moved to `floor`, marked."""
     traces: list[go.Scatter] = []
-    for run in preview.get("runs", []):
+    runs = preview.get("runs", [])
+    for k, run in enumerate(runs):
         color, name = run_color(run["id"]), str(run.get("label") or run["id"])
+        nested = NESTED_PX * (len(runs) - 1 - k)  # each thick line wider than the next run's: equal runs as stripes
         rows = (run.get("depth") or {}).get(quantity) or []
         layers = [row[0] for row in rows]
-        for column, width, dash in ((1, 1, "dot"), (2, 2.5, "solid")):
+        for column, width, dash in ((1, 1, "dot"), (2, 2.5 + nested, "solid")):
             values = [row[column] for row in rows]
             if floor is not None:
                 zeros = [layer for layer, value in zip(layers, values) if value == 0]

@@ -169,9 +169,7 @@ def test_run_colours_are_okabe_ito_and_other_ids_get_a_fixed_other_colour():
 
 def test_every_finding_and_statistic_has_its_words():
     assert set(help_texts.FINDING_TITLES) == set(FINDING_CODES)  # the Compare page's titles
-    assert set(STATS) <= set(help_texts.STAT_MEANINGS)  # the Guide's table
-    # words ahead of the engine: issue 12's stats (contract), measured once its branch lands; then equality again
-    assert set(help_texts.STAT_MEANINGS) - set(STATS) <= {"inactive_frac", "slope_mean", "backward_gain", "zero_frac"}
+    assert set(help_texts.STAT_MEANINGS) == set(STATS)  # the Guide's table: every stat, and no other
 
 
 def test_depth_order_is_numeric():

@@ -183,8 +183,9 @@ def test_train_runs_the_group_and_every_run_has_its_column():
     _wait_until_ended(job_id)
     app.run()  # a fragment's timer never fires in AppTest: rerun the page
     assert not app.exception
-    # the nets at a glance, loss, gradients (2), backprop as a product, saturation, histograms + a boundary per run
-    assert len(app.get("plotly_chart")) == 7 + 3
+    # the nets at a glance, loss, gradients (2), backprop as a product, saturation, weights, histograms + a boundary
+    # per run
+    assert len(app.get("plotly_chart")) == 8 + 3
     assert any("step 200 / 200" in str(p.proto) for p in app.get("progress"))
     text = " ".join(c.value for c in app.caption)
     assert text.count("finished, 200 steps") == 3

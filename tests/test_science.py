@@ -241,25 +241,29 @@ LSUV_GROUP = {
 
 def test_lsuv_gives_unit_variance_linear_outputs_on_the_init_batch():
     """Mishkin & Matas 2016, Algorithm 1: after LSUV every layer's Var(z) on the init batch is 1 ± 0.1
-    (their T_var = 0.1). With norm none and no dropout, preact_std^2 at step 0 is exactly that population
-    variance (step 0 trains on the init batch). The output layer is checked directly on the stack. A control:
-    plain orthogonal init with ReLU halves Var(z) per layer, far outside 1 ± 0.1.
+    (their T_var = 0.1), checked directly on the stack, the output layer included. The table's preact_std^2 at
+    step 0 (norm none, no dropout) is the same population variance on the probe set, 256 training points
+    besides or around the 64-point init batch: there it stays near 1 (within 0.25; observed 0.85-1.21 at
+    seeds 0-2). A control: plain orthogonal init with ReLU halves Var(z) per layer, far outside that band.
     """
-    result = engine.train(engine.parse_group(LSUV_GROUP))
-    std = stat_at(result, "preact_std")
-    for run, activation in zip("abcd", ("tanh", "relu", "sigmoid", "selu")):
-        for i in range(1, 11):
-            variance = std[run, f"h{i}"] ** 2
-            assert abs(variance - 1) < PAPER_T_VAR, f"lsuv {activation}: Var(z) of h{i} = {variance:.4f}"
-
     trainer = GroupTrainer(engine.parse_group(LSUV_GROUP))
     first_batch = trainer.data.x_train[trainer.sampler.order[: trainer.sampler.batch_size]]
+    probe_set = trainer.probes[0].probe_x
     with torch.no_grad():
         z_all = linear_outputs(trainer.stacks[0], first_batch)
         variances = torch.stack([z.var(dim=(1, 2), correction=0) for z in z_all])  # [layers incl. out, K]
+        z_probe = linear_outputs(trainer.stacks[0], probe_set)[:-1]
+        probe_variances = torch.stack([z.var(dim=(1, 2), correction=0) for z in z_probe])
     assert ((variances - 1).abs() < PAPER_T_VAR).all(), f"Var(z) per layer (rows) and run (columns):\n{variances}"
-    assert variances[:-1].T.numpy() == pytest.approx(  # the table's numbers are the same measurement
-        np.array([[std[run, f"h{i}"] ** 2 for i in range(1, 11)] for run in "abcd"]), rel=1e-4)
+
+    result = engine.train(engine.parse_group(LSUV_GROUP))
+    std = stat_at(result, "preact_std")
+    table = np.array([[std[run, f"h{i}"] ** 2 for i in range(1, 11)] for run in "abcd"])
+    assert probe_variances.T.numpy() == pytest.approx(table, rel=1e-4)  # the table's numbers: the probe set's
+    for run, activation in zip("abcd", ("tanh", "relu", "sigmoid", "selu")):
+        for i in range(1, 11):
+            variance = std[run, f"h{i}"] ** 2
+            assert abs(variance - 1) < 0.25, f"lsuv {activation}: Var(z) of h{i} on the probe set = {variance:.4f}"
 
     control = engine.train(engine.parse_group({**LSUV_GROUP, "init": "orthogonal", "b.activation": "relu"}))
     control_std = stat_at(control, "preact_std")

@@ -16,6 +16,7 @@ One module per family of charts:
   size per run side by side.
 - depth: every layer at one step, input to output: gradient size and saturation per run, the depth profile.
 - backprop: the gradient as a product of one factor per layer, with the running product and the slopes.
+- weights: weights across depth: each run's weight size and share of weights exactly 0, with words per run.
 - histograms: histograms over time as heatmaps, one run stacked or several side by side.
 - network: the net at a glance: one column per layer, coloured by a per-layer quantity.
 - predictions: what the net computes: decision boundary, predicted curve or confusion matrix.
@@ -37,6 +38,7 @@ from app.charts.histograms import histogram_grid, histogram_heatmap
 from app.charts.network import NETWORK_QUANTITIES, network_color_range, network_figure, network_figures
 from app.charts.predictions import prediction_figure
 from app.charts.style import RUN_COLORS, projected, run_color, run_label, waiting_figure
+from app.charts.weights import weights_figure
 
 __all__ = [
     "NETWORK_QUANTITIES",
@@ -65,4 +67,5 @@ __all__ = [
     "saturation_figure",
     "update_ratio_figure",
     "waiting_figure",
+    "weights_figure",
 ]

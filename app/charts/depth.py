@@ -18,6 +18,7 @@ from app.charts.style import (
     LEGEND,
     MARGIN,
     NO_FLAT_PART,
+    NO_GRADIENT,
     STAT_NAMES,
     axis_ids,
     axis_key,
@@ -39,6 +40,8 @@ from app.charts.style import (
 
 MAX_PROFILE_LAYERS = 24  # violins in a depth profile
 DEPTH_SPACING = 0.16  # between the two panels: room for the right one's tick labels and title
+ZERO_GRADIENT = "exactly 0, no gradient at all"  # a gradient's exact zero, in its hover
+NESTED_STEP = 1.5  # px: how much wider each run's line is than the next one's on a nested chart
 
 
 def depth_profile(hists: pd.DataFrame | HistCube | None, run: str, kind: str = "act", *, step: int | None = None,
@@ -102,7 +105,7 @@ def gradient_depth_figure(layers: pd.DataFrame | None, *, step: int | None = Non
     """Gradient RMS per layer at the latest step of each run (or the last one at or before `step`), layers
     in depth order on x, log y; left the back-propagated dL/dz, right dL/dW. One line per run."""
     panels = (("grad_preact_rms", "RMS dL/dz (back-propagated)"), ("weight_grad_rms", "RMS dL/dW"))
-    return _across_depth(layers, panels, log_y=True, step=step, labels=labels, runs=runs)
+    return across_depth(layers, panels, log_y=True, step=step, labels=labels, runs=runs)
 
 
 def saturation_depth_figure(layers: pd.DataFrame | None, *, step: int | None = None,
@@ -116,29 +119,34 @@ def saturation_depth_figure(layers: pd.DataFrame | None, *, step: int | None = N
             if (shown := [r for r in drawn if runs is None or r in runs])}
     stats = [*flat, "dead_frac"]
     panels = [(stat, STAT_NAMES[stat]) for stat in stats]
-    figure = _across_depth(layers, panels, log_y=False, step=step, labels=labels, y_range=[-0.02, 1.02],
+    figure = across_depth(layers, panels, log_y=False, step=step, labels=labels, y_range=[-0.02, 1.02],
                            runs=runs, only=[*flat.values(), runs])
     if not flat and figure.data:
         figure.add_annotation(NO_FLAT_PART)
     return figure
 
 
-def _across_depth(layers: pd.DataFrame | None, panels: Sequence[tuple[str, str]], *, log_y: bool,
+def across_depth(layers: pd.DataFrame | None, panels: Sequence[tuple[str, str]], *, log_y: bool | Sequence[bool],
                   step: int | None, labels: Mapping[str, str] | None, runs: Sequence[str] | None,
-                  y_range: list[float] | None = None, only: Sequence[Sequence[str] | None] | None = None) -> go.Figure:
+                  y_range: list[float] | None = None, only: Sequence[Sequence[str] | None] | None = None,
+                  zero: tuple[str, str] = (NO_GRADIENT, ZERO_GRADIENT), nested: bool = False) -> go.Figure:
     """Panels side by side, one per stat: the stat per layer (depth order on x) at the latest step of each
-    run (or the last one at or before `step`), one line per run in its colour. On log panels exact zeros
-    (no gradient at all) are drawn on a marked floor below the smallest value. `only`, per panel, names the
-    runs it may draw (None: `runs`)."""
+    run (or the last one at or before `step`), one line per run in its colour. `log_y` for all panels or per
+    panel. On log panels exact zeros are drawn on a marked floor below the smallest value, `zero` naming it
+    (the floor's label, the hover's words: for a gradient, none at all). `only`, per panel, names the runs it
+    may draw (None: `runs`). `nested`: each run's line wider than the next run's, so runs with the same values
+    (two at 0) stay visible as stripes, not one line hiding the other."""
     series = [stat_series(layers, stat) for stat, _ in panels]
     if all(s is None for s in series):
         return waiting_figure(height=320)
     cols = len(panels)
+    logs = [log_y] * cols if isinstance(log_y, bool) else list(log_y)
+    widths = _nested_widths(series, runs) if nested else {}
     layout = grid(1, cols, horizontal_spacing=DEPTH_SPACING)
     all_layers = depth_order(name for s in series if s is not None for name in s.present_layers())
     traces, annotations = [], []
     shown_runs: set[str] = set()
-    for col, (s, (stat, title)) in enumerate(zip(series, panels), start=1):
+    for col, (s, (stat, title), log) in enumerate(zip(series, panels, logs), start=1):
         xref, yref = axis_ids(1, col, cols)
         layout[axis_key(xref)].update(type="category", categoryorder="array", categoryarray=all_layers,
                                       range=[-0.5, len(all_layers) - 0.5], title={"text": "layer (input → output)"})
@@ -152,34 +160,43 @@ def _across_depth(layers: pd.DataFrame | None, panels: Sequence[tuple[str, str]]
                 lines.append((run, names, values, steps))
         axis = layout[axis_key(yref)]
         floor = None
-        if log_y:
+        if log:
             ys = [finite(values, positive=True) for _, _, values, _ in lines]
             every = np.concatenate(ys) if ys else np.array([])
             floor = log_axis(axis, every[np.isfinite(every)], any((v == 0).any() for _, _, v, _ in lines))
             axis.update(title={"text": title})
         else:
-            line_axis(axis, title, log_y, y_range)
+            line_axis(axis, title, log, y_range)
             axis.update(**nice_ticks(0, 1, 4))
         for run, names, values, steps in lines:
             label = run_label(run, labels)
+            width = widths.get(run, 2.0)
             traces.append({
-                "type": "scatter", "mode": "lines+markers", "x": names, "y": finite(values, positive=log_y),
+                "type": "scatter", "mode": "lines+markers", "x": names, "y": finite(values, positive=log),
                 "xaxis": xref, "yaxis": yref, "name": label, "legendgroup": run, "showlegend": run not in shown_runs,
-                "line": {"color": run_color(run), "width": 2}, "marker": {"size": 6}, "customdata": steps,
+                "line": {"color": run_color(run), "width": width}, "marker": {"size": 6 + 2 * (width - 2)},
+                "customdata": steps,
                 "hovertemplate": stat_hover(stat, "%{x}", label, step="%{customdata}"),
             })
             shown_runs.add(run)
             dead = values == 0
             if floor is not None and dead.any():
                 traces.append({**floor_points(np.asarray(names, dtype=object)[dead], floor, xref, yref, run_color(run),
-                                              stat_hover(stat, "%{x}", label, value="exactly 0, no gradient at all",
-                                                         step="%{customdata}"), group=run),
+                                              stat_hover(stat, "%{x}", label, value=zero[1], step="%{customdata}"),
+                                              group=run, text=zero[0]),
                                "customdata": steps[dead]})
         if floor is not None:
-            traces.append(floor_line([all_layers[0], all_layers[-1]], floor, xref, yref, show_legend=col == 1))
-            annotations.append(floor_note(xref, yref, floor))
+            traces.append(floor_line([all_layers[0], all_layers[-1]], floor, xref, yref, show_legend=col == 1,
+                                     text=zero[0]))
+            annotations.append(floor_note(xref, yref, floor, text=zero[0]))
     layout.update(height=340, legend=LEGEND, margin={**MARGIN, "t": 40}, annotations=annotations)
     return make_figure(traces, layout)
+
+
+def _nested_widths(series: Sequence[StatSeries | None], runs: Sequence[str] | None) -> dict[str, float]:
+    """Line width per run, widest first (run a), NESTED_STEP narrower each: coinciding lines show as stripes."""
+    drawn = sorted({r for s in series if s is not None for r, _, _ in s.groups() if runs is None or r in runs})
+    return {run: 2.0 + NESTED_STEP * (len(drawn) - 1 - k) for k, run in enumerate(drawn)}
 
 
 def latest_values(s: StatSeries, run: str, step: int | None) -> tuple[list[str], np.ndarray, np.ndarray]:

@@ -176,6 +176,8 @@ STAT_NAMES = {
     "backward_gain": "factor |dL/dz| here ÷ one layer up",
     "slope_mean": "mean slope f'(s)",
     "update_ratio": "update ratio ‖ΔW‖/‖W‖",
+    "weight_rms": "weight size RMS",
+    "zero_frac": "weights exactly 0",
 }
 # On a saturation chart where no run reports saturated or inactive entries: why there is no line. Mid-panel,
 # clear of the legend above and of the dead units' line, which for linear lies at 0.
@@ -238,22 +240,24 @@ def log_axis(axis: dict, positives: np.ndarray, has_zero: bool, max_ticks: int =
     return 10.0**floor_exp if floor_exp is not None else None
 
 
-def floor_line(x: list, floor: float, xref: str, yref: str, show_legend: bool) -> dict:
-    """The dashed floor of a log chart at `floor`, from x[0] to x[-1]: what lies on it got no gradient at all."""
+def floor_line(x: list, floor: float, xref: str, yref: str, show_legend: bool, text: str = NO_GRADIENT) -> dict:
+    """The dashed floor of a log chart at `floor`, from x[0] to x[-1]: what lies on it is exactly 0 (`text` says
+    what that means: for a gradient, none at all)."""
     return {"type": "scatter", "mode": "lines", "x": x, "y": [floor] * len(x), "xaxis": xref, "yaxis": yref,
-            "name": NO_GRADIENT, "legendgroup": "floor", "showlegend": show_legend,
+            "name": text, "legendgroup": "floor", "showlegend": show_legend,
             "line": {"color": FLOOR_COLOR, "width": 1.2, "dash": "dash"}, "hoverinfo": "skip"}
 
 
-def floor_note(xref: str, yref: str, floor: float) -> dict:
+def floor_note(xref: str, yref: str, floor: float, text: str = NO_GRADIENT) -> dict:
     """The floor's label, just above it at the panel's left."""
-    return {"text": NO_GRADIENT, "xref": f"{xref} domain", "yref": yref, "x": 0.01, "y": math.log10(floor),
+    return {"text": text, "xref": f"{xref} domain", "yref": yref, "x": 0.01, "y": math.log10(floor),
             "xanchor": "left", "yanchor": "bottom", "showarrow": False, "font": {"size": 10, "color": FLOOR_COLOR}}
 
 
-def floor_points(x: np.ndarray, floor: float, xref: str, yref: str, color: str, hover: str, group: str) -> dict:
+def floor_points(x: np.ndarray, floor: float, xref: str, yref: str, color: str, hover: str, group: str,
+                 text: str = NO_GRADIENT) -> dict:
     """Exact zeros drawn on the floor, in their line's colour; `hover` says they are exactly 0."""
     return {"type": "scatter", "mode": "markers", "x": x, "y": np.full(len(x), floor), "xaxis": xref, "yaxis": yref,
-            "name": NO_GRADIENT, "legendgroup": group, "showlegend": False,
+            "name": text, "legendgroup": group, "showlegend": False,
             "marker": {"color": color, "size": 7, "symbol": "x-thin", "line": {"color": color, "width": 2}},
             "hovertemplate": hover}

@@ -28,6 +28,8 @@ DEPTH_STATS = {
     "saturated_frac": "Saturated entries per layer (flat tails of sigmoid, tanh)",
     "act_std": "Spread (std) of the activations per layer",
     "update_ratio": "Update ratio per layer",
+    "zero_frac": "Share of the weights exactly 0 per layer",
+    "weight_rms": "Size (RMS) of the weights per layer",
 }
 QUANTITIES = {**CURVES, **DEPTH_STATS}
 
@@ -58,6 +60,8 @@ CHARTS: dict[str, Chart] = {
     "saturation": Chart("Saturation and dead units", ("saturated_frac", "dead_frac"), True, False),
     "saturation_depth": Chart("Saturation and dead units across depth", ("saturated_frac", "dead_frac"),
                               False, True),
+    # each run's weight size and share of weights exactly 0 per layer, with what a penalty did, in words
+    "weights": Chart("Weights across depth", ("zero_frac", "weight_rms"), True, True),
     "update": Chart("Update ratio", ("update_ratio",), True, False),
 }
 
@@ -67,20 +71,15 @@ def charts_for(runs: int) -> list[str]:
     return [name for name, chart in CHARTS.items() if (chart.comparison if runs > 1 else chart.one_run)]
 
 
-# Where an activation is flat, and so which stat measures its stuck entries (ARCHITECTURE.md, "What is measured"):
-# the squashing ones (sigmoid, tanh) in both tails, `saturated_frac`; the one-sided, ReLU-like ones on their
-# negative side, `inactive_frac`; linear nowhere, neither. engine/nets/activations.py defines both sets; its
-# ONE_SIDED comes with issue 12's stats, and until that lands the fallback names the same seven (it goes then).
-ONE_SIDED = getattr(activations, "ONE_SIDED",
-                    frozenset({"relu", "leaky_relu", "elu", "selu", "gelu", "swish", "softplus"}))
+# Where an activation is flat, and so which stat counts its stuck entries (ARCHITECTURE.md, "What is measured"):
+# engine/nets/activations.py's `tails` of each activation decides; this maps it to the stat and to words.
+FLAT_STAT = {activations.BOTH_TAILS: "saturated_frac", activations.NEGATIVE_TAIL: "inactive_frac"}
 FLAT_STATS = {"saturated_frac": "both tails", "inactive_frac": "negative side"}  # stat -> where it counts
 
 
 def flat_stat(activation: str) -> str | None:
     """The stat that counts `activation`'s stuck entries: saturated_frac, inactive_frac, or None (linear)."""
-    if activation in ONE_SIDED:  # checked first: before issue 12, SATURATING also held elu, selu and softplus
-        return "inactive_frac"
-    return "saturated_frac" if activation in activations.SATURATING else None
+    return FLAT_STAT.get(activations.SPECS[activation].tails)
 
 
 def flat_tails(activation: str) -> str:

@@ -35,7 +35,7 @@ class FastPath:
         if ws is None or ws.x is not x:
             ws = self.workspace = Workspace(stack, x)
         recorder = stack.recorder
-        recording = recorder.active
+        recording = recorder.values
         for layer in range(stack.depth):
             z, a = ws.z[layer], ws.a[layer]
             torch.baddbmm(ws.biases[layer], ws.inputs[layer], ws.weights[layer], out=z)
@@ -67,7 +67,7 @@ class FastPath:
         stack = self.stack
         ws = self.workspace
         recorder = stack.recorder
-        recording = recorder.active
+        recording = recorder.grads
         if recording:
             recorder.grad_z[stack.depth] = grad_out
         grad = grad_out

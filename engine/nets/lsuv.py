@@ -16,7 +16,7 @@ MAX_TRIES = 10
 
 def linear_outputs(stack: Stack, x: torch.Tensor) -> list[torch.Tensor]:
     """z of every layer (hidden and out), [K, B, width] each, without side effects."""
-    stack.recorder.start()
+    stack.recorder.start(values=True, grads=False)
     try:
         stack.forward(x, mode="init")
         return [*stack.recorder.z, stack.recorder.out_z]

@@ -15,9 +15,11 @@ reference is `forward`: the net written plainly and differentiated by autograd; 
 computes. The fast path (fast_path.py) computes the same step by hand, without building a graph, bit for bit
 what the reference computes; stacks with batch or layer norm always take the reference.
 
-A probe recorder, when active, keeps z (linear output), s (activation input) and a (output) of every
-hidden layer, and dL/dz (from the hand-made backward pass, or a tensor hook under autograd); when
-inactive it costs one attribute test per layer.
+A probe recorder keeps, when asked, z (linear output), s (activation input) and a (output) of every
+hidden layer in a forward pass (`values`), and dL/dz of every layer in a backward pass (`grads`: from the
+hand-made backward pass, or a tensor hook under autograd); each part costs one attribute test per layer when
+off. A probe step records only the gradients of the training step and the values of a separate forward pass
+over the probe set (engine/training/probes.py).
 """
 
 from __future__ import annotations
@@ -42,22 +44,23 @@ ALIGN_BYTES = 64  # where PyTorch's CPU allocator starts every tensor; BLAS outp
 
 @dataclass
 class Recorder:
-    """What the probes read at a probe step; empty and inactive on every other step."""
+    """What the probes read at a probe step; empty and off on every other step."""
 
-    active: bool = False
+    values: bool = False  # keep z, s, a and the logits of forward passes (not in eval mode)
+    grads: bool = False  # keep dL/dz of backward passes
     z: list[torch.Tensor] = field(default_factory=list)
     s: list[torch.Tensor] = field(default_factory=list)
     a: list[torch.Tensor] = field(default_factory=list)
     grad_z: dict[int, torch.Tensor] = field(default_factory=dict)
     out_z: torch.Tensor | None = None
 
-    def start(self) -> None:
-        self.active = True
+    def start(self, values: bool = True, grads: bool = True) -> None:
+        """Record from now on what is asked for, forgetting what was recorded before."""
+        self.values, self.grads = values, grads
         self.z, self.s, self.a, self.grad_z, self.out_z = [], [], [], {}, None
 
     def stop(self) -> None:
-        self.active = False
-        self.z, self.s, self.a, self.grad_z, self.out_z = [], [], [], {}, None
+        self.start(values=False, grads=False)
 
     def keep(self, index: int, z: torch.Tensor) -> None:
         def hook(grad: torch.Tensor) -> None:
@@ -156,7 +159,8 @@ class Stack:
         """Logits [K, B, out] for inputs x [B, in]. mode: train, eval, or init (train without side effects)."""
         h = x.unsqueeze(0).expand(self.k, -1, -1)
         recorder = self.recorder
-        recording = recorder.active and mode != "eval"
+        recording = recorder.values and mode != "eval"
+        hooking = recorder.grads
         for layer in range(self.depth):
             z = torch.baddbmm(self.biases[layer], h, self.weights[layer])
             s = self._normalize(layer, z, mode) if self.uses_norm else z
@@ -165,8 +169,8 @@ class Stack:
                 recorder.z.append(z)
                 recorder.s.append(s)
                 recorder.a.append(a)
-                if z.requires_grad:
-                    recorder.keep(layer, z)
+            if hooking and z.requires_grad:
+                recorder.keep(layer, z)
             if self.drop_p is not None and mode == "train":  # inverted dropout: eval needs no rescaling
                 keep = torch.rand(a.shape, generator=self.dropout_generator) >= self.drop_p
                 a = a * keep * self.keep_scale
@@ -174,8 +178,8 @@ class Stack:
         out = torch.baddbmm(self.biases[-1], h, self.weights[-1])
         if recording:
             recorder.out_z = out
-            if out.requires_grad:
-                recorder.keep(self.depth, out)
+        if hooking and out.requires_grad:
+            recorder.keep(self.depth, out)
         return out
 
     def _activate(self, s: torch.Tensor) -> torch.Tensor:

@@ -4,10 +4,11 @@ A job's cost is estimated from its GroupConfig alone (no net is built):
 
     work per step     3 x parameters x batch_size multiply-adds per run (forward, and a backward of twice
                       that), at MACS_PER_S; plus a fixed cost per layer (op dispatch), and the probe's cost
-                      (every activation entry of the batch, the validation forward, a fixed cost per layer)
-                      divided by probe_every
+                      (every activation entry of the probe set and gradient entry of the batch, the probe
+                      set's and the validation forward, a fixed cost per layer) divided by probe_every
     memory            parameters x 4 bytes x (weights, gradients, the update rule's state), plus the
-                      activations kept for the backward pass: batch x (sum of widths) x ACTIVATION_FLOATS
+                      activations kept for the backward pass: batch x (sum of widths) x ACTIVATION_FLOATS,
+                      or the probe pass's, if more: probe points x (sum of widths) x PROBE_COPIES
 
 The constants are this machine's one-thread speeds (measured on a 2-core AMD EPYC; see README.md's table of
 limits). The runner refines them while serving: each job's measured seconds per step (the worker times its
@@ -25,13 +26,14 @@ import math
 from dataclasses import dataclass
 
 from engine.serving.errors import JobLimitError
+from engine.training.probes import PROBE_COPIES, probe_points
 from engine.vocabulary.config import OPTIMIZER_STATE_TENSORS, RunConfig, layer_sizes, parameter_count
 from engine.vocabulary.group import GroupConfig
 
 MACS_PER_S = 1.0e10  # multiply-adds per second of one torch thread on large matrices
 LAYER_S = 1.5e-4  # per layer and step: op dispatch, the optimizer's update
 PROBE_LAYER_S = 1.2e-3  # per layer and probe: statistics and histograms, fixed part
-PROBE_ENTRY_S = 3.0e-7  # per activation entry of the batch and probe: statistics and histograms
+PROBE_ENTRY_S = 3.0e-7  # per entry and probe (probe set's activations, batch's gradients): stats and histograms
 VAL_POINTS = 1024  # a probe's validation forward uses at most this many points (engine/training/trainer.py)
 DIGITS_POINTS = 1797  # scikit-learn's digits; other datasets have `samples` points
 ACTIVATION_FLOATS = 6  # floats kept per unit and example: z, s, a, masks, gradients
@@ -66,22 +68,26 @@ class Cost:
                 f"and {_bytes(self.bytes)} of memory")
 
 
-def _run_cost(run: RunConfig, batch: int, probe_every: int) -> tuple[float, float, int]:
+def _run_cost(run: RunConfig, batch: int, train_points: int, probe_every: int) -> tuple[float, float, int]:
     params = parameter_count(run)
     widths = sum(layer_sizes(run)[1:])
     layers = len(run.hidden) + 1
     macs = 3.0 * params * batch
-    probe_s = layers * PROBE_LAYER_S + batch * widths * PROBE_ENTRY_S + VAL_POINTS * params / MACS_PER_S
+    probed = probe_points(1, list(run.hidden), train_points)
+    probe_s = (layers * PROBE_LAYER_S + (probed + batch) * widths * PROBE_ENTRY_S  # the probe set's, the grads'
+               + (VAL_POINTS + probed) * params / MACS_PER_S)
     step_s = macs / MACS_PER_S + layers * LAYER_S + probe_s / probe_every
-    memory = 4 * (params * (2 + OPTIMIZER_STATE_TENSORS[run.optimizer]) + batch * widths * ACTIVATION_FLOATS)
+    activations = max(batch * ACTIVATION_FLOATS, probed * PROBE_COPIES) * widths
+    memory = 4 * (params * (2 + OPTIMIZER_STATE_TENSORS[run.optimizer]) + activations)
     return macs, step_s, memory
 
 
 def estimate(group: GroupConfig) -> Cost:
     base = group.base
     points = DIGITS_POINTS if base.dataset == "digits" else base.samples
-    batch = max(1, min(base.batch_size, math.ceil(points * (1 - base.val_fraction))))  # as BatchSampler
-    parts = [_run_cost(run, batch, base.probe_every) for run in group.runs]
+    train_points = math.ceil(points * (1 - base.val_fraction))
+    batch = max(1, min(base.batch_size, train_points))  # as BatchSampler
+    parts = [_run_cost(run, batch, train_points, base.probe_every) for run in group.runs]
     return Cost(macs=sum(p[0] for p in parts), step_s=sum(p[1] for p in parts), bytes=sum(p[2] for p in parts))
 
 

@@ -56,7 +56,7 @@ FINDING_DEFINITIONS = {
         f"slope for every probed example: no gradient reaches their weights, so they never recover.",
     "saturation":
         f"At the latest probe, at least {SATURATED_FRACTION:.0%} of a hidden layer's entries sit where the slope is "
-        f"below 5% of its maximum, so almost no gradient passes (for the activations with flat tails: "
+        f"below 5% of its maximum, so almost no gradient passes (for the squashing activations, flat in both tails: "
         f"{', '.join(sorted(activations.SATURATING))}).",
     "sigmoid_drift":
         f"At each of the last {RECENT_POINTS} probes, a sigmoid layer's mean activation is within {SIGMOID_DRIFT:g} "

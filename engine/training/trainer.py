@@ -8,8 +8,9 @@ gives for the whole group's summed loss, bit for bit.
 A run whose loss turns non-finite ends as `diverged` at that step (its final weights are kept as
 they were); an early-stopped run ends likewise; the others go on.
 
-Probe step s measures the batch of step s before update s; step 0 is the initial net, and a last
-probe at s == steps measures the trained net without updating it.
+Probe step s measures the net before update s: its gradients on the batch of step s, and what it does to
+the probe set (engine/training/probes.py); step 0 is the initial net, and a last probe at s == steps
+measures the trained net without updating it.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from engine.nets.optimizers import StackOptimizer
 from engine.nets.stack import Stack
 from engine.training.data import BatchSampler, Dataset, make_dataset
 from engine.training.history import SCALARS, History, Snapshot
-from engine.training.probes import StackProbe
+from engine.training.probes import PROBE_POINTS, StackProbe
 from engine.vocabulary.group import GroupConfig
 
 _ATEN = torch.ops.aten
@@ -63,7 +64,7 @@ class GroupTrainer:
         for stack in self.stacks:
             apply_lsuv(stack, first_batch)
         self.optimizers = [StackOptimizer(stack) for stack in self.stacks]
-        self.probes = [StackProbe(stack) for stack in self.stacks]
+        self.probes = [StackProbe(stack, self.data.x_train[:PROBE_POINTS]) for stack in self.stacks]
         self.every_probe = any(run.early_stopping for run in group.runs)
 
         k = len(group.runs)
@@ -156,8 +157,8 @@ class GroupTrainer:
         accuracies = []
         with torch.no_grad():
             for stack, members in zip(self.stacks, self.members):
-                if probing:
-                    stack.recorder.start()
+                if probing:  # the minibatch's dL/dz; the probe set's values come from a pass of their own
+                    stack.recorder.start(values=False, grads=True)
                 logits = stack.train_forward(x)
                 loss, grad = self._loss_and_grad(logits, y, members)
                 stack.train_backward(grad)
