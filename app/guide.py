@@ -11,6 +11,7 @@ from app.pages import GUIDE
 from engine.lessons.charts import flat_tails
 from engine.training.findings import FINDING_DEFINITIONS
 from engine.training.probes import STATS
+from engine.training.verdict import VERDICT_DEFINITIONS
 from engine.vocabulary.config import CHOICE_DESCRIPTIONS
 
 # The page's own sections, after the worked example's chart sections (guide_example.SECTION_NAMES).
@@ -22,6 +23,11 @@ def findings_table() -> dict[str, list[str]]:
     """Every finding the engine can emit, by code, with its title and its one-sentence definition."""
     return {"finding": list(FINDING_DEFINITIONS), "name": [FINDING_TITLES[code] for code in FINDING_DEFINITIONS],
             "what it means": list(FINDING_DEFINITIONS.values())}
+
+
+def verdicts_table() -> dict[str, list[str]]:
+    """How an ended run is summed up in one sentence: each outcome with its definition."""
+    return {"verdict": list(VERDICT_DEFINITIONS), "what it means": list(VERDICT_DEFINITIONS.values())}
 
 
 def render() -> None:
@@ -61,4 +67,7 @@ def render() -> None:
     st.markdown("The engine's diagnoses, each defined in one sentence. On the Playground and the Compare page a "
                 "finding also names its layer and step, gives its numbers and says what to try.")
     st.table(findings_table())
+    st.markdown("Once a run has ended, one sentence sums it up instead: it learned (with its validation accuracy), "
+                "underfits, overfits or diverged.")
+    st.table(verdicts_table())
     st.markdown(FIXES)

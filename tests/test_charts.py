@@ -602,7 +602,8 @@ def test_side_by_side_panels_leave_room_for_their_tick_labels(group, deep):
         (charts.loss_accuracy_figure(deep.scalars), pair, 1),
         (charts.gradient_depth_figure(group.layers, labels=group.labels), pair, 1),
         (charts.gradient_depth_figure(deep.layers), pair, 1),
-        (charts.saturation_depth_figure(group.layers, labels=group.labels), pair, 1),
+        # relu beside sigmoid and tanh: saturated, inactive and dead units side by side, two neighbouring pairs
+        (charts.saturation_depth_figure(group.layers, labels=group.labels), pair, 2),
         (charts.histogram_grid(group.hists, ids, "act", labels=group.labels), full, 4 * 2),
         (charts.histogram_grid(group.hists, ids, "grad", labels=group.labels), full, 4 * 2),
         (charts.histogram_grid(group.hists, [*ids, "a"], "act", labels=group.labels), full, 4 * 3),  # four runs

@@ -17,6 +17,7 @@ from app.help_texts import HOW_TO_READ
 from app.pages import GUIDE
 from engine.lessons.worked_example import HEALTHY, VANISHING, WorkedExample, train_example
 from engine.training.findings import FINDING_CODES, FINDING_DEFINITIONS
+from engine.training.verdict import VERDICT_DEFINITIONS
 from engine.vocabulary.config import ACTIVATIONS, INITS, OPTIMIZERS, SATURATING_ACTIVATIONS
 
 MAIN = str(Path(__file__).resolve().parent.parent / "app" / "main.py")
@@ -97,6 +98,12 @@ def test_the_guide_defines_every_finding_the_engine_can_emit(guide_page: AppTest
         assert meanings[code] == FINDING_DEFINITIONS[code] and meanings[code].endswith(".")
         assert len(meanings[code].split()) >= 10, f"{code}: a sentence, not a placeholder"
     assert "1%" in FINDING_DEFINITIONS["vanishing_gradients"]  # read from the threshold the rule uses
+
+
+def test_the_guide_defines_every_verdict_of_an_ended_run(guide_page: AppTest) -> None:
+    table = next(t.value for t in guide_page.table if t.value.columns[0] == "verdict")
+    assert dict(zip(table["verdict"], table["what it means"])) == VERDICT_DEFINITIONS
+    assert set(VERDICT_DEFINITIONS) == {"learned", "underfits", "overfits", "diverged"}
 
 
 def test_the_guide_lists_the_findings_of_its_example(guide_page: AppTest) -> None:

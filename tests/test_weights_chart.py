@@ -13,7 +13,8 @@ import plotly.io as pio
 import pytest
 
 from app import charts
-from app.charts.weights import TITLE, ZERO_RANGE, weight_words
+from app.charts.style import WORDS
+from app.charts.weights import ZERO_RANGE, weight_words
 from engine.lessons.charts import CHARTS, charts_for
 from tests.layer_tables import layers_table, per_layer
 
@@ -57,7 +58,7 @@ def _line(fig: go.Figure, run: str, panel: str) -> go.Scatter:
 
 def _words(fig: go.Figure) -> str:
     """The words above the panels."""
-    (note,) = [a for a in fig.layout.annotations if a.name == TITLE]
+    (note,) = [a for a in fig.layout.annotations if a.name == WORDS]
     return note.text
 
 

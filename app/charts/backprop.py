@@ -33,13 +33,13 @@ from app.charts.style import (
     run_color,
     run_label,
     waiting_figure,
+    words_above,
 )
 
 SIGMOID_MAX_SLOPE = 0.25  # sigmoid's f'(0) = 1/4, its largest slope
 SIGMOID_LINE = "sigmoid's largest slope"
 REFERENCE = "#555555"
 HEIGHT = 380
-TEXT_LINE_PX = 17  # one line of the title's words
 
 
 def backprop_figure(layers: pd.DataFrame | None, *, step: int | None = None, labels: Mapping[str, str] | None = None,
@@ -133,13 +133,11 @@ def backprop_figure(layers: pd.DataFrame | None, *, step: int | None = None, lab
     for ref in ("xaxis", "xaxis2"):
         layout[ref].update(type="category", categoryorder="array", categoryarray=all_layers,
                            range=[-0.5, len(all_layers) - 0.5], title={"text": "layer (input → output)"})
-    title = "<br>".join(words)
-    top = 40 + TEXT_LINE_PX * title.count("<br>")
+    note, extra = words_above(words)
     layout.update(
-        height=HEIGHT + TEXT_LINE_PX * title.count("<br>"), annotations=annotations,
-        title={"text": title, "x": 0.01, "xanchor": "left", "y": 0.99, "yanchor": "top", "font": {"size": 12}},
+        height=HEIGHT + extra, annotations=[*annotations, note],
         legend={"orientation": "h", "yanchor": "top", "y": -0.22, "xanchor": "left", "x": 0, "font": {"size": 11}},
-        margin={**MARGIN, "t": top + 10, "b": 60},
+        margin={**MARGIN, "t": 50 + extra, "b": 60},
     )
     return make_figure(traces, layout)
 
@@ -163,7 +161,7 @@ def _why(lead: str, names: list[str], factors: np.ndarray, product: np.ndarray, 
     text = (f"{lead}{names[0]} gets {_times(product[0])} {names[-1]}'s gradient: {below} of the {len(names) - 1} "
             f"factors on the way down are below 1")
     if activation == "sigmoid":
-        text += ", and each includes a slope f'(s), at most 0.25 for sigmoid"
+        text += "; each includes sigmoid's slope f'(s), at most 0.25"
     return text
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import copy
 import html
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -44,6 +44,8 @@ _TEMPLATE = {  # the parts of plotly_white used here, without its 7 KB of trace 
     }
 }
 MARGIN = {"l": 10, "r": 10, "t": 30, "b": 10}
+WORDS = "words"  # the name of the annotation that says, above a chart's panels, what its numbers show
+TEXT_LINE_PX = 17  # one line of those words
 LEGEND = {"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "left", "x": 0, "font": {"size": 11}}
 
 
@@ -261,3 +263,13 @@ def floor_points(x: np.ndarray, floor: float, xref: str, yref: str, color: str, 
             "name": text, "legendgroup": group, "showlegend": False,
             "marker": {"color": color, "size": 7, "symbol": "x-thin", "line": {"color": color, "width": 2}},
             "hovertemplate": hover}
+
+
+def words_above(lines: Sequence[str]) -> tuple[dict, int]:
+    """An annotation holding `lines` above the panels, growing upward into the top margin, and the pixels its
+    lines beyond the first need there (a multi-line layout title anchors by its first line and is cut off or
+    overlaps the panels)."""
+    note = {"text": "<br>".join(lines), "xref": "paper", "yref": "paper", "x": 0, "y": 1, "xanchor": "left",
+            "yanchor": "bottom", "yshift": 12, "align": "left", "showarrow": False, "font": {"size": 12},
+            "name": WORDS}
+    return note, TEXT_LINE_PX * max(len(lines) - 1, 0)

@@ -19,16 +19,14 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from app.charts.arrays import depth_order, stat_series
-from app.charts.backprop import TEXT_LINE_PX
 from app.charts.depth import across_depth, latest_values
-from app.charts.style import MARGIN, WAITING, axis_ids, axis_key, run_label
+from app.charts.style import MARGIN, WAITING, axis_ids, axis_key, run_label, words_above
 
 PANELS = (("weight_rms", "weight RMS (log)"), ("zero_frac", "share of weights exactly 0"))
 ZERO_RANGE = [-0.06, 1.04]  # 0% sits clearly above the panel's bottom edge
 ZERO_TICKS = [0.0, 0.25, 0.5, 0.75, 1.0]
 ALL_ZERO = "every weight exactly 0"  # the RMS panel's floor: a layer whose weights are all 0
 HEIGHT = 360
-TITLE = "words"  # the name of the annotation that says what the numbers show
 
 
 def weights_figure(layers: pd.DataFrame | None, *, step: int | None = None, labels: Mapping[str, str] | None = None,
@@ -48,18 +46,12 @@ def weights_figure(layers: pd.DataFrame | None, *, step: int | None = None, labe
             xref, yref = axis_ids(1, col, 2)
             notes.append({"text": WAITING, "xref": f"{xref} domain", "yref": f"{yref} domain", "x": 0.5, "y": 0.5,
                           "showarrow": False, "font": {"size": 13, "color": "#888888"}})
-    title = "<br>".join(weight_words(layers, step=step, labels=labels, runs=runs, penalties=penalties))
-    lines = title.count("<br>")
-    # the words above the panels, growing upward into the top margin, sized for every line (an annotation: a
-    # multi-line layout title anchors by its first line and would overlap the panels)
-    notes.append({"text": title, "xref": "paper", "yref": "paper", "x": 0, "y": 1, "xanchor": "left",
-                  "yanchor": "bottom", "yshift": 12, "align": "left", "showarrow": False, "font": {"size": 12},
-                  "name": TITLE})
+    note, extra = words_above(weight_words(layers, step=step, labels=labels, runs=runs, penalties=penalties))
+    notes.append(note)
     layout.update(
-        height=HEIGHT + TEXT_LINE_PX * lines, annotations=notes,
-
+        height=HEIGHT + extra, annotations=notes,
         legend={"orientation": "h", "yanchor": "top", "y": -0.22, "xanchor": "left", "x": 0, "font": {"size": 11}},
-        margin={**MARGIN, "t": 50 + TEXT_LINE_PX * lines, "b": 60},
+        margin={**MARGIN, "t": 50 + extra, "b": 60},
     )
     return figure.update_layout(layout)
 
