@@ -1,9 +1,12 @@
 """`python -m engine run ...`: train without a browser, show progress, write the tables, print findings.
-`python -m engine presets` lists the presets; `python -m engine previews [--check]` writes (or checks)
-presets/previews.json, the Gallery's preview of each preset (engine/lessons/previews.py).
+`python -m engine presets` lists the presets; `python -m engine presets --check [--seeds 0-4] [--preset ID ...]`
+trains each preset at each seed and checks its claims (engine/lessons/check.py), printing a preset x seed table;
+`python -m engine previews [--check]` writes (or checks) presets/previews.json, the Gallery's preview of each
+preset (engine/lessons/previews.py).
 
-Exit codes: 0 for a finished, early-stopped or diverged run (divergence is a result), 2 for bad input
-(the message names each bad key; nothing is written), 1 for an internal error.
+Exit codes: 0 for a finished, early-stopped or diverged run (divergence is a result) and for a check whose
+claims all hold, 1 for a check with a failed claim and for an internal error, 2 for bad input (the message
+names each bad key; nothing is written).
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import torch
 from tqdm import tqdm
 
 from engine.api import train
-from engine.lessons.presets import all_presets, load_preset, load_preset_file, preset_ids, resolve
+from engine.lessons.presets import PRESET_DIR, all_presets, load_preset, load_preset_file, preset_ids, resolve
 from engine.vocabulary.config import ConfigError, Problem
 from engine.vocabulary.files import read_yaml_file
 from engine.vocabulary.group import GroupConfig, parse_group
@@ -37,7 +40,13 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--out", help="folder for config.yaml, the CSV files (pretrain.csv too when a run "
                                    "pre-trains), summary.json and weights.pt "
                                    "(default: runs/<time>)")
-    commands.add_parser("presets", help="list the presets")
+    presets = commands.add_parser("presets", help="list the presets, or check their claims (--check)")
+    presets.add_argument("--check", action="store_true",
+                         help="train every preset at each seed and check its claims; exit 1 if any fails")
+    presets.add_argument("--seeds", help="with --check: the seeds, e.g. 3, 0-4 or 0,2,5 (default 0-4)")
+    presets.add_argument("--preset", dest="preset_ids", action="append", default=[], metavar="ID",
+                         help="with --check: check only this preset (repeatable)")
+    presets.add_argument("--dir", default=str(PRESET_DIR), help="the folder of preset files (default: presets/)")
     previews = commands.add_parser("previews", help="train each preset's short preview run and write "
                                                     "presets/previews.json (the Gallery's charts)")
     previews.add_argument("--check", action="store_true",
@@ -142,11 +151,36 @@ def command_run(args: argparse.Namespace) -> int:
     return 0
 
 
-def command_presets() -> int:
-    for preset_id in preset_ids():
-        preset = load_preset(preset_id)
-        print(f"{preset.id:32} {preset.topic:15} {preset.title}")
-    return 0
+def command_presets(args: argparse.Namespace) -> int:
+    directory = Path(args.dir)
+    if not args.check and (args.seeds is not None or args.preset_ids):
+        option = "--seeds" if args.seeds is not None else "--preset"
+        raise ConfigError([Problem(key=option, value=repr(args.seeds or args.preset_ids[0])[:60],
+                                   message="only means something with --check",
+                                   allowed=f"python -m engine presets --check {option} ...")])
+    if not args.check:
+        for preset_id in preset_ids(directory):
+            preset = load_preset(preset_id, directory)
+            print(f"{preset.id:32} {preset.topic:15} {preset.title}")
+        return 0
+    from engine.lessons import check  # imported here: listing does not need it
+
+    seeds = check.parse_seeds("0-4" if args.seeds is None else args.seeds)
+    presets = [load_preset(preset_id, directory) for preset_id in args.preset_ids or preset_ids(directory)]
+    if not presets:
+        raise ConfigError([Problem(key="--dir", value=repr(args.dir)[:80], message="holds no preset file",
+                                   allowed="a folder of preset .yaml files")])
+    total = sum(len(check.seeds_needed(preset, seeds)) for preset in presets)
+    started = time.perf_counter()
+    with tqdm(total=total, unit="run", file=sys.stderr, desc="checking") as bar:
+        def trained(preset_id: str, seed: int) -> None:
+            bar.set_postfix_str(f"{preset_id} seed {seed}")
+            bar.update()
+
+        checks = [check.check_preset(preset, seeds, trained) for preset in presets]
+    print(check.table(checks, seeds))
+    print(f"({total} training runs in {time.perf_counter() - started:.0f} s)")
+    return 0 if all(c.holds for c in checks) else 1
 
 
 def command_previews(args: argparse.Namespace) -> int:
@@ -183,7 +217,7 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(1)  # small nets: more threads only add contention
     try:
         if args.command == "presets":
-            return command_presets()
+            return command_presets(args)
         if args.command == "previews":
             return command_previews(args)
         return command_run(args)

@@ -17,6 +17,16 @@ A claim is a measurable sentence that a test checks by running the preset, e.g.
 A value names either a layer stat (`stat` + `layer`) or a scalar (`metric` + `split`), at `step`
 (a step number, `first` or `last`), optionally averaged over the last `mean_of_last` points.
 A claim may instead name a finding: `finding: {run: a, code: vanishing_gradients}`.
+
+Every claim must hold at any seed: `python -m engine presets --check --seeds 0-4` (engine/lessons/check.py)
+runs each preset with every run's `seed` replaced, so a preset sets `seed` at most once, unprefixed. Where
+an effect is a lottery, a claim says so and counts it instead: with
+
+      over_seeds: {count: 8, at_least: 2}
+
+the claim's condition is checked at `count` consecutive seeds starting from the one being checked (the
+preset is trained at each) and holds if it is true at `at_least` of them (and at most `at_most`, if given),
+e.g. "ReLU's top layer dies in at least 2 of 8 seeds".
 """
 
 from __future__ import annotations
@@ -39,6 +49,7 @@ from engine.vocabulary.group import GroupConfig, parse_group
 PRESET_DIR = Path(__file__).resolve().parents[2] / "presets"
 PRESET_ID = re.compile(r"[a-z0-9][a-z0-9-]{1,60}")
 MAX_LESSON = 110  # one line on a Gallery card
+MAX_SEED_COUNT = 20  # an over_seeds claim trains its preset this many times per checked seed, at most
 TOPICS = ("gradients", "activations", "initialization", "normalization", "regularization", "optimization",
           "data", "depth", "debugging")
 
@@ -86,6 +97,34 @@ class FindingRef(BaseModel):
     layer: str | None = None
 
 
+class OverSeeds(BaseModel):
+    """How many of `count` consecutive seeds a lottery claim's condition must hold at."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    count: int = Field(ge=2, le=MAX_SEED_COUNT)
+    at_least: int | None = Field(None, ge=0)
+    at_most: int | None = Field(None, ge=0)
+
+    @model_validator(mode="after")
+    def _bounds(self) -> OverSeeds:
+        if self.at_least is None and self.at_most is None:
+            raise ValueError("over_seeds needs at_least or at_most (how many of the seeds the claim holds at)")
+        low, high = self.at_least or 0, self.count if self.at_most is None else self.at_most
+        if not low <= high <= self.count:
+            raise ValueError(f"over_seeds needs 0 <= at_least <= at_most <= count ({self.count})")
+        return self
+
+    def judge(self, first_seed: int, held: list[bool]) -> tuple[bool, str]:
+        """(holds, what was observed) from the outcome at each seed, first_seed onward."""
+        hits = sum(held)
+        holds = len(held) == self.count and (self.at_least is None or hits >= self.at_least) \
+            and (self.at_most is None or hits <= self.at_most)
+        seeds = [first_seed + i for i, ok in enumerate(held) if ok]
+        return holds, (f"true at {hits} of {len(held)} seeds {first_seed}-{first_seed + len(held) - 1}"
+                       f" ({', '.join(map(str, seeds)) or 'none'})")
+
+
 class Claim(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -96,6 +135,7 @@ class Claim(BaseModel):
     below: float | None = None
     finding: FindingRef | None = None
     absent: bool = False  # with `finding`: the finding must NOT be there
+    over_seeds: OverSeeds | None = None  # a lottery: the condition holds at some of several seeds
 
     @model_validator(mode="after")
     def _complete(self) -> Claim:
@@ -196,6 +236,13 @@ def load_preset_file(path: str | Path) -> Preset:
         raise ConfigError([Problem(key="key_chart", value=preset.key_chart,
                                    message="is not drawn on the page this preset opens on",
                                    allowed="one of " + ", ".join(charts_for(len(group.runs))))], source=str(path))
+    pinned = [key for key in preset.config if str(key).strip().partition(".")[2] == "seed"]
+    if pinned:  # the seed check replaces every run's seed: a run's own seed would be silently overridden
+        raise ConfigError([Problem(key=f"config.{key}", value=_shown(preset.config[key]),
+                                   message="a comparison run may not pin its own seed",
+                                   allowed="`seed` once, without a prefix: every run shares it, and "
+                                           "`presets --check --seeds` replaces it") for key in pinned],
+                          source=str(path))
     if path.stem != preset.id:
         raise ConfigError([Problem(key="id", value=preset.id, message="differs from the file name",
                                    allowed=f"id: {path.stem}")], source=str(path))
