@@ -101,8 +101,10 @@ def _print_summary(summary: dict, out: Path, seconds: float) -> None:
         parts = [f"{name}={final[name]:.4g}" for name in ("val_loss", "val_accuracy") if name in final]
         name = run["run"] if run["label"] == run["run"] else f"{run['run']} ({run['label']})"
         print(f"  run {name}: {run['status']} after {run['steps']} steps  " + "  ".join(parts))
+        if run.get("verdict"):  # the outcome in one sentence (engine/training/verdict.py)
+            print(f"    {run['verdict']}")
     findings = summary["findings"]
-    print("\nFindings:" if findings else "\nFindings: none, the net trains in a healthy way.")
+    print("\nFindings:" if findings else "\nFindings: none.")
     for finding in findings:
         where = f" [{finding['layer']}]" if finding["layer"] else ""
         print(f"  - run {finding['run']}{where} {finding['code']}: {finding['message']}")

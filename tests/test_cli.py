@@ -144,8 +144,9 @@ def test_short_run_writes_every_file_and_replays_from_its_config(tmp_path, capsy
     for name in FILES:
         assert (first / name).is_file(), name
     assert "Findings" in stdout and str(first) in stdout
-
     outputs = read_outputs(first)
+    for run in outputs["summary"]["runs"]:  # each ended run's one-sentence outcome, as the pages show it
+        assert run["verdict"] and f"    {run['verdict']}" in stdout
     for name, columns in COLUMNS.items():
         table = outputs[name]
         assert list(table.columns) == columns, name

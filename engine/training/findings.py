@@ -56,8 +56,8 @@ FINDING_DEFINITIONS = {
         f"slope for every probed example: no gradient reaches their weights, so they never recover.",
     "saturation":
         f"At the latest probe, at least {SATURATED_FRACTION:.0%} of a hidden layer's entries sit where the slope is "
-        f"below 5% of its maximum, so almost no gradient passes (for the squashing activations, flat in both tails: "
-        f"{', '.join(sorted(activations.SATURATING))}).",
+        f"below 5% of its maximum, so each such entry passes back under 5% of the gradient it would at the steepest "
+        f"point (for the squashing activations, flat in both tails: {', '.join(sorted(activations.SATURATING))}).",
     "sigmoid_drift":
         f"At each of the last {RECENT_POINTS} probes, a sigmoid layer's mean activation is within {SIGMOID_DRIFT:g} "
         f"of 0 or of 1 (it starts near 0.5): its units sit near a flat end of the curve, as Glorot and Bengio "
@@ -174,7 +174,8 @@ def _saturation(run: str, layers: pd.DataFrame, config: RunConfig) -> list[Findi
     layer = str(saturated.idxmax())
     return [Finding(run, "saturation", layer, int(step), _said(
         f"Saturation: at step {step}, {saturated.max():.0%} of {layer}'s {config.activation} units sit on the flat "
-        f"part of the curve (slope below 5% of its maximum), where almost no gradient passes.", "saturation", config))]
+        f"part of the curve (slope below 5% of its maximum), where each passes back under 5% of the gradient it "
+        f"would at the steepest point: they act as stuck switches.", "saturation", config))]
 
 
 def _sigmoid_drift(run: str, layers: pd.DataFrame, config: RunConfig) -> list[Finding]:
