@@ -135,7 +135,7 @@ def test_filters_one_heatmap_per_run_tile_i_is_unit_i(pretrained):
             assert (custom[top:top + 8, left:left + 8, 0] == unit).all()
         assert np.isnan(z[8]).all() and np.isnan(z[:, 8]).all()
         assert np.nanmax(np.abs(z)) == pytest.approx(1.0) and (trace.zmin, trace.zmax) == (-1, 1)
-    assert "first 20 of 32 units" in _words(fig) and "standardized" in _words(fig)
+    assert "first 20 of 32 units" in _words(fig) and "standardized pixels unless standardize is false" in _words(fig)
 
 
 def test_filters_of_a_2d_dataset_are_arrows_to_each_units_weights():

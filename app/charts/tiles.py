@@ -66,7 +66,8 @@ def filters_figure(weights: Mapping[str, np.ndarray], *, image_shape: tuple[int,
         traces = [_filter_tiles(run, arrays[run], image_shape, col, len(runs), labels)
                   for col, run in enumerate(runs, start=1)]
         words = [f"h1's weights, one {image_shape[0]}x{image_shape[1]} image per unit ({shown}), each scaled to its "
-                 "own largest |weight|: red +, blue -, white 0. They act on standardized inputs."]
+                 "own largest |weight|: red +, blue -, white 0.",
+                 "They act on the net's inputs: on digits, standardized pixels unless standardize is false."]
         return _panels(traces, runs, labels, words, square=True)
     if all(a.shape[1] == 2 for a in arrays.values()):
         traces = [_arrows(run, arrays[run], col, len(runs), labels) for col, run in enumerate(runs, start=1)]
@@ -112,8 +113,8 @@ def _filter_tiles(run: str, units: np.ndarray, shape: tuple[int, int], col: int,
     return {
         "type": "heatmap", "z": big, "customdata": np.stack([index, raw], axis=-1), "xaxis": xref, "yaxis": yref,
         "colorscale": DIVERGING, "zmin": -1, "zmax": 1, "showscale": False, "hoverongaps": False, "name": label,
-        "hovertemplate": f"{label} · unit %{{customdata[0]}}: weight %{{customdata[1]:.3g}} on a standardized "
-                         "pixel (%{z:.0%} of the unit's largest |weight|)<extra></extra>",
+        "hovertemplate": f"{label} · unit %{{customdata[0]}}: weight %{{customdata[1]:.3g}} on this pixel of the "
+                         "net's input (%{z:.0%} of the unit's largest |weight|)<extra></extra>",
     }
 
 
