@@ -58,10 +58,8 @@ def pretraining_figure(pretrain: pd.DataFrame | None, *, labels: Mapping[str, st
     layout = grid(1, 2, horizontal_spacing=SPACING)
     traces = _reconstruction(table, layout, labels) + _probe(table, layout, labels)
     note, extra = words_above(pretraining_words(table, labels=labels))
-    layout.update(height=HEIGHT + extra, annotations=[note], legend=LEGEND,
-                  margin={**MARGIN, "t": 50 + extra})
-    layout["legend"] = {**LEGEND, "yanchor": "top", "y": -0.2}
-    layout["margin"]["b"] = 60
+    layout.update(height=HEIGHT + extra, annotations=[note], legend={**LEGEND, "yanchor": "top", "y": -0.3},
+                  margin={**MARGIN, "t": 50 + extra, "b": 70})  # the legend below the axis titles
     return make_figure(traces, layout)
 
 
@@ -86,7 +84,8 @@ def _reconstruction(table: pd.DataFrame, layout: dict, labels: Mapping[str, str]
         label = run_label(run, labels)
         for position, layer in enumerate(layers):
             line = mine[mine["layer"] == layer].sort_values("epoch")
-            tone = shade(run_color(run), position / max(1, len(layers) - 1))
+            depth = position / (len(layers) - 1) if len(layers) > 1 else 0.5  # one layer: the run's own colour
+            tone = shade(run_color(run), depth)
             traces.append({
                 "type": "scatter", "mode": "lines+markers", "x": line["epoch"].to_numpy(),
                 "y": line["value"].to_numpy(dtype=np.float64), "xaxis": xref, "yaxis": yref,
