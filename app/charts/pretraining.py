@@ -76,14 +76,14 @@ def _shown(pretrain: pd.DataFrame | None, runs: Sequence[str] | None) -> pd.Data
 
 def _reconstruction(table: pd.DataFrame, layout: dict, labels: Mapping[str, str] | None) -> list[dict]:
     xref, yref = axis_ids(1, 1, 2)
-    rows = table[table["metric"] == RECONSTRUCTION]
+    rows = table[table["metric"] == RECONSTRUCTION].sort_values("epoch", kind="stable")
+    lines = {key: line for key, line in rows.groupby(["run", "layer"], sort=False)}  # one pass, not one per line
     traces = []
-    for run in sorted(rows["run"].unique()):
-        mine = rows[rows["run"] == run]
-        layers = depth_order(mine["layer"].unique())
+    for run in sorted({run for run, _ in lines}):
+        layers = depth_order(layer for r, layer in lines if r == run)
         label = run_label(run, labels)
         for position, layer in enumerate(layers):
-            line = mine[mine["layer"] == layer].sort_values("epoch")
+            line = lines[(run, layer)]
             depth = position / (len(layers) - 1) if len(layers) > 1 else 0.5  # one layer: the run's own colour
             tone = shade(run_color(run), depth)
             traces.append({
@@ -121,10 +121,10 @@ def _probe(table: pd.DataFrame, layout: dict, labels: Mapping[str, str] | None) 
         axis.update(rangemode="tozero", title={"text": " / ".join(PROBES[m] for m in sorted(metrics)) or "probe"},
                     **nice_ticks(0, top if top > 0 else 1.0, 4))
     traces = []
-    for run in sorted(rows["run"].unique()):
-        mine = rows[rows["run"] == run]
-        layers = depth_order(mine["layer"].unique())
-        values = [float(mine.loc[mine["layer"] == layer, "value"].iloc[-1]) for layer in layers]
+    for run, mine in rows.groupby("run", sort=True):
+        last = mine.groupby("layer", sort=False)["value"].last()
+        layers = depth_order(last.index)
+        values = [float(last[layer]) for layer in layers]
         metric = mine["metric"].iloc[0]
         label = run_label(run, labels)
         shown = "%{y:.1%}" if metric == "probe_accuracy" else "%{y:.3g}"
@@ -145,44 +145,43 @@ def pretraining_words(pretrain: pd.DataFrame | None, *, labels: Mapping[str, str
     table = _shown(pretrain, runs)
     if table is None:
         return []
+    recon = table[table["metric"] == RECONSTRUCTION].sort_values("epoch", kind="stable")
+    lines = {key: line for key, line in recon.groupby(["run", "layer"], sort=False)}
+    probes = table[table["metric"].isin(list(PROBES))].groupby(["run", "layer"], sort=False)[["metric", "value"]]
+    reads = {key: (str(last["metric"]), float(last["value"])) for key, last in probes.last().iterrows()}
     words = []
     for run in sorted(table["run"].unique()):
-        mine = table[table["run"] == run]
-        parts = [part for part in (_fall(mine), _reads(mine)) if part]
+        fall = _fall({layer: line for (r, layer), line in lines.items() if r == run})
+        read = _reads({layer: value for (r, layer), value in reads.items() if r == run})
+        parts = [part for part in (fall, read) if part]
         if parts:
             words.append(f"{run_label(run, labels)}: " + "; ".join(parts))
     return words
 
 
-def _fall(mine: pd.DataFrame) -> str:
-    rows = mine[mine["metric"] == RECONSTRUCTION]
-    if rows.empty:
+def _fall(lines: Mapping[str, pd.DataFrame]) -> str:
+    """How the first layer's reconstruction error moved over its epochs so far."""
+    if not lines:
         return ""
-    first = depth_order(rows["layer"].unique())[0]
-    line = rows[rows["layer"] == first].sort_values("epoch")
+    first = depth_order(lines)[0]
+    line = lines[first]
     start, end = float(line["value"].iloc[0]), float(line["value"].iloc[-1])
     epochs = int(line["epoch"].iloc[-1] - line["epoch"].iloc[0])
     if len(line) < 2 or not (math.isfinite(start) and math.isfinite(end)):
         return f"{first}'s reconstruction error {end:.2g}"
-    verb = "fell" if end < start else "rose" if end > start else "stayed"
     span = f"in {epochs} epoch{'s' if epochs != 1 else ''}"
-    if verb == "stayed":
+    if end == start:
         return f"{first}'s reconstruction error stayed at {end:.2g} {span}"
-    return f"{first}'s reconstruction error {verb} from {start:.2g} to {end:.2g} {span}"
+    return f"{first}'s reconstruction error {'fell' if end < start else 'rose'} from {start:.2g} to {end:.2g} {span}"
 
 
-def _reads(mine: pd.DataFrame) -> str:
-    rows = mine[mine["metric"].isin(list(PROBES))]
-    if rows.empty:
+def _reads(reads: Mapping[str, tuple[str, float]]) -> str:
+    """What the probe reads from the first layer's code and, when deeper, the top one's."""
+    if not reads:
         return ""
-    layers = depth_order(rows["layer"].unique())
-    ends = [layers[0]] if len(layers) == 1 else [layers[0], layers[-1]]
-    values = {layer: rows[rows["layer"] == layer] for layer in ends}
-    text = [_probe_value(values[layer]) + f" from {layer}'s code" for layer in ends]
-    lead = "the probe reads " if rows["metric"].iloc[0] == "probe_accuracy" else "the probe's MSE is "
-    return lead + " and ".join(text)
-
-
-def _probe_value(rows: pd.DataFrame) -> str:
-    value = float(rows["value"].iloc[-1])
-    return f"{value:.0%}" if rows["metric"].iloc[-1] == "probe_accuracy" else f"{value:.3g}"
+    layers = depth_order(reads)
+    ends = layers[:1] if len(layers) == 1 else [layers[0], layers[-1]]
+    accuracy = reads[layers[0]][0] == "probe_accuracy"
+    text = [(f"{reads[layer][1]:.0%}" if accuracy else f"{reads[layer][1]:.3g}") + f" from {layer}'s code"
+            for layer in ends]
+    return ("the probe reads " if accuracy else "the probe's MSE is ") + " and ".join(text)

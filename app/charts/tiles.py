@@ -91,7 +91,8 @@ def fantasies_figure(samples: Mapping[str, np.ndarray], *, image_shape: tuple[in
         low, high = float(np.nanmin(images)), float(np.nanmax(images))
         xref, yref = axis_ids(1, col, len(runs))
         traces.append({
-            "type": "heatmap", "z": big, "customdata": index, "xaxis": xref, "yaxis": yref, "colorscale": INK,
+            "type": "heatmap", "z": big.astype(np.float32), "customdata": index.astype(np.int16), "xaxis": xref,
+            "yaxis": yref, "colorscale": INK,
             "zmin": low, "zmax": high if high > low else low + 1, "showscale": False, "hoverongaps": False,
             "name": run_label(run, labels),
             "hovertemplate": f"{run_label(run, labels)} · fantasy %{{customdata}}: %{{z:.2f}}<extra></extra>",
@@ -111,7 +112,8 @@ def _filter_tiles(run: str, units: np.ndarray, shape: tuple[int, int], col: int,
     xref, yref = axis_ids(1, col, cols)
     label = run_label(run, labels)
     return {
-        "type": "heatmap", "z": big, "customdata": np.stack([index, raw], axis=-1), "xaxis": xref, "yaxis": yref,
+        "type": "heatmap", "z": big.astype(np.float32), "xaxis": xref, "yaxis": yref,
+        "customdata": np.stack([index, raw], axis=-1).astype(np.float32),  # float32: half the bytes sent
         "colorscale": DIVERGING, "zmin": -1, "zmax": 1, "showscale": False, "hoverongaps": False, "name": label,
         "hovertemplate": f"{label} · unit %{{customdata[0]}}: weight %{{customdata[1]:.3g}} on this pixel of the "
                          "net's input (%{z:.0%} of the unit's largest |weight|)<extra></extra>",
