@@ -15,6 +15,7 @@ from app.charts import fantasies_figure, filters_figure, pretraining_figure
 from app.charts.pretraining import pretraining_words
 from app.charts.style import WAITING, WORDS
 from app.charts.tiles import tiled
+from engine.pretraining.greedy import FANTASY_STEPS
 from engine.training.trainer import GroupTrainer
 from engine.vocabulary.group import parse_group
 
@@ -157,6 +158,7 @@ def test_fantasies_are_the_samples_in_grey(pretrained):
     assert z.shape == (4 * 9 - 1, 4 * 9 - 1)  # 16 samples in a 4x4 grid
     np.testing.assert_allclose(z[9:17, 18:26], samples["a"][6].reshape(8, 8), rtol=1e-6)  # sample 6: row 1, col 2
     assert (trace.zmin, trace.zmax) == pytest.approx((samples["a"].min(), samples["a"].max()))
+    assert _words(fig).startswith(f"16 samples the RBM dreams up: {FANTASY_STEPS} Gibbs steps")
 
 
 def test_without_weights_or_samples_they_wait():
