@@ -69,6 +69,20 @@ HOW_TO_READ: dict[str, str] = {
     "update": "How much each step changes a layer's weights relative to their size, log scale. The dashed line "
               "is the rule of thumb 1e-3: far above, the learning rate is too high; far below, the layer "
               "barely learns.",
+    "pretraining": "Greedy pre-training trains one layer at a time, without labels, on the codes of the layers "
+                   "below (frozen). Left: each layer's reconstruction error (mean squared, on that layer's input) "
+                   "over its epochs, light lines near the input, dark near the output; falling means the layer "
+                   "learns to describe its input. Right: how well a linear read-out (a ridge probe on the labelled "
+                   "training points, scored on validation) predicts the target from each layer's code after its "
+                   "phase: features worth having before any fine-tuning.",
+    "filters": "The first layer's weights, one small image per unit (on digits, 8x8: red pixels push the unit up, "
+               "blue down), each scaled to its own largest weight so its shape shows. From random init they are "
+               "noise; pre-training or training turns them into strokes and blobs, the simple features early "
+               "layers detect. The inputs are standardized, so a weight acts on a pixel's deviation from its "
+               "mean. On 2-D data each unit is an arrow: the direction in the plane its input grows along.",
+    "fantasies": "Digits the RBM generates on its own: 200 steps of Gibbs sampling from noise, after h1's phase "
+                 "(black is ink). Stroke-like blobs mean the RBM has learned what digits look like; noise means it "
+                 "has not yet.",
 }
 
 # Findings by their code, as a short title (the engine's message says the rest).

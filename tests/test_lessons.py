@@ -27,10 +27,11 @@ from app.preview_charts import preview_figure
 from app.public_address import ENV, configured_root, is_local, local_warning, public_page_url
 from app.sidebar import LOCK_ICON, LOCKED_BY_PRESENTER
 from app.story import PRESENT_CHART_HEIGHT
-from engine.lessons.charts import CHARTS, CURVES, DEPTH_STATS, QUANTITIES, charts_for
+from engine.lessons.charts import CHARTS, CURVES, DEPTH_STATS, NEEDS, QUANTITIES, charts_for, group_has
 from engine.lessons.presets import all_presets, load_preset, load_preset_file
 from engine.lessons.previews import read_previews
 from engine.vocabulary.config import ConfigError
+from engine.vocabulary.group import parse_group
 from tests.test_compare import _wait_until_ended
 
 MAIN = str(Path(__file__).resolve().parent.parent / "app" / "main.py")
@@ -66,8 +67,9 @@ def _codes(app: AppTest) -> list[str]:
 
 def test_every_preset_names_a_key_chart_drawn_on_the_page_it_opens_on():
     for preset in all_presets():
-        runs = len(preset.group().runs)
-        assert preset.key_chart in CHARTS and preset.key_chart in charts_for(runs), preset.id
+        group = preset.group()
+        assert preset.key_chart in CHARTS and preset.key_chart in charts_for(len(group.runs), group_has(group)), \
+            preset.id
         assert preset.card_quantity in CHARTS[preset.key_chart].quantities, preset.id
 
 
@@ -77,7 +79,24 @@ def test_the_chart_list_is_the_apps_list_of_charts():
     captions = set(help_texts.HOW_TO_READ)
     assert set(CHARTS) - {"output"} <= captions
     assert captions - set(PREDICTION_KINDS) <= set(CHARTS)
-    assert all(set(chart.quantities) <= set(QUANTITIES) and chart.quantities for chart in CHARTS.values())
+    assert all(set(chart.quantities) <= set(QUANTITIES) for chart in CHARTS.values())
+    assert all(chart.quantities or chart.needs for chart in CHARTS.values())  # every chart always drawn has a card
+    assert all(chart.needs is None or chart.needs in NEEDS for chart in CHARTS.values())
+
+
+@pytest.mark.parametrize(("config", "has"), [
+    ({}, set()),
+    ({"dataset": "digits"}, {"filters"}),  # the first layer's 8x8 images, pre-trained or not
+    ({"b.pretrain": "autoencoder"}, {"pretrain", "filters"}),
+    ({"pretrain": "rbm", "b.pretrain": "none"}, {"pretrain", "rbm", "filters"}),
+])
+def test_the_pre_training_charts_are_drawn_on_groups_that_have_what_they_need(config, has):
+    group = parse_group(config)
+    assert group_has(group) == has
+    drawn = set(charts_for(len(group.runs), has))
+    assert drawn & {"pretraining", "filters", "fantasies"} == {name for name in ("pretraining", "filters", "fantasies")
+                                                                if CHARTS[name].needs in has}
+    assert set(charts_for(len(group.runs))) == drawn - {"pretraining", "filters", "fantasies"}
     assert all(chart.one_run or chart.comparison for chart in CHARTS.values())
 
 
@@ -93,6 +112,7 @@ def _write(tmp_path: Path, **changes) -> Path:
     ({"key_chart": "weight_rms"}, "key_chart"),  # no such chart
     ({"key_chart": "update"}, "key_chart"),  # a Playground chart, and this preset compares two runs
     ({"key_chart": "loss", "card": "dead_frac"}, "(file)"),  # the loss chart does not plot dead units
+    ({"key_chart": "pretraining"}, "(file)"),  # no Gallery card can plot it (and this preset does not pre-train)
 ])
 def test_a_preset_whose_key_chart_or_card_does_not_fit_is_refused(tmp_path, changes, key):
     with pytest.raises(ConfigError) as error:

@@ -20,6 +20,8 @@ One module per family of charts:
 - histograms: histograms over time as heatmaps, one run stacked or several side by side.
 - network: the net at a glance: one column per layer, coloured by a per-layer quantity.
 - predictions: what the net computes: decision boundary, predicted curve or confusion matrix.
+- pretraining: greedy pre-training's reconstruction error per layer and the probe of each layer's code.
+- tiles: images in a grid per run: the first layer's weights (filters) and an RBM's fantasy samples.
 
 The captions under the charts live with the Guide's texts in app/help_texts.py.
 """
@@ -37,6 +39,7 @@ from app.charts.depth import depth_profile, gradient_depth_figure, saturation_de
 from app.charts.histograms import histogram_grid, histogram_heatmap
 from app.charts.network import NETWORK_QUANTITIES, network_color_range, network_figure, network_figures
 from app.charts.predictions import prediction_figure
+from app.charts.pretraining import fantasies_figure, filters_figure, pretraining_figure
 from app.charts.style import RUN_COLORS, projected, run_color, run_label, waiting_figure
 from app.charts.weights import weights_figure
 
@@ -48,6 +51,8 @@ __all__ = [
     "depth_key",
     "depth_order",
     "depth_profile",
+    "fantasies_figure",
+    "filters_figure",
     "gradient_depth_figure",
     "gradient_time_figure",
     "gradient_time_grid",
@@ -59,6 +64,7 @@ __all__ = [
     "network_figure",
     "network_figures",
     "prediction_figure",
+    "pretraining_figure",
     "projected",
     "run_color",
     "run_label",

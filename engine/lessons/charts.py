@@ -11,9 +11,11 @@ A quantity is what a card can plot from a preview: a curve over the steps (`val_
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from engine.nets import activations
+from engine.vocabulary.group import GroupConfig
 
 # What a card can plot, in plain words (the card's caption). Curves are over the steps; the rest are per
 # layer, across depth, at the first and at the last probe step of the preview.
@@ -40,6 +42,17 @@ class Chart:
     quantities: tuple[str, ...]  # what it plots, of QUANTITIES; the first is what a card shows by default
     one_run: bool  # drawn on the Playground (one run)
     comparison: bool  # drawn on the Compare page (two to four runs)
+    # drawn only on a group that has this (one of NEEDS, see `group_has`); None: on every group. A chart with a
+    # condition may plot no card quantity (its data is not in a preview), and then no preset can point to it.
+    needs: str | None = None
+
+
+# What a chart may need of its group, in words (`group_has` decides from the group's config).
+NEEDS = {
+    "pretrain": "a run that pre-trains (pretrain autoencoder or rbm)",
+    "rbm": "a run that pre-trains with an RBM (pretrain rbm)",
+    "filters": "digits (the first layer's weights are 8x8 images) or a run that pre-trains",
+}
 
 
 CHARTS: dict[str, Chart] = {
@@ -63,12 +76,29 @@ CHARTS: dict[str, Chart] = {
     # each run's weight size and share of weights exactly 0 per layer, with what a penalty did, in words
     "weights": Chart("Weights across depth", ("zero_frac", "weight_rms"), True, True),
     "update": Chart("Update ratio", ("update_ratio",), True, False),
+    # greedy pre-training (issue 13): each layer's reconstruction error over its epochs, the probe of its code
+    "pretraining": Chart("Pre-training, layer by layer", (), True, True, needs="pretrain"),
+    # the first layer's weights, one image per unit (digits) or arrows in the input plane
+    "filters": Chart("The first layer's weights", (), True, True, needs="filters"),
+    # an RBM's samples by Gibbs sampling from the model, after h1's phase
+    "fantasies": Chart("What the RBM dreams up", (), True, True, needs="rbm"),
 }
 
 
-def charts_for(runs: int) -> list[str]:
-    """The names of the charts on the page a group of `runs` runs opens on."""
-    return [name for name, chart in CHARTS.items() if (chart.comparison if runs > 1 else chart.one_run)]
+def group_has(group: GroupConfig) -> set[str]:
+    """What of NEEDS the group has, from its runs' configs."""
+    methods = {run.pretrain for run in group.runs} - {"none"}
+    has = {"pretrain"} if methods else set()
+    has |= {"rbm"} if "rbm" in methods else set()
+    has |= {"filters"} if methods or any(run.dataset == "digits" for run in group.runs) else set()
+    return has
+
+
+def charts_for(runs: int, has: Collection[str] = ()) -> list[str]:
+    """The names of the charts on the page a group of `runs` runs opens on, `has` what of NEEDS it has
+    (`group_has`): a page without pre-training on spiral draws none of the pre-training charts."""
+    return [name for name, chart in CHARTS.items() if (chart.comparison if runs > 1 else chart.one_run)
+            and (chart.needs is None or chart.needs in has)]
 
 
 # Where an activation is flat, and so which stat counts its stuck entries (ARCHITECTURE.md, "What is measured"):

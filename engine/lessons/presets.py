@@ -40,7 +40,7 @@ from typing import Any, Literal
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from engine.lessons.charts import CHARTS, charts_for
+from engine.lessons.charts import CHARTS, charts_for, group_has
 from engine.training.findings import FINDING_CODES
 from engine.vocabulary.config import ConfigError, Problem, _shown
 from engine.vocabulary.files import read_yaml_file
@@ -188,6 +188,9 @@ class Preset(BaseModel):
 
     @model_validator(mode="after")
     def _card_on_key_chart(self) -> Preset:
+        if not CHARTS[self.key_chart].quantities:  # its data is not in a preview: no Gallery card could plot it
+            raise ValueError(f"the key chart {self.key_chart!r} has nothing a Gallery card can plot; use one of "
+                             + ", ".join(name for name, chart in CHARTS.items() if chart.quantities))
         if self.card is not None and self.card not in CHARTS[self.key_chart].quantities:
             raise ValueError(f"card {self.card!r} is not plotted by the key chart {self.key_chart!r}, which plots "
                              + ", ".join(CHARTS[self.key_chart].quantities))
@@ -232,10 +235,11 @@ def load_preset_file(path: str | Path) -> Preset:
     except ConfigError as error:
         problems = [p.model_copy(update={"key": f"config.{p.key}"}) for p in error.problems]
         raise ConfigError(problems, source=str(path)) from None
-    if preset.key_chart not in charts_for(len(group.runs)):
+    drawn = charts_for(len(group.runs), group_has(group))
+    if preset.key_chart not in drawn:
         raise ConfigError([Problem(key="key_chart", value=preset.key_chart,
                                    message="is not drawn on the page this preset opens on",
-                                   allowed="one of " + ", ".join(charts_for(len(group.runs))))], source=str(path))
+                                   allowed="one of " + ", ".join(drawn))], source=str(path))
     pinned = [key for key in preset.config if str(key).strip().partition(".")[2] == "seed"]
     if pinned:  # the seed check replaces every run's seed: a run's own seed would be silently overridden
         raise ConfigError([Problem(key=f"config.{key}", value=_shown(preset.config[key]),
