@@ -29,6 +29,7 @@ class JobMirror:
         self.id, self.key, self.group = job_id, key, group
         self.points = Points(data.raw_train, data.y_train.numpy(), data.raw_val, data.y_val.numpy())
         self.chance_loss = data.chance_loss()
+        self.input_mean, self.input_std = data.mean.astype("float32"), data.std.astype("float32")
         self.subscribers: dict[str, None] = {}  # ordered set of session ids
         self.orphan_since: float | None = None
         self.worker: WorkerHandle | None = None
@@ -114,8 +115,9 @@ class JobMirror:
             self.pretrain_rows = self.pretrain_rows + progress.pretrain_rows  # a new list: views keep theirs
         if progress.first_layer is not None:
             self.first_layer = progress.first_layer
-        if progress.fantasies is not None:
-            self.fantasies = progress.fantasies
+        if progress.fantasies is not None:  # drawn in the net's (standardized) input space: shown in the data's
+            self.fantasies = {run: samples * self.input_std + self.input_mean
+                              for run, samples in progress.fantasies.items()}
         self.step = progress.step
         self.steps_per_s = progress.steps_per_s
         self.end_step, self.end_loss = progress.end_step, progress.end_loss

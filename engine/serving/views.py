@@ -87,7 +87,7 @@ class JobView:
     pretrain_progress: tuple[int, int] = (0, 0)  # pre-training's updates (done, in all); (0, 0): none
     pretrain_rows: list[tuple] = field(default_factory=list)  # the table's rows so far (never changed in place)
     first_layer_weights: dict[str, np.ndarray] = field(default_factory=dict)  # run id -> [width, n_inputs]
-    fantasies: dict[str, np.ndarray] = field(default_factory=dict)  # rbm run id -> [16, n_inputs] samples
+    fantasies: dict[str, np.ndarray] = field(default_factory=dict)  # rbm run -> [16, n_inputs] samples, raw units
     _cache: dict = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
