@@ -80,3 +80,47 @@ def test_a_digits_job_without_pre_training_streams_its_first_layer_and_no_fantas
     for run in ("a", "b"):
         np.testing.assert_array_equal(final.first_layer_weights[run], expected.weights[run]["h1.weight"].numpy())
     assert not np.array_equal(first.first_layer_weights["a"], final.first_layer_weights["a"])  # it moved, live
+
+
+def test_the_playground_says_it_pre_trains_then_keeps_the_section_and_offers_pretrain_csv() -> None:
+    from streamlit.testing.v1 import AppTest
+
+    from app.help_texts import HOW_TO_READ
+    from app.pages import PLAYGROUND
+    from app.runtime import get_runner
+    from tests.test_app import MAIN
+
+    app = AppTest.from_file(MAIN, default_timeout=60)
+    for key, value in {**DIGITS, "pretrain": "rbm", "pretrain_epochs": "100"}.items():
+        app.query_params[key] = value
+    app.run()
+    app.button(key=f"{PLAYGROUND.prefix}train").click().run()
+    job_id = app.session_state[f"{PLAYGROUND.prefix}job_id"]
+    runner = get_runner()
+    try:
+        wait_for("pre-training under way", lambda: (v := runner.job(job_id)).pretraining and v.pretrain_progress[0],
+                 timeout=60)
+        app.run()  # a fragment's timer never fires in AppTest: rerun the page
+        assert not app.exception
+        bars = [str(p.proto) for p in app.get("progress")]
+        assert any("pre-training h1: epoch" in bar and "of 100" in bar and "updates" in bar for bar in bars), bars
+        headings = [h.value for h in app.subheader]
+        assert "Pre-training, layer by layer" in headings and "The first layer's weights" in headings
+        assert headings.index("Pre-training, layer by layer") < headings.index("Loss and accuracy")  # shown first
+        assert HOW_TO_READ["filters"] in [c.value for c in app.caption]
+    finally:
+        runner.stop(job_id)
+
+    app = AppTest.from_file(MAIN, default_timeout=60)
+    for key, value in {**DIGITS, "pretrain": "rbm", "pretrain_epochs": "2"}.items():
+        app.query_params[key] = value
+    app.run()
+    app.button(key=f"{PLAYGROUND.prefix}train").click().run()
+    job_id = app.session_state[f"{PLAYGROUND.prefix}job_id"]
+    wait_for("the run to end", lambda: runner.job(job_id).status == "finished", timeout=90)
+    app.run()
+    assert not app.exception
+    headings = [h.value for h in app.subheader]
+    assert headings.index("Pre-training, layer by layer") > headings.index("Loss and accuracy")  # below, after
+    assert "Digits the RBM dreams up" in headings
+    assert "pretrain.csv" in [b.proto.label for b in app.get("download_button")]
