@@ -82,20 +82,26 @@ def test_a_digits_job_without_pre_training_streams_its_first_layer_and_no_fantas
     assert not np.array_equal(first.first_layer_weights["a"], final.first_layer_weights["a"])  # it moved, live
 
 
-def test_the_playground_says_it_pre_trains_then_keeps_the_section_and_offers_pretrain_csv() -> None:
+def _train_on_playground(epochs: str):  # -> (AppTest, job id)
+    """The Playground opened on an rbm digits link with `epochs` per layer, Train pressed."""
     from streamlit.testing.v1 import AppTest
 
-    from app.help_texts import HOW_TO_READ
     from app.pages import PLAYGROUND
-    from app.runtime import get_runner
     from tests.test_app import MAIN
 
     app = AppTest.from_file(MAIN, default_timeout=60)
-    for key, value in {**DIGITS, "pretrain": "rbm", "pretrain_epochs": "100"}.items():
+    for key, value in {**DIGITS, "pretrain": "rbm", "pretrain_epochs": epochs}.items():
         app.query_params[key] = value
     app.run()
     app.button(key=f"{PLAYGROUND.prefix}train").click().run()
-    job_id = app.session_state[f"{PLAYGROUND.prefix}job_id"]
+    return app, app.session_state[f"{PLAYGROUND.prefix}job_id"]
+
+
+def test_the_playground_says_it_pre_trains_then_keeps_the_section_and_offers_pretrain_csv() -> None:
+    from app.help_texts import HOW_TO_READ
+    from app.runtime import get_runner
+
+    app, job_id = _train_on_playground("100")
     runner = get_runner()
     try:
         wait_for("pre-training under way", lambda: (v := runner.job(job_id)).pretraining and v.pretrain_progress[0],
@@ -111,12 +117,7 @@ def test_the_playground_says_it_pre_trains_then_keeps_the_section_and_offers_pre
     finally:
         runner.stop(job_id)
 
-    app = AppTest.from_file(MAIN, default_timeout=60)
-    for key, value in {**DIGITS, "pretrain": "rbm", "pretrain_epochs": "2"}.items():
-        app.query_params[key] = value
-    app.run()
-    app.button(key=f"{PLAYGROUND.prefix}train").click().run()
-    job_id = app.session_state[f"{PLAYGROUND.prefix}job_id"]
+    app, job_id = _train_on_playground("2")
     wait_for("the run to end", lambda: runner.job(job_id).status == "finished", timeout=90)
     app.run()
     assert not app.exception
