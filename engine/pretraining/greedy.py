@@ -195,10 +195,6 @@ class Pretraining:
         """Minibatch updates made so far (with total_updates: a progress bar)."""
         return sum(c.updates_done for c in self.cohorts)
 
-    @property
-    def row_count(self) -> int:
-        return sum(len(c.rows) for c in self.cohorts)
-
     def rows_since(self, counts: list[int]) -> list[tuple]:
         """The table's rows each cohort added after its first counts[i] (a live view sends only what is new)."""
         return [row for cohort, n in zip(self.cohorts, counts) for row in cohort.rows[n:]]
