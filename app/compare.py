@@ -13,7 +13,7 @@ import math
 import pandas as pd
 import streamlit as st
 
-from app import address_bar, charts, help_texts, run_panel, variants
+from app import address_bar, charts, help_texts, pretrain_panel, run_panel, variants
 from app.guard import guarded
 from app.layout import chart, folds, network_chart, page_top, run_heading, titled_pair
 from app.pages import COMPARE
@@ -63,6 +63,7 @@ def _figures(job: JobView, log_y: bool, present: bool = False) -> dict:
         "weights": charts.weights_figure(layers, labels=labels, penalties=penalties),
         "act_grid": charts.histogram_grid(hists, job.ids, "act", labels=labels),
         **charts.network_figures(layers, dict(zip(job.ids, map(layer_sizes, job.group.runs))), labels=labels),
+        **pretrain_panel.figures(job, labels),
     }
     if present:
         figures = {name: charts.projected(figure) for name, figure in figures.items()}
@@ -109,6 +110,8 @@ def _live(first: run_panel.FirstView, present: bool = False) -> None:
             run_heading(run_id, label)
             status = job.run_statuses.get(run_id, job.status)
             (st.error if status == "diverged" else st.caption)(run_status(job, k))
+    if job.pretraining:  # the phase that is happening, first; below the usual charts once it is over
+        pretrain_panel.show(job, figures)
     st.subheader("The nets at a glance")
     network_chart(figures, SCOPE)
     titled_pair(present, figures, ("Loss and accuracy", "loss", None),
@@ -134,6 +137,8 @@ def _live(first: run_panel.FirstView, present: bool = False) -> None:
                 run_heading(run_id, label)
                 chart(outputs[run_id], f"output-{run_id}", "")
         st.caption(how_to_read)
+    if not job.pretraining:
+        pretrain_panel.show(job, figures)
     st.subheader("Findings")
     for column, run_id, label, run in zip(st.columns(len(job.ids)), job.ids, job.labels, figures["summary"]["runs"]):
         with column:

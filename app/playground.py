@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app import address_bar, charts, help_texts, landing, run_panel
+from app import address_bar, charts, help_texts, landing, pretrain_panel, run_panel
 from app.guard import guarded
 from app.layout import chart, folds, network_chart, page_top, pair, titled_pair
 from app.links import link_params, preset_named
@@ -57,6 +57,7 @@ def _figures(job: JobView, log_y: bool, present: bool = False) -> dict:
         "update": charts.update_ratio_figure(layers, run),
         "weights": charts.weights_figure(layers, penalties={run: (config.l1, config.weight_decay)}),
         **charts.network_figures(layers, {run: layer_sizes(config)}),
+        **pretrain_panel.figures(job, dict(zip(job.ids, job.labels))),
     }
     if present:
         figures = {name: charts.projected(figure) if figure is not None else None for name, figure in figures.items()}
@@ -69,6 +70,8 @@ def _live(first: run_panel.FirstView, present: bool = False) -> None:
     if job is None:
         return
     figures = key_chart_first(figures, address_bar.current(SCOPE).preset, job, present)  # the lesson's, first
+    if job.pretraining:  # the phase that is happening, first; below the usual charts once it is over
+        pretrain_panel.show(job, figures)
     left, right = pair(present)
     with left:
         st.subheader("The net at a glance")
@@ -104,6 +107,8 @@ def _live(first: run_panel.FirstView, present: bool = False) -> None:
                 ("Update ratio", "update", None))
     st.subheader("Weights across depth")
     chart(figures["weights"], "weights")
+    if not job.pretraining:
+        pretrain_panel.show(job, figures)
     st.subheader("Downloads")
     run_panel.downloads(job)
     run_panel.stop_polling_when_ended(job, SCOPE)

@@ -139,12 +139,17 @@ def changed_since_start(group: GroupConfig | None, scope: str) -> bool:
 
 
 def progress(job: JobView) -> None:
-    """The progress bar: step, speed, status, place in line, and whether a control awaits the worker."""
-    fraction = min(1.0, job.step / max(1, job.steps))
-    speed = f" · {job.steps_per_s:,.0f} steps/s" if job.status == "running" else ""
+    """The progress bar: step (or pre-training's phase and updates), speed, status, place in line, and whether a
+    control awaits the worker."""
     waiting = " (waiting for the worker)" if job.pending else ""  # a control was sent, not yet confirmed
     place = f" (#{job.queue_position} in line)" if job.status == "queued" and job.queue_position else ""
-    st.progress(fraction, text=f"step {job.step:,} / {job.steps:,}{speed} · {job.status}{place}{waiting}")
+    if job.pretraining:  # the same bar, so it is not re-created when fine-tuning starts
+        done, total = job.pretrain_progress
+        st.progress(done / total, text=f"{job.phase} · {done:,} / {total:,} updates · {job.status}{place}{waiting}")
+    else:
+        fraction = min(1.0, job.step / max(1, job.steps))
+        speed = f" · {job.steps_per_s:,.0f} steps/s" if job.status == "running" else ""
+        st.progress(fraction, text=f"step {job.step:,} / {job.steps:,}{speed} · {job.status}{place}{waiting}")
     if job.status == "paused" and job.step == 0:  # after Reset
         st.caption("The fresh net, before its first step: press **Train** to train it, or **Step** to go step "
                    "by step.")
@@ -157,7 +162,7 @@ def refresh_seconds(job: JobView) -> float | None:
     if job.status not in LIVE:
         return None
     crowd = max(1.0, job.subscribers / VIEWERS_AT_FULL_RATE)
-    if job.status == "running" and not job.snapshots():  # a queued job may wait long: no hurry there
+    if job.status == "running" and not job.snapshots() and not job.pretraining:  # queued: may wait long
         return FIRST_DATA_REFRESH_SECONDS * crowd
     return REFRESH_SECONDS * crowd
 
@@ -190,6 +195,9 @@ def downloads(job: JobView) -> None:
     for index, name in enumerate(("scalars", "layers", "hists")):
         row.download_button(f"{name}.csv", lambda i=index: table(i), file_name=f"{name}.csv", mime="text/csv",
                             on_click="ignore")
+    if not job.pretrain.empty:
+        row.download_button("pretrain.csv", lambda: job.pretrain.to_csv(index=False).encode(), file_name="pretrain.csv",
+                            mime="text/csv", on_click="ignore")
     row.download_button("config.yaml", config_yaml(job.group),
                         file_name="config.yaml", mime="application/x-yaml", on_click="ignore")
     row.download_button("weights.pt", weights, file_name="weights.pt", on_click="ignore")

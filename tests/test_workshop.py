@@ -310,13 +310,15 @@ def test_a_crowded_job_is_polled_less_often_an_ended_one_not_at_all_and_one_with
 
     from app.run_panel import FIRST_DATA_REFRESH_SECONDS, REFRESH_SECONDS, VIEWERS_AT_FULL_RATE, refresh_seconds
 
-    def job(status: str, viewers: int, snapshots: int = 1) -> SimpleNamespace:
-        return SimpleNamespace(status=status, subscribers=viewers, snapshots=lambda: [object()] * snapshots)
+    def job(status: str, viewers: int, snapshots: int = 1, pretraining: bool = False) -> SimpleNamespace:
+        return SimpleNamespace(status=status, subscribers=viewers, snapshots=lambda: [object()] * snapshots,
+                               pretraining=pretraining)
 
     assert refresh_seconds(job("running", 1, snapshots=0)) == FIRST_DATA_REFRESH_SECONDS < REFRESH_SECONDS
     assert refresh_seconds(job("running", 100, snapshots=0)) < REFRESH_SECONDS  # crowded: still sooner, but
     assert refresh_seconds(job("running", 100, snapshots=0)) > FIRST_DATA_REFRESH_SECONDS  # less often
     assert refresh_seconds(job("queued", 1, snapshots=0)) == REFRESH_SECONDS  # a wait in line may be long
+    assert refresh_seconds(job("running", 1, snapshots=0, pretraining=True)) == REFRESH_SECONDS  # may take long
 
     assert refresh_seconds(job("running", 1)) == REFRESH_SECONDS
     assert refresh_seconds(job("running", VIEWERS_AT_FULL_RATE)) == REFRESH_SECONDS

@@ -68,6 +68,12 @@ class Cohort:
         return self.stack.depth * self.epochs * self.batches
 
     @property
+    def updates_done(self) -> int:
+        if self.done:
+            return self.total_updates
+        return (self.layer * self.epochs + self.epoch - 1) * self.batches + self.batch
+
+    @property
     def phase(self) -> str:
         return f"pre-training {self.names[self.layer]}: epoch {self.epoch} of {self.epochs}"
 
@@ -183,6 +189,15 @@ class Pretraining:
     @property
     def total_updates(self) -> int:
         return sum(c.total_updates for c in self.cohorts)
+
+    @property
+    def updates_done(self) -> int:
+        """Minibatch updates made so far (with total_updates: a progress bar)."""
+        return sum(c.updates_done for c in self.cohorts)
+
+    def rows_since(self, counts: list[int]) -> list[tuple]:
+        """The table's rows each cohort added after its first counts[i] (a live view sends only what is new)."""
+        return [row for cohort, n in zip(self.cohorts, counts) for row in cohort.rows[n:]]
 
     @property
     def phase(self) -> str:

@@ -29,6 +29,7 @@ class JobMirror:
         self.id, self.key, self.group = job_id, key, group
         self.points = Points(data.raw_train, data.y_train.numpy(), data.raw_val, data.y_val.numpy())
         self.chance_loss = data.chance_loss()
+        self.input_mean, self.input_std = data.mean.astype("float32"), data.std.astype("float32")
         self.subscribers: dict[str, None] = {}  # ordered set of session ids
         self.orphan_since: float | None = None
         self.worker: WorkerHandle | None = None
@@ -57,6 +58,11 @@ class JobMirror:
         self.prediction: Prediction | None = None
         self.end_step: list[int | None] = [None] * k
         self.end_loss: list[float | None] = [None] * k
+        self.phase = ""
+        self.pretrain_progress = (0, 0)  # (updates done, updates in all)
+        self.pretrain_rows: list[tuple] = []
+        self.first_layer: dict = {}  # run id -> [width, n_inputs], the latest sent
+        self.fantasies: dict = {}
 
     def place(self, worker: WorkerHandle) -> None:
         """Start the queued job on `worker` (running, or paused if it is to start paused)."""
@@ -103,6 +109,15 @@ class JobMirror:
             self.ranges = progress.ranges
         if progress.prediction is not None:
             self.prediction = progress.prediction
+        self.phase = progress.phase
+        self.pretrain_progress = (progress.pretrain_done, progress.pretrain_total)
+        if progress.pretrain_rows:
+            self.pretrain_rows = self.pretrain_rows + progress.pretrain_rows  # a new list: views keep theirs
+        if progress.first_layer is not None:
+            self.first_layer = progress.first_layer
+        if progress.fantasies is not None:  # drawn in the net's (standardized) input space: shown in the data's
+            self.fantasies = {run: samples * self.input_std + self.input_mean
+                              for run, samples in progress.fantasies.items()}
         self.step = progress.step
         self.steps_per_s = progress.steps_per_s
         self.end_step, self.end_loss = progress.end_step, progress.end_loss
@@ -135,6 +150,8 @@ class JobMirror:
             points=self.points, chance_loss=self.chance_loss, queue_position=queue_position,
             subscribers=len(self.subscribers), latency_s=self.latency_s, pending=self.acked != self.cseq,
             worker_pid=self.worker.process.pid if self.worker is not None else None,
+            phase=self.phase, pretrain_progress=self.pretrain_progress, pretrain_rows=self.pretrain_rows,
+            first_layer_weights=self.first_layer, fantasies=self.fantasies,
         )
         self.dirty = False
         self.published_at = time.monotonic()

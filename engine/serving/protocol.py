@@ -20,6 +20,8 @@ Messages (worker -> runner):
 
     Hello(index, pid)                         once, when the worker has imported everything and serves
     Update(job, gen, progress)                after every training turn and every command of the job
+                                              (pre-training: phase, progress, new table rows; the first
+                                              layer's weights when changed, at most ~1/s; RBM fantasies once)
     Failed(job, gen, message)                 the job raised; the worker has dropped it and carries on
     WeightsReply(request, weights, error)     the answer to a WeightsRequest: weights or a reason
     Retiring(index, rss)                      the worker hosts no job and holds more memory than it should
@@ -128,6 +130,12 @@ class Progress:
     ranges: dict[str, dict[str, np.ndarray]] | None = None  # histogram bin ranges: once, with the first snapshot
     prediction: Prediction | None = None  # about once a second while running, and at every pause and end
     step_s: float = 0.0  # seconds per step of the job's last turn, its own compute only (0: no turn yet)
+    phase: str = ""  # the trainer's phase: "pre-training h2: epoch 3 of 10", "training" or "done"
+    pretrain_done: int = 0  # pre-training's minibatch updates made so far, of pretrain_total
+    pretrain_total: int = 0  # 0: no run pre-trains
+    pretrain_rows: list[tuple] | None = None  # pre-training table rows added since the last Update
+    first_layer: dict[str, np.ndarray] | None = None  # run id -> [width, n_inputs]: when changed, ~1/s and at pauses
+    fantasies: dict[str, np.ndarray] | None = None  # run id -> RBM samples [16, n_inputs]: once, when drawn
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,8 +14,10 @@ from dataclasses import dataclass, field
 from operator import itemgetter
 
 import numpy as np
+import pandas as pd
 
 from engine.api import TrainingState, summarize_state
+from engine.pretraining.greedy import COLUMNS as PRETRAIN_COLUMNS
 from engine.training.history import History
 from engine.training.predictions import Prediction
 from engine.vocabulary.group import GroupConfig
@@ -81,6 +83,11 @@ class JobView:
     latency_s: float | None  # last update: worker sent -> filed here (seconds)
     pending: bool  # a control was sent and the worker has not confirmed it yet (status shows its intent)
     worker_pid: int | None  # the worker process hosting the job
+    phase: str = ""  # "pre-training h2: epoch 3 of 10", "training", "done" ("" before the worker's first word)
+    pretrain_progress: tuple[int, int] = (0, 0)  # pre-training's updates (done, in all); (0, 0): none
+    pretrain_rows: list[tuple] = field(default_factory=list)  # the table's rows so far (never changed in place)
+    first_layer_weights: dict[str, np.ndarray] = field(default_factory=dict)  # run id -> [width, n_inputs]
+    fantasies: dict[str, np.ndarray] = field(default_factory=dict)  # rbm run -> [16, n_inputs] samples, raw units
     _cache: dict = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -103,6 +110,20 @@ class JobView:
     @property
     def done(self) -> bool:
         return self.status in ENDED
+
+    @property
+    def pretraining(self) -> bool:
+        """Is the group still in its pre-training phase?"""
+        done, total = self.pretrain_progress
+        return done < total
+
+    @property
+    def pretrain(self) -> pd.DataFrame:
+        """run, layer, epoch, metric, value: engine.train's pretrain table so far (built once per view)."""
+        with self._lock:
+            if "pretrain" not in self._cache:
+                self._cache["pretrain"] = pd.DataFrame(self.pretrain_rows, columns=PRETRAIN_COLUMNS)
+            return self._cache["pretrain"]
 
     def snapshots(self) -> list:
         return self.history.snapshots()

@@ -49,6 +49,7 @@ from engine.training.trainer import DIVERGED, GroupTrainer
 SLICE_S = 0.03  # target length of one job's turn; the chunk of steps adapts to the job's speed
 MAX_CHUNK = 5000
 PREDICT_S = 1.0  # a running job sends a Prediction at most this often (and at every pause and at the end)
+WEIGHTS_S = 1.0  # a running job sends its first layer's weights at most this often (and at every pause and end)
 RATE_WINDOW_S = 0.5  # steps/s is measured over wall-clock windows of this length (turns of other jobs included)
 IDLE_POLL_S = 0.5  # with nothing to run: block on the command queue this long, then check the parent is alive
 
@@ -68,6 +69,10 @@ class _Hosted:
     rate_step: int = 0
     steps_per_s: float = 0.0
     step_s: float = 0.0  # seconds per step of the last turn (the runner refines its cost estimates with it)
+    rows_sent: list[int] = field(default_factory=list)  # pre-training table rows sent, per cohort
+    weights_at: float = -math.inf
+    weights_mark: tuple = ()  # (step, pre-training updates) when the first layer was last sent
+    fantasies_sent: int = 0  # runs whose RBM fantasies were sent (each cohort draws its own, in turn)
 
     @property
     def running(self) -> bool:
@@ -229,6 +234,7 @@ class _Host:
             cseq=hosted.cseq, state=state, step=trainer.step, steps_per_s=hosted.steps_per_s,
             statuses=list(trainer.status), end_step=list(trainer.end_step), end_loss=list(trainer.end_loss),
             snapshots=snapshots, sent=time.time(), ranges=ranges, prediction=prediction, step_s=hosted.step_s,
+            **_pretraining_news(hosted, state, now),
         )
         self._send(Update(hosted.job, hosted.gen, progress))
 
@@ -246,6 +252,31 @@ class _Host:
         trim()
         size = rss()
         return size if limit and size > limit else 0
+
+
+def _pretraining_news(hosted: _Hosted, state: str, now: float) -> dict[str, Any]:
+    """The Progress fields about pre-training and the first layer: the phase and its progress always; table
+    rows, weights and fantasies only when there is something new (weights at most every WEIGHTS_S while
+    running: a [width, n_inputs] array per run, small, but not worth sending every 30 ms turn)."""
+    trainer = hosted.trainer
+    pretraining = trainer.pretraining
+    news: dict[str, Any] = {"phase": trainer.phase, "pretrain_done": pretraining.updates_done,
+                            "pretrain_total": pretraining.total_updates}
+    counts = [len(cohort.rows) for cohort in pretraining.cohorts]
+    if counts != hosted.rows_sent:
+        sent = hosted.rows_sent or [0] * len(counts)
+        news["pretrain_rows"] = pretraining.rows_since(sent)
+        hosted.rows_sent = counts
+    mark = (trainer.step, pretraining.updates_done)
+    due = now - hosted.weights_at >= WEIGHTS_S or state != "running"
+    if mark != hosted.weights_mark and due:
+        news["first_layer"] = trainer.first_layer_weights()
+        hosted.weights_at, hosted.weights_mark = now, mark
+    fantasies = pretraining.fantasies() if pretraining.cohorts else {}
+    if len(fantasies) != hosted.fantasies_sent:
+        news["fantasies"] = {run: samples.numpy().copy() for run, samples in fantasies.items()}
+        hosted.fantasies_sent = len(fantasies)
+    return news
 
 
 def _describe(error: BaseException) -> str:

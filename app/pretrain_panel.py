@@ -1,0 +1,56 @@
+"""Pre-training and the first layer on a training page (Playground, Compare): the pre-training table's figure,
+the first layer's weights (every run, pre-trained or not: 8x8 images on digits) and an RBM's fantasy digits.
+
+While a job pre-trains the page shows this section first; once fine-tuning starts it moves below the usual charts
+(once: each chart keeps its key, so it does not flicker between refreshes).
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from app import charts
+from app.layout import chart
+from engine.serving.jobs import JobView
+
+DIGIT_SHAPE = (8, 8)  # digits: 64 inputs, an 8x8 image
+
+
+def image_shape(job: JobView) -> tuple[int, int] | None:
+    return DIGIT_SHAPE if job.group.base.dataset == "digits" else None
+
+
+def figures(job: JobView, labels: dict[str, str]) -> dict:
+    """The section's figures for one view (built inside the page's per-view cache); absent ones are left out."""
+    out = {}
+    if not job.pretrain.empty:
+        out["pretrain"] = charts.pretraining_figure(job.pretrain, labels=labels, runs=job.ids)
+    shape = image_shape(job)
+    if job.first_layer_weights:  # other data: arrows or rows of input-space weights (app/charts/tiles.py)
+        out["filters"] = charts.filters_figure(job.first_layer_weights, image_shape=shape, labels=labels)
+    if job.fantasies and shape is not None:  # samples of other data are points, not pictures: not drawn
+        out["fantasies"] = charts.fantasies_figure(job.fantasies, image_shape=shape, labels=labels)
+    return out
+
+
+def pretrains(job: JobView) -> bool:
+    return job.pretrain_progress[1] > 0
+
+
+def show(job: JobView, figures: dict) -> None:
+    """The section: pre-training (if any run pre-trains), then the first layer's weights and fantasies."""
+    if pretrains(job):
+        st.subheader("Pre-training, layer by layer")
+        if job.pretraining:
+            st.caption("Each hidden layer learns its input without labels, one layer at a time; training with "
+                       "labels (fine-tuning) starts when every layer is done.")
+        if "pretrain" in figures:
+            chart(figures["pretrain"], "pretrain")
+        else:
+            st.caption("The first layer's numbers arrive after its first epoch.")
+    if "filters" in figures:
+        st.subheader("The first layer's weights")
+        chart(figures["filters"], "filters")
+    if "fantasies" in figures:
+        st.subheader("Digits the RBM dreams up")
+        chart(figures["fantasies"], "fantasies")
