@@ -60,17 +60,6 @@ HOW_TO_READ: dict[str, str] = {
                 "value up, colour the count (log scale, one scale for all). Each cell has its own value axis, "
                 "the range of its run's activation (sigmoid 0 to 1, tanh -1 to 1, ReLU its own span): read the "
                 "labels. Mass at the edges is saturation, a thin band is collapse.",
-    "pretrain": "Greedy pre-training, layer by layer (h1 first; each trains unsupervised on the codes of the frozen "
-                "layers below it). Per layer over its epochs: the reconstruction error (falling means the layer "
-                "learns to re-create its input); for RBMs, the free energy; after each layer, how well a linear "
-                "probe reads the digit (or target) from that layer's code. Fine-tuning starts when every layer is "
-                "done.",
-    "filters": "The first layer's weights, one small image per hidden unit: the weights from each input to that "
-               "unit (on digits, an 8x8 image, red +, blue -; on other data, the unit's weights over the inputs). "
-               "From random init they look like noise; as the layer learns they become strokes and blobs, the "
-               "simple features early layers detect.",
-    "fantasies": "Digits the RBM of layer h1 dreams up: 200 steps of Gibbs sampling from noise, in pixel values. "
-                 "Digit-like strokes mean it has captured what digits look like, without any labels.",
     "weights": "Per layer, input (left) to output (right), at the latest step, one line per run. Left, log scale: the "
                "size (RMS) of the layer's weights; a layer whose weights are all exactly 0 sits on the dashed floor. "
                "Right: the share of its weights that are exactly 0, from 0% (a line just above the bottom edge) to "
@@ -88,9 +77,10 @@ HOW_TO_READ: dict[str, str] = {
                    "phase: features worth having before any fine-tuning.",
     "filters": "The first layer's weights, one small image per unit (on digits, 8x8: red pixels push the unit up, "
                "blue down), each scaled to its own largest weight so its shape shows. From random init they are "
-               "noise; pre-training or training turns them into strokes and blobs, the simple features early "
-               "layers detect. The inputs are standardized, so a weight acts on a pixel's deviation from its "
-               "mean. On 2-D data each unit is an arrow: the direction in the plane its input grows along.",
+               "noise. With standardize=false, pre-training turns them into strokes and blobs, the simple features "
+               "early layers detect; with standardized inputs (the default) a weight acts on a pixel's deviation "
+               "from its mean, and the images change far less visibly. On 2-D data each unit is an arrow: the "
+               "direction in the plane its input grows along.",
     "fantasies": "Digits the RBM generates on its own: 200 steps of Gibbs sampling from noise, after h1's phase "
                  "(black is ink). Stroke-like blobs mean the RBM has learned what digits look like; noise means it "
                  "has not yet.",

@@ -11,6 +11,7 @@ import streamlit as st
 
 from app import charts
 from app.layout import chart
+from engine.lessons.charts import charts_for, group_has
 from engine.serving.jobs import JobView
 
 DIGIT_SHAPE = (8, 8)  # digits: 64 inputs, an 8x8 image
@@ -21,14 +22,16 @@ def image_shape(job: JobView) -> tuple[int, int] | None:
 
 
 def figures(job: JobView, labels: dict[str, str]) -> dict:
-    """The section's figures for one view (built inside the page's per-view cache); absent ones are left out."""
+    """The section's figures for one view (built inside the page's per-view cache): those of the chart list
+    this group draws (engine/lessons/charts.py: filters on digits or with pre-training), once their data is there."""
     out = {}
-    if not job.pretrain.empty:
-        out["pretrain"] = charts.pretraining_figure(job.pretrain, labels=labels, runs=job.ids)
+    drawn = set(charts_for(len(job.ids), group_has(job.group)))
+    if "pretraining" in drawn and not job.pretrain.empty:
+        out["pretraining"] = charts.pretraining_figure(job.pretrain, labels=labels, runs=job.ids)
     shape = image_shape(job)
-    if job.first_layer_weights:  # other data: arrows or rows of input-space weights (app/charts/tiles.py)
+    if "filters" in drawn and job.first_layer_weights:  # other data: arrows or rows (app/charts/tiles.py)
         out["filters"] = charts.filters_figure(job.first_layer_weights, image_shape=shape, labels=labels)
-    if job.fantasies and shape is not None:  # samples of other data are points, not pictures: not drawn
+    if "fantasies" in drawn and job.fantasies and shape is not None:  # other data's samples are points, not images
         out["fantasies"] = charts.fantasies_figure(job.fantasies, image_shape=shape, labels=labels)
     return out
 
@@ -44,8 +47,8 @@ def show(job: JobView, figures: dict) -> None:
         if job.pretraining:
             st.caption("Each hidden layer learns its input without labels, one layer at a time; training with "
                        "labels (fine-tuning) starts when every layer is done.")
-        if "pretrain" in figures:
-            chart(figures["pretrain"], "pretrain")
+        if "pretraining" in figures:
+            chart(figures["pretraining"], "pretraining")
         else:
             st.caption("The first layer's numbers arrive after its first epoch.")
     if "filters" in figures:

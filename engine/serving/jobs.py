@@ -306,8 +306,8 @@ class JobRunner(WorkerEvents):
             self._mark_queue()
 
     def _mark_queue(self) -> None:
-        for job_id in self._queue:  # their queue positions changed
-            self._changed(self._jobs[job_id])
+        for job_id in self._queue:  # their queue positions changed: shown at once, not at the next publish tick
+            self._changed(self._jobs[job_id], urgent=True)
 
     def _detach(self, job: JobMirror) -> bool:
         """Take the job off its worker and out of the queue; True if it was queued."""
