@@ -30,6 +30,7 @@ TOPIC_TITLES = {  # engine.lessons.presets.TOPICS in plain words, in the same or
     "data": "Preparing the data",
     "depth": "Depth and width",
     "debugging": "Debugging a net that does not learn",
+    "pretraining": "Pre-training: greedy, layer by layer, before the labels",
 }
 
 

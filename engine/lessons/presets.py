@@ -51,7 +51,7 @@ PRESET_ID = re.compile(r"[a-z0-9][a-z0-9-]{1,60}")
 MAX_LESSON = 110  # one line on a Gallery card
 MAX_SEED_COUNT = 20  # an over_seeds claim trains its preset this many times per checked seed, at most
 TOPICS = ("gradients", "activations", "initialization", "normalization", "regularization", "optimization",
-          "data", "depth", "debugging")
+          "data", "depth", "debugging", "pretraining")
 
 
 class Quantity(BaseModel):
