@@ -81,6 +81,11 @@ HOW_TO_READ: dict[str, str] = {
                "early layers detect; with standardized inputs (the default) a weight acts on a pixel's deviation "
                "from its mean, and the images change far less visibly. On 2-D data each unit is an arrow: the "
                "direction in the plane its input grows along.",
+    "start": "At step 0, after pre-training and before the first labelled step, per layer from input (left) to "
+             "output (right), log scales, one line per run. Left: the spread of each layer's activations on the "
+             "probe set; right: the size of the back-propagated gradient dL/dz. From random init a deep sigmoid "
+             "net's gradient shrinks layer by layer towards the input; pre-trained layers start where the "
+             "gradient reaches all of them.",
     "fantasies": "Digits the RBM generates on its own: 200 steps of Gibbs sampling from noise, after h1's phase "
                  "(black is ink). Stroke-like blobs mean the RBM has learned what digits look like; noise means it "
                  "has not yet.",

@@ -28,6 +28,8 @@ def figures(job: JobView, labels: dict[str, str]) -> dict:
     drawn = set(charts_for(len(job.ids), group_has(job.group)))
     if "pretraining" in drawn and not job.pretrain.empty:
         out["pretraining"] = charts.pretraining_figure(job.pretrain, labels=labels, runs=job.ids)
+    if "start" in drawn and not job.pretraining:  # step 0 is measured once pre-training is over
+        out["start"] = charts.start_depth_figure(job.tables().layers, labels=labels, runs=job.ids)
     shape = image_shape(job)
     if "filters" in drawn and job.first_layer_weights:  # other data: arrows or rows (app/charts/tiles.py)
         out["filters"] = charts.filters_figure(job.first_layer_weights, image_shape=shape, labels=labels)
@@ -51,6 +53,9 @@ def show(job: JobView, figures: dict) -> None:
             chart(figures["pretraining"], "pretraining")
         else:
             st.caption("The first layer's numbers arrive after its first epoch.")
+    if "start" in figures:
+        st.subheader("Where fine-tuning starts: step 0")
+        chart(figures["start"], "start")
     if "filters" in figures:
         st.subheader("The first layer's weights")
         chart(figures["filters"], "filters")

@@ -77,7 +77,8 @@ def controls(group: GroupConfig | None, scope: str) -> JobView | None:
                       on_click=_act, args=(scope, "resume"))
     step_size = row.number_input("steps", min_value=1, max_value=10_000, value=10, width=130,
                                  label_visibility="collapsed", key=_key(scope, "step_size"))
-    row.button(f"Step {step_size}", disabled=not paused, width="stretch", key=_key(scope, "step"),
+    unit = " updates" if job is not None and job.pretraining else ""  # Step counts pre-training's updates first
+    row.button(f"Step {step_size}{unit}", disabled=not paused, width="stretch", key=_key(scope, "step"),
                       on_click=_act, args=(scope, "step"))
     row.button("Reset", disabled=job is None, width="stretch", key=_key(scope, "reset"),
                       on_click=_act, args=(scope, "reset"))

@@ -82,6 +82,29 @@ def test_a_digits_job_without_pre_training_streams_its_first_layer_and_no_fantas
     assert not np.array_equal(first.first_layer_weights["a"], final.first_layer_weights["a"])  # it moved, live
 
 
+def test_step_during_pre_training_counts_its_updates_not_the_whole_phase(runner: JobRunner) -> None:
+    """Step n while pre-training advances n of its minibatch updates and pauses again, still pre-training;
+    after the last update, Step n is n training steps."""
+    config = parse_group({**DIGITS, "pretrain": "autoencoder", "pretrain_epochs": "2"})
+    job_id = runner.start(config, "stepper", paused=True)
+
+    def paused_at(done: int, step: int = 0):
+        return lambda: ((v := runner.job(job_id)).status == "paused" and not v.pending
+                        and v.pretrain_progress[0] == done and v.step == step and v)
+
+    wait_for("a paused start", paused_at(0))
+    runner.step(job_id, 7)
+    job = wait_for("7 pre-training updates, then a pause", paused_at(7))
+    assert job.pretraining and job.step == 0
+    total = job.pretrain_progress[1]
+    runner.step(job_id, total - 7)
+    wait_for("the rest of pre-training, then a pause before step 0's update", paused_at(total))
+    runner.step(job_id, 3)
+    job = wait_for("3 training steps", paused_at(total, step=3))
+    assert not job.pretraining
+    runner.stop(job_id)
+
+
 def _train_on_playground(epochs: str):  # -> (AppTest, job id)
     """The Playground opened on an rbm digits link with `epochs` per layer, Train pressed."""
     from streamlit.testing.v1 import AppTest

@@ -11,7 +11,8 @@ import plotly.graph_objects as go
 import plotly.io as pio
 import pytest
 
-from app.charts import fantasies_figure, filters_figure, pretraining_figure
+import engine
+from app.charts import fantasies_figure, filters_figure, pretraining_figure, start_depth_figure
 from app.charts.pretraining import pretraining_words
 from app.charts.style import WAITING, WORDS
 from app.charts.tiles import tiled
@@ -164,3 +165,24 @@ def test_fantasies_are_the_samples_in_grey(pretrained):
 def test_without_weights_or_samples_they_wait():
     assert not filters_figure({}).data and not fantasies_figure({}).data
     assert not fantasies_figure({"a": np.zeros((0, 64))}).data
+
+
+def test_where_fine_tuning_starts_plots_each_runs_step_zero_spread_and_gradient():
+    """The step-0 chart: per run, per hidden layer, act_std and grad_preact_rms exactly as the layers table has
+    them at step 0 (after pre-training), not at the latest step; a random run beside a pre-trained one."""
+    config = parse_group({**RUN, "pretrain": "none", "steps": "20", "probe_every": "5"})
+    result = engine.train(config)
+    layers = result.layers
+    fig = _valid(start_depth_figure(layers, labels={"a": "random", "b": "autoencoder"}))
+    lines = [t for t in fig.data if t.mode == "lines+markers"]
+    assert {t.name for t in lines} == {"random", "autoencoder"}
+    for trace in lines:
+        run = "a" if trace.name == "random" else "b"
+        stat = "act_std" if trace.yaxis == "y" else "grad_preact_rms"
+        at_zero = layers[(layers.run == run) & (layers.step == 0) & (layers.stat == stat)].set_index("layer").value
+        assert list(trace.customdata) == [0] * len(trace.x)
+        np.testing.assert_allclose(trace.y, at_zero[list(trace.x)].to_numpy())
+        latest = layers[(layers.run == run) & (layers.step == 20) & (layers.stat == stat)].set_index("layer").value
+        assert not np.allclose(trace.y, latest[list(trace.x)].to_numpy())  # not the latest step
+    for axis in (fig.layout.yaxis, fig.layout.yaxis2):  # at least two ticks, even within one decade
+        assert axis.type == "log" and len(axis.tickvals) >= 2

@@ -35,7 +35,7 @@ from app.charts.curves import (
     saturation_figure,
     update_ratio_figure,
 )
-from app.charts.depth import depth_profile, gradient_depth_figure, saturation_depth_figure
+from app.charts.depth import depth_profile, gradient_depth_figure, saturation_depth_figure, start_depth_figure
 from app.charts.histograms import histogram_grid, histogram_heatmap
 from app.charts.network import NETWORK_QUANTITIES, network_color_range, network_figure, network_figures
 from app.charts.predictions import prediction_figure
@@ -71,6 +71,7 @@ __all__ = [
     "running_product",
     "saturation_depth_figure",
     "saturation_figure",
+    "start_depth_figure",
     "update_ratio_figure",
     "waiting_figure",
     "weights_figure",

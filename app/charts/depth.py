@@ -108,6 +108,15 @@ def gradient_depth_figure(layers: pd.DataFrame | None, *, step: int | None = Non
     return across_depth(layers, panels, log_y=True, step=step, labels=labels, runs=runs)
 
 
+def start_depth_figure(layers: pd.DataFrame | None, *, labels: Mapping[str, str] | None = None,
+                       runs: Sequence[str] | None = None) -> go.Figure:
+    """Where fine-tuning starts (step 0, after any pre-training): per layer, input to output, one line per run,
+    the activation spread (std of h on the probe set) and the back-propagated gradient's size, both on log
+    scales. So a pre-trained net stands beside a random one before a single labelled step."""
+    panels = (("act_std", "activation spread (std of h)"), ("grad_preact_rms", "RMS dL/dz (back-propagated)"))
+    return across_depth(layers, panels, log_y=True, step=0, labels=labels, runs=runs)
+
+
 def saturation_depth_figure(layers: pd.DataFrame | None, *, step: int | None = None,
                             labels: Mapping[str, str] | None = None, runs: Sequence[str] | None = None,
                             activations: Mapping[str, str] | None = None) -> go.Figure:

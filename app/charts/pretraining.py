@@ -43,7 +43,7 @@ __all__ = ["fantasies_figure", "filters_figure", "pretraining_figure", "pretrain
 
 RECONSTRUCTION = "reconstruction_error"
 PROBES = {"probe_accuracy": "probe accuracy", "probe_mse": "probe MSE"}
-HEIGHT = 340
+HEIGHT = 400
 SPACING = 0.14  # between the panels: room for the right one's tick labels and title
 ACCURACY_TICKS = [0.0, 0.25, 0.5, 0.75, 1.0]
 
@@ -58,8 +58,8 @@ def pretraining_figure(pretrain: pd.DataFrame | None, *, labels: Mapping[str, st
     layout = grid(1, 2, horizontal_spacing=SPACING)
     traces = _reconstruction(table, layout, labels) + _probe(table, layout, labels)
     note, extra = words_above(pretraining_words(table, labels=labels))
-    layout.update(height=HEIGHT + extra, annotations=[note], legend={**LEGEND, "yanchor": "top", "y": -0.3},
-                  margin={**MARGIN, "t": 50 + extra, "b": 70})  # the legend below the axis titles
+    layout.update(height=HEIGHT + extra, annotations=[note], legend={**LEGEND, "yanchor": "top", "y": -0.42},
+                  margin={**MARGIN, "t": 50 + extra, "b": 90})  # the legend below the axis titles
     return make_figure(traces, layout)
 
 

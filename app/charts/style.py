@@ -235,6 +235,11 @@ def log_axis(axis: dict, positives: np.ndarray, has_zero: bool, max_ticks: int =
     decades = list(range(last, first - 1, -every))[::-1]
     values = [10.0**d for d in decades]
     text = [decade(d) for d in decades]
+    if len(decades) < 2:  # less than a decade of data: 1-2-5 ticks, so the axis still reads
+        ticks = [(m, d) for d in range(first - 1, last + 1) for m in (1, 2, 5)
+                 if low - 0.25 <= d + math.log10(m) <= top + 0.25]
+        values = [m * 10.0**d for m, d in ticks]
+        text = [decade(d) if m == 1 else f"{m}e{d}" if d else str(m) for m, d in ticks]
     if floor_exp is not None:
         values, text = [10.0**floor_exp, *values], ["0", *text]
     axis.update(type="log", range=[bottom, max(top + 0.25, bottom + 1)], tickmode="array", tickvals=values,

@@ -78,6 +78,10 @@ CHARTS: dict[str, Chart] = {
     "update": Chart("Update ratio", ("update_ratio",), True, False),
     # greedy pre-training (issue 13): each layer's reconstruction error over its epochs, the probe of its code
     "pretraining": Chart("Pre-training, layer by layer", (), True, True, needs="pretrain"),
+    # at step 0, where fine-tuning starts: a pre-trained net's activation spread and gradient size across depth
+    # beside a random one's
+    "start": Chart("Where fine-tuning starts: step 0", ("act_std", "grad_preact_rms"), True, True,
+                   needs="pretrain"),
     # the first layer's weights, one image per unit (digits) or arrows in the input plane
     "filters": Chart("The first layer's weights", (), True, True, needs="filters"),
     # an RBM's samples by Gibbs sampling from the model, after h1's phase

@@ -9,7 +9,7 @@ Two channels per worker, both pickled across `spawn` processes (so every type he
 Commands (runner -> worker; engine/serving/worker.py applies them in the order sent):
 
     Create(job, gen, cseq, group, pause_at)   host a new job (replacing one of the same id): a fresh
-                                              GroupTrainer; pause_at None runs free, n pauses once step >= n
+                                              GroupTrainer; pause_at None runs free, n pauses once work_done >= n
     Pause / Resume / Stop(job, gen, cseq)     controls; Stop ends the job where it is (its weights stay)
     Step(job, gen, cseq, n)                   advance exactly n steps from now, then pause
     Drop(job)                                 forget the job (ended, removed, reset or moved away)
@@ -60,7 +60,8 @@ class Create:
     gen: int
     cseq: int
     group: GroupConfig
-    pause_at: int | None  # None: run to the end; else pause once step >= pause_at (0: wait at step 0)
+    pause_at: int | None  # None: run to the end; else pause once work_done >= pause_at (0: wait before any work;
+    # work is pre-training's updates, then training steps: engine/training/trainer.py's work_done)
 
 
 @dataclass(frozen=True, slots=True)

@@ -60,7 +60,7 @@ class _Hosted:
     gen: int
     cseq: int
     trainer: GroupTrainer
-    pause_at: int | None  # None: run to the end; else paused once trainer.step >= pause_at
+    pause_at: int | None  # None: run to the end; else paused once trainer.work_done >= pause_at
     chunk: int = 1
     ranges_sent: bool = False
     predicted_at: float = -math.inf
@@ -76,7 +76,7 @@ class _Hosted:
 
     @property
     def running(self) -> bool:
-        return not self.trainer.done and (self.pause_at is None or self.trainer.step < self.pause_at)
+        return not self.trainer.done and (self.pause_at is None or self.trainer.work_done < self.pause_at)
 
     @property
     def state(self) -> str:
@@ -149,11 +149,11 @@ class _Host:
         was_running = hosted.running
         match command:
             case Pause():
-                hosted.pause_at = trainer.step
+                hosted.pause_at = trainer.work_done
             case Resume():
                 hosted.pause_at = None
             case Step(n=n):
-                hosted.pause_at = trainer.step + max(1, int(n))
+                hosted.pause_at = trainer.work_done + max(1, int(n))
             case Stop():
                 trainer.stop()
                 hosted.trainer.history = History()  # the runner holds the history; only the weights stay here
@@ -191,7 +191,7 @@ class _Host:
 
     def run_slice(self, hosted: _Hosted) -> None:
         trainer = hosted.trainer
-        n = hosted.chunk if hosted.pause_at is None else min(hosted.chunk, hosted.pause_at - trainer.step)
+        n = hosted.chunk if hosted.pause_at is None else min(hosted.chunk, hosted.pause_at - trainer.work_done)
         try:
             start = time.perf_counter()
             snapshots = trainer.advance(n)

@@ -128,6 +128,12 @@ class GroupTrainer:
             return self.pretraining.phase
         return "done" if self.done else "training"
 
+    @property
+    def work_done(self) -> int:
+        """Units of work spent so far, as `advance` counts them: pre-training's minibatch updates, then steps.
+        Pause and Step count in these, so Step 10 during pre-training is 10 of its updates, not all of it."""
+        return self.pretraining.updates_done + self.step
+
     def advance(self, n: int) -> list[Snapshot]:
         """Spend n units of work: pre-training's minibatch updates first, while any run pre-trains, then
         training steps (fewer if the group ends); return the snapshots made.
