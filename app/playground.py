@@ -153,10 +153,11 @@ def render() -> None:
             share_panel(params, training=run_panel.has_run(SCOPE))
     if job is None:
         # a lesson shows its key chart from a stored run instead
-        if run_panel.job_id(SCOPE) or not key_chart_preview(link.preset, comparison=False):
-            st.info("This run has ended and was cleared from the server. Press **Train** to run it again."
-                    if run_panel.job_id(SCOPE) else
-                    "Set up a net in the sidebar and press **Train**. Every layer is measured while it trains.")
+        if run_panel.job_id(SCOPE):
+            st.info("This run has ended and was cleared from the server. Press **Train** to run it again.")
+        elif (present or landing.link_given(SCOPE)) and not key_chart_preview(link.preset, comparison=False):
+            # a fresh page's landing says this already
+            st.info("Set up a net in the sidebar and press **Train**. Every layer is measured while it trains.")
         return
     if run_panel.changed_since_start(group, SCOPE):
         st.caption("The settings changed since this run started: press **Train** to run them.")

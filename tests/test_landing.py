@@ -62,6 +62,13 @@ def test_a_fresh_playground_says_what_this_is_and_offers_three_lessons():
         assert link.page == page_for(preset).url_path  # where the Gallery opens it
         assert link.label == preset.title
     assert any("set up your own net" in m.value.lower() for m in app.markdown)
+    assert not [i.value for i in app.info if "Set up a net" in i.value]  # said once, by the landing
+
+
+def test_a_link_without_a_preset_says_how_to_start_since_the_landing_is_folded():
+    app = _open(hidden="4x8")
+    assert not app.exception and _folded(app) is not None
+    assert [i.value for i in app.info if "Set up a net in the sidebar" in i.value]
 
 
 @pytest.mark.parametrize("params", [{"hidden": "4x8"}, {"preset": "dying-relu"}, {"colour": "blue"}])
