@@ -13,6 +13,9 @@ is missing, raises RayUnavailable saying how to install it. The pitfalls it hand
   here, with no token configured, `connect` makes a fresh token for this process and passes it through the
   environment (RAY_AUTH_TOKEN), so nothing is written under the home directory. A cluster at RAY_ADDRESS
   has its own token: give it as Ray documents (RAY_AUTH_TOKEN or RAY_AUTH_TOKEN_PATH).
+- Ray's raylet starts workers at niceness 15: on a busy machine they then get almost no CPU (a sweep measured
+  5x slower than the same trainings in this process). A local Ray started here runs them at the server's
+  priority, as the local worker processes do (RAY_worker_niceness=0, unless already set).
 - One torch thread per worker: OMP_NUM_THREADS=1 in every worker's environment (the tasks also call
   `torch.set_num_threads(1)`); small nets only lose to more threads' contention.
 - On a cluster the workers need this code: the `engine` package ships with the job (`py_modules`); the
@@ -71,6 +74,7 @@ def connect(num_cpus: int | None = None) -> ModuleType:
             else:
                 if not any(os.environ.get(name) for name in _TOKEN_VARIABLES):
                     os.environ["RAY_AUTH_TOKEN"] = secrets.token_hex(32)  # this process's local Ray only
+                os.environ.setdefault("RAY_worker_niceness", "0")  # read by the raylet ray.init starts
                 ray.init(address="local", num_cpus=num_cpus or len(os.sched_getaffinity(0)),
                          include_dashboard=False, object_store_memory=OBJECT_STORE_BYTES,
                          logging_level="WARNING", runtime_env={"env_vars": worker_env})

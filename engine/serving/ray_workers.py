@@ -118,13 +118,17 @@ def _actor_class(ray: Any) -> Any:
     return _classes[id(ray)]
 
 
-def ray_worker_count() -> int:
-    """How many Ray workers the runner holds by default: one per CPU of the cluster. Starts or joins Ray."""
+def _ray() -> Any:
+    """Ray, started or joined once per process; JobError (for the page) if it cannot be."""
     try:
-        ray = connect()
+        return connect()
     except RayUnavailable as error:
         raise JobError(str(error)) from None
-    return max(1, int(ray.cluster_resources().get("CPU", 1)))
+
+
+def ray_worker_count() -> int:
+    """How many Ray workers the runner holds by default: one per CPU of the cluster. Starts or joins Ray."""
+    return max(1, int(_ray().cluster_resources().get("CPU", 1)))
 
 
 class _ActorProcess:
@@ -157,7 +161,7 @@ class RayWorkerHandle:
     """One Ray actor as the runner holds a worker: `send` commands, `conn` to read, `process` to watch."""
 
     def __init__(self, ctx: Any, index: int, niceness: int = 0):
-        self.ray = connect()
+        self.ray = _ray()
         self.index = index
         self.niceness = niceness
         self.conn, self._writer = ctx.Pipe(duplex=False)
