@@ -8,7 +8,8 @@ of a second) and `map` returns within STOP_S. A task that raises cancels the oth
 here. Same items and seeds, same numbers as the local backend: each task is the very function the local
 backend calls, on the same CPU arithmetic with one thread.
 
-Only the task, the items and the results cross to Ray, so `task` must be a module-level function and the
+Importing this module needs Ray (engine.search.backend turns its absence into a message saying how to install
+it). Only the task, the items and the results cross to Ray, so `task` must be a module-level function and the
 items plain data (callbacks that hold a lock cannot be pickled: `on_result` and `should_stop` stay here).
 """
 
@@ -17,6 +18,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
+
+import ray  # without Ray this import fails, and engine.search.backend says how to install it
 
 from engine.distributed.ray_session import connect
 
@@ -40,12 +43,11 @@ class RayBackend:
     """Items as Ray tasks on the cluster at RAY_ADDRESS, or on a local Ray started for this process."""
 
     def __init__(self, num_cpus: int | None = None):
-        self.ray = connect(num_cpus)
-        self._remote = self.ray.remote(num_cpus=1, max_retries=0)(_run_one)
+        self.ray = connect(num_cpus)  # the module, initialized
+        self._remote = ray.remote(num_cpus=1, max_retries=0)(_run_one)
 
     def map(self, task: Callable[[T], R], items: Sequence[T], on_result: Callable[[int, R], None],
             should_stop: Callable[[], bool]) -> None:
-        ray = self.ray
         if should_stop():
             return
         task_ref = ray.put(task)  # pickled once, not once per item
@@ -64,7 +66,6 @@ class RayBackend:
 
     def _cancel(self, refs: list[Any]) -> None:
         """Cancel queued and running tasks, and give them a moment to end so their CPUs are free again."""
-        ray = self.ray
         for ref in refs:
             ray.cancel(ref)
         deadline = time.monotonic() + _CANCEL_WAIT_S
