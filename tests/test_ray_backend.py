@@ -15,7 +15,8 @@ import engine
 from engine.distributed import ray_session
 from engine.distributed.ray_backend import STOP_S, RayBackend
 
-pytestmark = pytest.mark.slow
+# One xdist worker runs every Ray test module in turn: one local Ray at a time on a small machine.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("ray")]
 
 SMALL = [{"hidden": "8,8", "steps": 120, "seed": 3},
          {"hidden": "6", "activation": "relu", "optimizer": "adam", "lr": 0.01, "steps": 150, "seed": 11},

@@ -23,7 +23,8 @@ from engine.serving.ray_workers import BACKEND_VARIABLE
 from engine.vocabulary.group import parse_group
 from tests.waiting import wait_for
 
-pytestmark = pytest.mark.slow
+# One xdist worker runs every Ray test module in turn: one local Ray at a time on a small machine.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("ray")]
 
 LONG = {"hidden": "6,6", "samples": "200", "steps": "200000", "probe_every": "5"}  # never ends within a test
 

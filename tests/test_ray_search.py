@@ -19,7 +19,8 @@ from engine.distributed.ray_backend import STOP_S, RayBackend
 from engine.search.run import run_search
 from engine.search.spec import parse_search
 
-pytestmark = pytest.mark.slow
+# One xdist worker runs every Ray test module in turn: one local Ray at a time on a small machine.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("ray")]
 
 # batch_size is a group-wide key: its two values make two batches, so two Ray tasks train at once.
 FIXED = ["--set", "dataset=moons", "--set", "samples=300", "--set", "hidden=2x12", "--set", "steps=150",
