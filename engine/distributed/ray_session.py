@@ -12,7 +12,7 @@ is missing, raises RayUnavailable saying how to install it. The pitfalls it hand
   directory (unwritable in the Docker image, shared by every program of the user). For a local Ray started
   here, with no token configured, `connect` makes a fresh token for this process and passes it through the
   environment (RAY_AUTH_TOKEN), so nothing is written under the home directory. A cluster at RAY_ADDRESS
-  has its own token: give it as Ray documents (RAY_AUTH_TOKEN or RAY_AUTH_TOKEN_PATH).
+  has its own token: give RAY_AUTH_MODE=token and the token (RAY_AUTH_TOKEN or RAY_AUTH_TOKEN_PATH).
 - Ray's raylet starts workers at niceness 15: on a busy machine they then get almost no CPU (a sweep measured
   5x slower than the same trainings in this process). A local Ray started here runs them at the server's
   priority, as the local worker processes do (RAY_worker_niceness=0, unless already set).
