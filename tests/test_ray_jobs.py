@@ -10,17 +10,15 @@ import signal
 import time
 from collections.abc import Iterator
 
-import pandas as pd
 import pytest
-import torch
 
 pytest.importorskip("ray", reason="Ray is an optional install: pip install -r requirements-ray.txt")
 
-import engine
 from engine.distributed import ray_session
 from engine.serving.jobs import JobRunner
 from engine.serving.ray_workers import BACKEND_VARIABLE
 from engine.vocabulary.group import parse_group
+from tests.same_numbers import assert_job_trains_like_engine_train
 from tests.waiting import wait_for
 
 # One xdist worker runs every Ray test module in turn: one local Ray at a time on a small machine.
@@ -70,16 +68,7 @@ def test_a_job_on_ray_streams_finishes_and_has_engine_trains_numbers(runner: Job
     running_steps = sorted(step for status, step in seen if status == "running" and 0 < step < 1500)
     assert len(running_steps) >= 3, f"snapshots should arrive while it trains, saw {sorted(seen)}"
 
-    expected = engine.train(config)
-    scalars, layers, hists, summary, findings = runner.tables(job_id)
-    pd.testing.assert_frame_equal(scalars, expected.scalars)
-    pd.testing.assert_frame_equal(layers, expected.layers)
-    pd.testing.assert_frame_equal(hists, expected.hists)
-    assert summary == expected.summary and findings == expected.findings
-    weights = runner.weights(job_id)
-    for run, state in expected.weights.items():
-        for name, tensor in state.items():
-            assert torch.equal(weights[run][name], tensor), (run, name)
+    assert_job_trains_like_engine_train(runner, job_id, config)
 
 
 def test_controls_act_on_a_job_on_ray(runner: JobRunner) -> None:
