@@ -30,6 +30,7 @@ from bench import (
     pretrain_cost,
     probe_overhead,
     profile_engine,
+    ray_cost,
     soak,
     workshop,
 )
@@ -46,6 +47,7 @@ BENCHMARKS = {
     "browser_rehearsal": browser_rehearsal.run,
     "guide_cost": guide_cost.run,
     "pretrain_cost": pretrain_cost.run,
+    "ray_cost": ray_cost.run,
 }
 
 

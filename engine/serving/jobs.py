@@ -32,6 +32,7 @@ import atexit
 import contextlib
 import logging
 import multiprocessing
+import os
 import threading
 import time
 import uuid
@@ -45,8 +46,9 @@ from engine.serving.cost import Limits, Speed, admit, estimate
 from engine.serving.errors import JobError, JobLimitError, UnknownJobError
 from engine.serving.lanes import heavy_lane, pick_worker
 from engine.serving.mirror import JobMirror
-from engine.serving.pool import WorkerPool, default_workers
+from engine.serving.pool import WORKERS_ENV, WorkerHandle, WorkerPool, default_workers
 from engine.serving.protocol import Control, Pause, Resume, Step, Stop
+from engine.serving.ray_workers import RayWorkerHandle, placement, ray_worker_count
 from engine.serving.reader import Reader
 from engine.serving.sessions import Sessions
 from engine.serving.views import ENDED, LIVE, STATUSES, JobView, Points, Tables
@@ -64,15 +66,22 @@ log = logging.getLogger(__name__)
 class JobRunner(WorkerEvents):
     """Worker processes and the jobs they train. Thread-safe; one per server.
 
-    workers: worker processes (default: `default_workers()`). limits: every limit (engine/serving/cost.py's
+    backend: where the workers run, "local" (processes) or "ray" (Ray actors, engine/serving/ray_workers.py);
+    default: LAYERSCOPE_BACKEND, else local. workers: worker processes (default: `default_workers()`; on Ray,
+    LAYERSCOPE_WORKERS or one per CPU of the cluster). limits: every limit (engine/serving/cost.py's
     `Limits`); keyword arguments named as its fields override single ones (`JobRunner(grace_s=5)`).
     publish_s: a running job's view changes at most this often (so viewers share views, tables and
     figures). weights_timeout_s: how long `weights` waits for the worker.
     """
 
     def __init__(self, workers: int | None = None, limits: Limits | None = None, *, publish_s: float = 0.5,
-                 weights_timeout_s: float = 30.0, **overrides: Any):
-        self.workers = workers if workers is not None else default_workers()
+                 weights_timeout_s: float = 30.0, backend: str | None = None, **overrides: Any):
+        self.backend = placement(backend)
+        on_ray = self.backend == "ray"
+        if workers is None:
+            workers = ray_worker_count() if on_ray and not os.environ.get(WORKERS_ENV, "").strip() \
+                else default_workers()
+        self.workers = workers
         if self.workers < 1:
             raise JobError("at least one worker process is needed")
         self.limits = replace(limits or Limits(), **overrides)
@@ -89,7 +98,8 @@ class JobRunner(WorkerEvents):
         self.trainings_started = 0  # new jobs; a viewer joining an identical config's job adds none
         first_heavy = self.workers - heavy_lane(self.workers, self.limits)
         self._pool = WorkerPool(multiprocessing.get_context("spawn"), self.workers,
-                                niceness=lambda index: self.limits.heavy_niceness if index >= first_heavy else 0)
+                                niceness=lambda index: self.limits.heavy_niceness if index >= first_heavy else 0,
+                                handle=RayWorkerHandle if on_ray else WorkerHandle)
         self._reader = Reader(self._pool, self._lock, closed=lambda: self._closed, on_message=self._on_message,
                               on_death=self._on_worker_death, on_tick=self._housekeeping)
         atexit.register(self.shutdown)
@@ -237,7 +247,7 @@ class JobRunner(WorkerEvents):
             counts = {s: 0 for s in STATUSES}
             for job in self._jobs.values():
                 counts[job.status] += 1
-            return {"workers": len(self._pool.alive()), "jobs": len(self._jobs),
+            return {"backend": self.backend, "workers": len(self._pool.alive()), "jobs": len(self._jobs),
                     "sessions": len(self._sessions), "queued": len(self._queue), "statuses": counts,
                     "trainings_started": self.trainings_started,
                     "worker_pids": [w.process.pid for w in self._pool.workers]}

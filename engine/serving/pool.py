@@ -76,10 +76,13 @@ class WorkerHandle:
 
 
 class WorkerPool:
-    def __init__(self, ctx: Any, count: int, niceness: Callable[[int], int] = lambda index: 0):
-        """`niceness(index)`: how much lower than the server's the priority of the worker at `index` is."""
+    def __init__(self, ctx: Any, count: int, niceness: Callable[[int], int] = lambda index: 0,
+                 handle: Callable[[Any, int, int], WorkerHandle] = WorkerHandle):
+        """`niceness(index)`: how much lower than the server's the priority of the worker at `index` is.
+        `handle(ctx, index, niceness)` starts one worker: a process, or a Ray actor (engine/serving/ray_workers.py)."""
         self.ctx = ctx
-        self.workers = [WorkerHandle(ctx, i, niceness(i)) for i in range(count)]
+        self.handle = handle
+        self.workers = [handle(ctx, i, niceness(i)) for i in range(count)]
         self.failed_starts = 0  # workers in a row that died before they were ready
         self.broken = ""  # why no worker can start, once that is clear
 
@@ -112,7 +115,7 @@ class WorkerPool:
         w.close()
         self.failed_starts = 0 if w.ready else self.failed_starts + 1
         if self.failed_starts < MAX_FAILED_STARTS:
-            self.workers[w.index] = WorkerHandle(self.ctx, w.index, w.niceness)
+            self.workers[w.index] = self.handle(self.ctx, w.index, w.niceness)
         elif not self.alive():
             self.broken = (f"Training is unavailable: {MAX_FAILED_STARTS} worker processes in a row "
                            f"stopped before they were ready (the last: {why}). See the server's log.")
