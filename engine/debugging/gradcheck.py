@@ -15,7 +15,10 @@ Per tensor the relative error is |a - n| / max(|a|, |n|) over its checked entrie
 tensor of tiny gradients is not judged by rounding alone. Bands, as in CS231n's notes: above 1e-2 wrong,
 1e-4 to 1e-2 suspicious, 1e-7 to 1e-4 probably right (fine where the loss has kinks, high where it has none),
 below 1e-7 right. Entries whose +h and -h put an activation input on both sides of a kink (engine/debugging/
-kinks.py) are counted and left out.
+kinks.py) are counted and left out. A tensor whose true gradient is 0 (the bias before a batch norm, which
+subtracts it again) has nothing to compare: its analytic gradient is rounding (below ZERO_SHARE of the net's
+largest) and its differences are noise (below NOISE_FACTOR x eps x |L| / h per entry), so it counts as right,
+marked `zero`, rather than as a relative error of two noises.
 """
 
 from __future__ import annotations
@@ -39,7 +42,9 @@ ENTRIES = 24  # checked entries per tensor at most: a sample of bigger ones
 BANDS = (("wrong", 1e-2), ("suspicious", 1e-4), ("probably right", 1e-7), ("right", 0.0))  # above each bound
 PATHS = ("fast", "autograd")
 OFF_FOR_THE_CHECK = {"dropout": 0.0, "weight_decay": 0.0, "l1": 0.0, "pretrain": "none", "early_stopping": 0}
-COLUMNS = ["run", "path", "tensor", "layer", "kind", "size", "checked", "kinks", "error", "band"]
+ZERO_SHARE = 1e3  # x eps: an analytic gradient this small next to the net's largest is rounding of a true 0
+NOISE_FACTOR = 10  # x eps x |L| / h: differences this small per entry are the loss's rounding, not a slope
+COLUMNS = ["run", "path", "tensor", "layer", "kind", "size", "checked", "kinks", "zero", "error", "band"]
 
 
 def band(error: float) -> str:
@@ -157,17 +162,40 @@ def relative_error(analytic: torch.Tensor, numerical: torch.Tensor) -> float:
     return float((a - n).norm()) / scale if scale > 0 else 0.0
 
 
+@dataclass
+class Resolution:
+    """What one stack's check can tell from 0: the analytic gradient's rounding and the differences' noise."""
+
+    analytic: float  # an analytic tensor's norm below this is a rounded 0
+    numeric: float  # per entry: a difference quotient below this is the loss's rounding
+
+    @classmethod
+    def of(cls, analytic: list[torch.Tensor], loss: float, h: float, dtype: torch.dtype) -> Resolution:
+        eps = torch.finfo(dtype).eps
+        largest = max(float(g.norm()) for g in analytic)
+        return cls(ZERO_SHARE * eps * largest, NOISE_FACTOR * eps * max(abs(loss), 1e-12) / h)
+
+    def error(self, analytic: torch.Tensor, numerical: torch.Tensor) -> tuple[float, bool]:
+        """(relative error, whether both sides are 0 within what the check resolves: then the error is 0)."""
+        if analytic.numel() and float(analytic.norm()) <= self.analytic \
+                and float(numerical.norm()) <= self.numeric * analytic.numel() ** 0.5:
+            return 0.0, True
+        return relative_error(analytic, numerical), False
+
+
 def check_stack(setup: Setup, stack: Stack, h: float, entries: int) -> list[dict]:
     """One row per parameter tensor of one stack (one path, one dtype)."""
     analytic = setup.analytic(stack)
+    resolution = Resolution.of(analytic, setup.loss(stack)[0], h, stack.flat.dtype)
     rows = []
     for i, ((name, layer, kind), tensor) in enumerate(zip(tensor_names(stack), stack.parameters())):
         chosen = sampled_entries(tensor.numel(), entries, setup.run.seed + i)
         values, kinked = numeric(setup, stack, tensor, chosen, h)
         keep = ~kinked
-        error = relative_error(analytic[i].view(-1)[chosen][keep], values[keep])
+        error, zero = resolution.error(analytic[i].view(-1)[chosen][keep], values[keep])
         rows.append({"tensor": name, "layer": layer, "kind": kind, "size": tensor.numel(),
-                     "checked": int(keep.sum()), "kinks": int(kinked.sum()), "error": error, "band": band(error)})
+                     "checked": int(keep.sum()), "kinks": int(kinked.sum()), "zero": zero, "error": error,
+                     "band": band(error)})
     return rows
 
 

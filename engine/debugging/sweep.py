@@ -12,7 +12,7 @@ from __future__ import annotations
 import pandas as pd
 import torch
 
-from engine.debugging.gradcheck import Setup, numeric, relative_error, sampled_entries, tensor_names
+from engine.debugging.gradcheck import Resolution, Setup, numeric, sampled_entries, tensor_names
 from engine.vocabulary.config import RunConfig
 
 STEPS = tuple(10.0 ** (-e / 2) for e in range(2, 25))  # h from 1e-1 to 1e-12, half a decade apart
@@ -31,11 +31,13 @@ def error_vs_h(run: RunConfig, steps: tuple[float, ...] = STEPS, dtypes: tuple[s
         stack = setup.stack(DTYPES[name], "fast") or setup.stack(DTYPES[name], "autograd")
         analytic = setup.analytic(stack)
         chosen = [sampled_entries(t.numel(), entries, setup.run.seed + i) for i, t in enumerate(stack.parameters())]
+        loss = setup.loss(stack)[0]
         for h in steps:
+            resolution = Resolution.of(analytic, loss, h, DTYPES[name])
             for i, ((tensor, layer, kind), param) in enumerate(zip(tensor_names(stack), stack.parameters())):
                 values, kinked = numeric(setup, stack, param, chosen[i], h)
                 keep = ~kinked
-                error = relative_error(analytic[i].view(-1)[chosen[i]][keep], values[keep])
+                error, _ = resolution.error(analytic[i].view(-1)[chosen[i]][keep], values[keep])
                 rows.append({"dtype": name, "h": h, "tensor": tensor, "layer": layer, "kind": kind, "error": error,
                              "kinks": int(kinked.sum())})
     return pd.DataFrame(rows, columns=COLUMNS)
