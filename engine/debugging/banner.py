@@ -15,3 +15,9 @@ def planted_lines(group: GroupConfig) -> list[str]:
             lines.append(f"Planted bug in run {name}: bug={run.bug}. {BUGS[run.bug].description} "
                          f"Set bug=none for the engine as it is.")
     return lines
+
+
+def what_to_look_for(group: GroupConfig, k: int = 0) -> str | None:
+    """Run k's planted bug's symptom and the check meant for it, in a sentence; None without a bug."""
+    bug = BUGS[group.runs[k].bug]
+    return None if bug.name == NONE else f"What to look for ({bug.caught_by}): {bug.look_for}"
