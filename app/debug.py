@@ -195,7 +195,7 @@ def render() -> None:
         return
     group = GroupConfig.single(config)
     address_bar.write(SCOPE, group, whole_group=False)
-    bug_banner.show(group)
+    bug_banner.show(group, link=False)
     note = what_to_look_for(group)
     if note:
         st.info(note)

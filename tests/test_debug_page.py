@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from urllib.parse import parse_qsl
 
 import pandas as pd
 from streamlit.testing.v1 import AppTest
@@ -90,6 +91,8 @@ def test_the_training_pages_show_the_banner_while_a_bug_is_on():
     assert "Planted bug" not in _errors(healthy)
     compared = _open(COMPARE.script, hidden="4", **{"b.bug": "slope"})
     assert not compared.exception and "Planted bug in run b: bug=slope." in _errors(compared)
+    (to_debug,) = [e.proto for e in compared.get("page_link") if e.proto.page == DEBUG.url_path]
+    assert dict(parse_qsl(to_debug.query_string)) == {"hidden": "4", "bug": "slope"}  # run b, to check
 
 
 def test_the_error_chart_plots_each_tensors_error_per_layer_and_zero_on_the_floor():
