@@ -11,7 +11,8 @@
    catch a label bug (random labels are memorised as fast as real ones); held-out points can.
 
 Every check trains the run as it is configured, planted bug included (engine/nets/bugs.py), through the
-trainer (engine/training/trainer.py): the real code path.
+trainer (engine/training/trainer.py): the real code path. Pre-training is skipped (the checks are about
+fine-tuning's loss and update, and greedy pre-training can take longer than all three together).
 """
 
 from __future__ import annotations
@@ -148,7 +149,7 @@ def _overfit_finding(n: int, reached: int | None, curve: list, near_zero: float,
 def validation(run: RunConfig, max_steps: int = VALIDATION_STEPS) -> tuple[int, dict[str, float]]:
     """Train on the whole training split for up to max_steps; the last measurement, and chance's numbers."""
     steps = min(run.steps, max_steps)
-    config = run.model_copy(update={"steps": steps, "probe_every": max(1, steps // 20)})
+    config = run.model_copy(update={"steps": steps, "probe_every": max(1, steps // 20), "pretrain": "none"})
     trainer = GroupTrainer(GroupConfig.single(config))
     trainer.run()
     last = trainer.history.snapshots()[-1].scalars[0]
