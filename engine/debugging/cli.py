@@ -1,6 +1,6 @@
 """`python -m engine gradcheck` and `python -m engine sanity`: the Debug page's checks without a browser.
 
-    python -m engine gradcheck [--preset ID] [--config FILE] [--set KEY=VALUE ...] [--dtype float32] [--h 1e-6]
+    python -m engine gradcheck [--preset ID] [--config FILE] [--set KEY=VALUE ...] [--dtype float32] [--h 1e-5]
     python -m engine sanity [--preset ID] [--config FILE] [--set KEY=VALUE ...] [--overfit 20]
 
 gradcheck prints each run's per-tensor table (relative error on the fast and the autograd path, CS231n's band)

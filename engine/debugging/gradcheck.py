@@ -36,7 +36,7 @@ from engine.vocabulary.config import RunConfig
 from engine.vocabulary.group import GroupConfig
 from engine.vocabulary.layers import hidden_names, layer_names
 
-H = 1e-6  # the check's step (torch.autograd.gradcheck's eps); error_vs_h sweeps it
+H = 1e-5  # the check's step (CS231n's): float64's U bottoms out near it (sweep.py); error_vs_h sweeps it
 BATCH = 8  # training points the check's loss is the mean over
 ENTRIES = 24  # checked entries per tensor at most: a sample of bigger ones
 BANDS = (("wrong", 1e-2), ("suspicious", 1e-4), ("probably right", 1e-7), ("right", 0.0))  # above each bound
