@@ -24,7 +24,7 @@ from app.sidebar import load_into_widgets, render_sidebar
 from app.story import show_story
 from engine.debugging.banner import what_to_look_for
 from engine.debugging.gradcheck import BANDS, BATCH, GradCheck, H, gradient_check
-from engine.debugging.sanity import Sanity, sanity_check
+from engine.debugging.sanity import OVERFIT_PROBE_EVERY, Sanity, sanity_check
 from engine.debugging.sweep import error_vs_h
 from engine.vocabulary.config import RunConfig, parameter_count
 from engine.vocabulary.group import GroupConfig
@@ -164,7 +164,8 @@ def show_sanity(sanity: Sanity) -> None:
         overfit = f"near zero (below {sanity.near_zero:.2g}) at step {sanity.overfit_reached}, {stays}."
     (st.error if "overfit" in flagged else st.success)(f"**Overfit {sanity.overfit_n} examples**: {overfit}")
     chart(overfit_figure(sanity.overfit_curve, sanity.near_zero), "debug-overfit",
-          "The training loss on the N examples, measured every 5 steps; the dashed line is near zero.")
+          f"The training loss on the N examples, measured every {OVERFIT_PROBE_EVERY} steps; the dashed line is "
+          "near zero.")
     shown = (f"validation accuracy {numbers['val_accuracy']:.0%} against chance {numbers['chance_accuracy']:.0%}"
              if classes else f"validation loss {numbers['val_loss']:.3g} against {numbers['chance_loss']:.3g}")
     (st.error if "validation" in flagged else st.success)(
