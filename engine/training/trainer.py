@@ -222,7 +222,8 @@ class GroupTrainer:
         """Per-run loss [K] (`_loss`) and the gradient of the group's objective with respect to the logits:
         the sum of the live runs' losses (ended runs keep computing, cheaper than re-stacking, but add
         nothing). Cross-entropy by hand, with the ATen calls of autograd's formulas (log_softmax, nll_loss,
-        mean, sum; bit for bit); mean squared error through autograd from a detached copy of the logits."""
+        mean, sum; bit for bit); mean squared error, and the loss of a planted softmax_twice, through autograd from a
+        detached copy of the logits."""
         alive = None if not self.ended else [self.alive(k) for k in members]
         live = None if alive is None or all(alive) else torch.tensor(alive)
         if not self.classification or self._softmax_first.get(tuple(members)) is not None:
