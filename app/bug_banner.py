@@ -16,7 +16,7 @@ def show(group: GroupConfig | None, *, link: bool = True) -> None:
     if group is None:
         return
     for line in planted_lines(group):
-        st.error(plain(line), icon=":material/bug_report:")
+        st.error(plain(line), icon=DEBUG.icon)
     buggy = [run for run in group.runs if run.bug != "none"]
     if link and buggy:
         st.page_link(DEBUG.script, label=f"Check it on {DEBUG.called}", icon=DEBUG.icon,
