@@ -15,6 +15,7 @@ from collections.abc import Callable
 import streamlit as st
 import torch
 
+from app import bug_banner
 from app.guard import guarded
 from app.links import link_params
 from app.plain_text import plain
@@ -50,6 +51,7 @@ def controls(group: GroupConfig | None, scope: str) -> JobView | None:
     """Train, Pause, Resume, Step N, Reset. Train (or `autorun`) starts the group. Returns the page run's one
     view of its job, read after Train: Pause and the others act in callbacks, before the page runs again."""
     runner, token, state = get_runner(), session_token(), st.session_state
+    bug_banner.show(group)  # a planted bug is never on silently
     # one row that wraps (columns would stack on a phone: six full-width rows of buttons)
     row = st.container(horizontal=True, gap="small", vertical_alignment="center")
     train = row.button("Train", type="primary", disabled=group is None, width="stretch",

@@ -34,6 +34,7 @@ SECTIONS: dict[str, list[str]] = {
     "Regularization": ["dropout", "weight_decay", "l1", "early_stopping"],
     "Pre-training": ["pretrain", "pretrain_epochs", "pretrain_lr", "corruption", "cd_k", "persistent"],
     "Probes": ["probe_every"],
+    "Debugging": ["bug"],  # a planted bug (engine/nets/bugs.py); every page shows a banner while one is on
 }
 
 

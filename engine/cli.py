@@ -2,7 +2,8 @@
 `python -m engine presets` lists the presets; `python -m engine presets --check [--seeds 0-4] [--preset ID ...]`
 trains each preset at each seed and checks its claims (engine/lessons/check.py), printing a preset x seed table;
 `python -m engine previews [--check]` writes (or checks) presets/previews.json, the Gallery's preview of each
-preset (engine/lessons/previews.py).
+preset (engine/lessons/previews.py). `python -m engine gradcheck` and `sanity` are the Debug page's checks
+(engine/debugging/cli.py).
 
 Exit codes: 0 for a finished, early-stopped or diverged run (divergence is a result) and for a check whose
 claims all hold, 1 for a check with a failed claim and for an internal error, 2 for bad input (the message
@@ -22,6 +23,7 @@ import torch
 from tqdm import tqdm
 
 from engine.api import train
+from engine.debugging import cli as debugging_cli
 from engine.lessons.presets import PRESET_DIR, all_presets, load_preset, load_preset_file, preset_ids, resolve
 from engine.vocabulary.config import ConfigError, Problem
 from engine.vocabulary.files import read_yaml_file
@@ -51,6 +53,7 @@ def _parser() -> argparse.ArgumentParser:
                                                     "presets/previews.json (the Gallery's charts)")
     previews.add_argument("--check", action="store_true",
                           help="write nothing; exit 1 naming each preset whose stored preview is stale")
+    debugging_cli.add_parsers(commands)  # gradcheck, sanity (engine/debugging/cli.py)
     return parser
 
 
@@ -127,6 +130,7 @@ def command_run(args: argparse.Namespace) -> int:
     group = build_group(args)
     out = Path(args.out) if args.out else Path("runs") / time.strftime("%Y%m%d-%H%M%S")
     _check_writable(out)  # before training: a run's minutes are not lost to a typo in --out
+    debugging_cli.print_planted(group)  # a planted bug is never on silently
     total = group.base.steps
     started = time.perf_counter()
     bars: dict[str, tqdm] = {}  # one bar per phase, made when it starts: pre-training (if any), then training
@@ -222,6 +226,8 @@ def main(argv: list[str] | None = None) -> int:
             return command_presets(args)
         if args.command == "previews":
             return command_previews(args)
+        if args.command in debugging_cli.COMMANDS:
+            return debugging_cli.run(args, build_group)
         return command_run(args)
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)

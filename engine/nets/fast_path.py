@@ -101,6 +101,8 @@ class FastPath:
                 else:
                     stack.activation_backward_runs(grad_a_runs, ws.z_runs[hidden], ws.a_runs[hidden], grad,
                                                    grad_runs)
+                if stack.planted is not None:  # a planted bug (engine/nets/bugs.py) may undo the slope
+                    stack.planted.skip_slope(grad, grad_a)
             if recording:
                 recorder.grad_z[hidden] = grad
 
@@ -126,17 +128,19 @@ class Workspace:
         self.dropout: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = []  # noise, keep, scratch
         linear = stack.uniform_act and stack.acts[0][0] == "linear"
         widths = stack.sizes[1:-1]
+        dtype = stack.flat.dtype
         for width in widths:
             shape = (k, batch, width)
-            z = torch.empty(shape)
+            z = torch.empty(shape, dtype=dtype)
             self.z.append(z)
-            self.a.append(z if linear else torch.empty(shape))
+            self.a.append(z if linear else torch.empty(shape, dtype=dtype))
             if stack.drop_p is not None:
-                self.dropout.append((torch.empty(shape), torch.empty(shape, dtype=torch.bool), torch.empty(shape)))
-                self.inputs.append(torch.empty(shape))
+                self.dropout.append((torch.empty(shape, dtype=dtype), torch.empty(shape, dtype=torch.bool),
+                                     torch.empty(shape, dtype=dtype)))
+                self.inputs.append(torch.empty(shape, dtype=dtype))
             else:
                 self.inputs.append(self.a[-1])
-        self.logits = torch.empty(k, batch, stack.sizes[-1])
+        self.logits = torch.empty(k, batch, stack.sizes[-1], dtype=dtype)
         self.inputs_t = [h.transpose(1, 2) for h in self.inputs]
         # Detached views of the parameters: nothing here requires grad, so no op records a graph.
         self.weights = [w.detach() for w in stack.weights]
@@ -147,7 +151,7 @@ class Workspace:
         self.widths = widths
         self.pairs = {}
         for width in dict.fromkeys(widths):
-            pair = (torch.empty(k, batch, width), torch.empty(k, batch, width))
+            pair = (torch.empty(k, batch, width, dtype=dtype), torch.empty(k, batch, width, dtype=dtype))
             self.pairs[width] = tuple((t, t.unbind(0)) for t in pair)
         tensors = self.z + self.a + [t for d in self.dropout for t in d] + self.inputs[1:] + [self.logits]
         tensors += [t for pair in self.pairs.values() for t, _ in pair]

@@ -31,6 +31,7 @@ from itertools import pairwise
 import torch
 
 from engine.nets import activations
+from engine.nets.bugs import Planted
 from engine.nets.fast_path import FastPath
 from engine.nets.initializers import initial_layer
 from engine.vocabulary.config import RunConfig
@@ -72,7 +73,8 @@ class Recorder:
 class Stack:
     """K same-shaped runs; `runs` are their configs, `sizes` the layer sizes [in, h1..hL, out]."""
 
-    def __init__(self, runs: list[RunConfig], sizes: list[int], dropout_seed: int):
+    def __init__(self, runs: list[RunConfig], sizes: list[int], dropout_seed: int,
+                 dtype: torch.dtype = torch.float32):
         self.runs = runs
         self.sizes = sizes
         self.k = k = len(runs)
@@ -86,15 +88,15 @@ class Stack:
         if self.uses_norm:
             shapes += [(k, 1, w) for w in widths] * 2  # gains, shifts
         counts = [math.prod(shape) for shape in shapes]
-        align = max(1, ALIGN_BYTES // torch.empty(0).element_size())
+        align = max(1, ALIGN_BYTES // torch.empty(0, dtype=dtype).element_size())
         self.offsets: list[int] = []  # of each parameter in `flat`; the gaps between them stay 0
         end = 0
         for count in counts:
             self.offsets.append(end)
             end += -(-count // align) * align
         self.n_weights = self.offsets[n]  # flat[:n_weights] holds the weights
-        self.flat = torch.zeros(end)
-        self.flat_grad = torch.zeros(end)
+        self.flat = torch.zeros(end, dtype=dtype)  # float64 only for the gradient check (engine/debugging)
+        self.flat_grad = torch.zeros(end, dtype=dtype)
         params = [self.flat[o : o + c].view(shape) for o, c, shape in zip(self.offsets, counts, shapes)]
         self.grads = [self.flat_grad[o : o + c].view(shape) for o, c, shape in zip(self.offsets, counts, shapes)]
         self.weights: list[torch.Tensor] = params[:n]
@@ -104,8 +106,8 @@ class Stack:
         self._initialize()
         for tensor in params:
             tensor.requires_grad_(True)
-        self.running_mean = [torch.zeros(k, 1, w) for w in widths]
-        self.running_var = [torch.ones(k, 1, w) for w in widths]
+        self.running_mean = [torch.zeros(k, 1, w, dtype=dtype) for w in widths]
+        self.running_var = [torch.ones(k, 1, w, dtype=dtype) for w in widths]
         self.acts = [(r.activation, r.leak) for r in runs]
         self.uniform_act = len(set(self.acts)) == 1
         specs = [activations.SPECS[name] for name, _ in self.acts]
@@ -115,6 +117,7 @@ class Stack:
         self.keep_scale = 1 / (1 - drop)
         self.dropout_generator = torch.Generator().manual_seed(dropout_seed + 7919)
         self.recorder = Recorder()
+        self.planted = Planted.for_runs(runs)  # the runs' planted bugs (engine/nets/bugs.py); None: no bug
         # The one switch between the two training paths (see the module docstring).
         self.fast_path = FastPath(self) if USE_FAST_PATH and not self.uses_norm else None
         self._logits: torch.Tensor | None = None  # of the last train_forward on the reference path
@@ -165,6 +168,8 @@ class Stack:
             z = torch.baddbmm(self.biases[layer], h, self.weights[layer])
             s = self._normalize(layer, z, mode) if self.uses_norm else z
             a = self._activate(s)
+            if self.planted is not None:
+                a = self.planted.slope_left_out(s, a)
             if recording:
                 recorder.z.append(z)
                 recorder.s.append(s)
@@ -246,13 +251,16 @@ class Stack:
         """Every parameter's gradient into `flat_grad`, from dL/dlogits of the last `train_forward`."""
         if self.fast_path is not None:
             self.fast_path.backward(grad_out)
-            return
-        self._logits.backward(grad_out)
-        self._logits = None
-        params = self.parameters()
-        torch._foreach_copy_(self.grads, [p.grad if p.grad is not None else torch.zeros_like(p) for p in params])
-        for p in params:
-            p.grad = None
+        else:
+            self._logits.backward(grad_out)
+            self._logits = None
+            params = self.parameters()
+            torch._foreach_copy_(self.grads, [p.grad if p.grad is not None else torch.zeros_like(p) for p in params])
+            for p in params:
+                p.grad = None
+        if self.planted is not None:
+            n = len(self.weights)
+            self.planted.after_backward(self.grads[:n], self.grads[n:2 * n], grad_out.shape[1], self.grads)
 
     def release_workspace(self, keep_bytes: int) -> None:
         """Let the fast path drop its training buffers if they hold more than keep_bytes."""

@@ -27,6 +27,7 @@ from engine.nets.stack import Stack
 from engine.pretraining.greedy import Pretraining
 from engine.training.data import BatchSampler, Dataset, make_dataset
 from engine.training.history import SCALARS, History, Snapshot
+from engine.training.planted import ShuffledLabels, softmax_first, softmax_mask
 from engine.training.probes import PROBE_POINTS, StackProbe
 from engine.vocabulary.group import GroupConfig
 
@@ -70,6 +71,9 @@ class GroupTrainer:
         self.optimizers = [StackOptimizer(stack) for stack in self.stacks]
         self.probes = [StackProbe(stack, self.data.x_train[:PROBE_POINTS]) for stack in self.stacks]
         self.every_probe = any(run.early_stopping for run in group.runs)
+        # Planted training-level bugs (engine/training/planted.py); None and {} when no run has one.
+        self.shuffled = ShuffledLabels.for_group(group, self.data)
+        self._softmax_first = {tuple(m): softmax_mask(group, m) for m in self.members}
 
         k = len(group.runs)
         self.step = 0
@@ -181,11 +185,12 @@ class GroupTrainer:
             for stack, members in zip(self.stacks, self.members):
                 if probing:  # the minibatch's dL/dz; the probe set's values come from a pass of their own
                     stack.recorder.start(values=False, grads=True)
+                targets = y if self.shuffled is None else self.shuffled.targets(y, batch, members)
                 logits = stack.train_forward(x)
-                loss, grad = self._loss_and_grad(logits, y, members)
+                loss, grad = self._loss_and_grad(logits, targets, members)
                 stack.train_backward(grad)
                 loss_values.extend(loss.tolist())
-                accuracies.append(self._accuracy(logits, y) if probing else None)
+                accuracies.append(self._accuracy(logits, targets) if probing else None)
 
             measured, validation = [], None
             if probing:
@@ -223,13 +228,14 @@ class GroupTrainer:
         """Per-run loss [K] (`_loss`) and the gradient of the group's objective with respect to the logits:
         the sum of the live runs' losses (ended runs keep computing, cheaper than re-stacking, but add
         nothing). Cross-entropy by hand, with the ATen calls of autograd's formulas (log_softmax, nll_loss,
-        mean, sum; bit for bit); mean squared error through autograd from a detached copy of the logits."""
+        mean, sum; bit for bit); mean squared error, and the loss of a planted softmax_twice, through autograd from a
+        detached copy of the logits."""
         alive = None if not self.ended else [self.alive(k) for k in members]
         live = None if alive is None or all(alive) else torch.tensor(alive)
-        if not self.classification:
+        if not self.classification or self._softmax_first.get(tuple(members)) is not None:
             with torch.enable_grad():
                 leaf = logits.detach().requires_grad_()
-                loss = self._loss(leaf, y)
+                loss = self._loss(leaf, y, members=members)
                 objective = loss.sum() if live is None else torch.where(live, loss, 0.0).sum()
                 (grad,) = torch.autograd.grad(objective, leaf)
             return loss.detach(), grad
@@ -243,6 +249,7 @@ class GroupTrainer:
             seed = weights[0] if k == 1 else (weights.unsqueeze(1).expand(k, b) / b).view(k * b)
             self._seeds[key] = seed
         if k == 1:  # F.cross_entropy(logits[0], y).view(1)
+            y = y.view(-1)  # [B], or one run's shuffled labels [1, B]
             log_probs = torch._log_softmax(logits[0], 1, False)
             loss, total_weight = _ATEN.nll_loss_forward(log_probs, y, None, _MEAN, _IGNORE)
             grad = _ATEN.nll_loss_backward(seed, log_probs, y, None, _MEAN, _IGNORE, total_weight)
@@ -261,16 +268,28 @@ class GroupTrainer:
         grad = torch._log_softmax_backward_data(grad, log_probs, 1, log_probs.dtype)
         return loss, grad.view(k, b, -1)
 
-    def _loss(self, logits: torch.Tensor, y: torch.Tensor, repeated: torch.Tensor | None = None) -> torch.Tensor:
+    def _loss(self, logits: torch.Tensor, y: torch.Tensor, repeated: torch.Tensor | None = None,
+              members: list[int] | None = None) -> torch.Tensor:
         """Per-run mean loss [K]: cross-entropy over softmax outputs, or mean squared error.
-        `repeated`, if given, is y.repeat(K) made earlier."""
+        `repeated`, if given, is y.repeat(K) made earlier; y may be [K, B], one row per run (shuffled labels);
+        `members` (the stack's runs) says which runs take softmax first (a planted bug)."""
         k, b = logits.shape[0], logits.shape[1]
         if not self.classification:
             return (logits.squeeze(-1) - y).square().mean(dim=1)
+        mask = self._softmax_first.get(tuple(members)) if members is not None else None
+        if mask is not None:
+            logits = softmax_first(logits, mask)
+        if y.dim() == 2:
+            return F.cross_entropy(logits.reshape(k * b, -1), y.reshape(-1), reduction="none").view(k, b).mean(dim=1)
         if k == 1:
             return F.cross_entropy(logits[0], y).view(1)
         targets = y.repeat(k) if repeated is None else repeated
         return F.cross_entropy(logits.reshape(k * b, -1), targets, reduction="none").view(k, b).mean(dim=1)
+
+    def loss(self, logits: torch.Tensor, y: torch.Tensor, members: list[int]) -> torch.Tensor:
+        """Per-run loss [K] of a stack's logits, as training computes it, planted bugs included (the gradient
+        check, engine/debugging/gradcheck.py, differentiates it by finite differences)."""
+        return self._loss(logits, y, members=members)
 
     def _accuracy(self, logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor | None:
         if not self.classification:
@@ -280,11 +299,11 @@ class GroupTrainer:
     @torch.no_grad()
     def _validate(self) -> tuple[list[float], list[float]]:
         losses, accuracies = [], []
-        for stack in self.stacks:
+        for stack, members in zip(self.stacks, self.members):
             logits = stack.forward(self.x_val, mode="eval")
             if stack.k not in self._val_targets:
                 self._val_targets[stack.k] = self.y_val.repeat(stack.k)
-            loss = self._loss(logits, self.y_val, self._val_targets[stack.k])
+            loss = self._loss(logits, self.y_val, self._val_targets[stack.k], members)
             accuracy = self._accuracy(logits, self.y_val)
             losses.extend(loss.tolist())
             accuracies.extend(accuracy.tolist() if accuracy is not None else [float("nan")] * stack.k)

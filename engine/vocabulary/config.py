@@ -16,7 +16,7 @@ from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
-from engine.nets import activations, initializers, optimizers
+from engine.nets import activations, bugs, initializers, optimizers
 from engine.vocabulary.layers import layer_names
 
 Dataset = Literal["spiral", "circles", "xor", "gaussians", "moons", "checkerboard", "sine", "digits"]
@@ -28,6 +28,7 @@ Norm = Literal["none", "batch", "layer"]
 OPTIMIZERS = optimizers.NAMES  # defined once, with descriptions, in engine/nets/optimizers.py
 Optimizer = Literal[OPTIMIZERS]
 Pretrain = Literal["none", "autoencoder", "rbm"]
+Bug = Literal[bugs.NAMES]  # planted bugs, defined once in engine/nets/bugs.py (the Debug page's lab)
 # What each choice of these keys does, in a line, for the Guide and the sidebar (from the same registries;
 # the datasets' and norms' here, beside their names).
 CHOICE_DESCRIPTIONS: dict[str, dict[str, str]] = {
@@ -63,6 +64,7 @@ CHOICE_DESCRIPTIONS: dict[str, dict[str, str]] = {
     "activation": {name: spec.description for name, spec in activations.SPECS.items()},
     "init": {name: scheme.description for name, scheme in initializers.SCHEMES.items()},
     "optimizer": {name: rule.description for name, rule in optimizers.RULES.items()},
+    "bug": {name: bug.description for name, bug in bugs.BUGS.items()},
 }
 SATURATING_ACTIVATIONS = activations.SATURATING
 OPTIMIZER_STATE_TENSORS = {name: rule.state_tensors for name, rule in optimizers.RULES.items()}
@@ -160,6 +162,9 @@ class RunConfig(BaseModel):
                       description="Gibbs steps of contrastive divergence per RBM update.")
     persistent: bool = Field(False, title="Persistent chains",
                              description="Persistent CD: the negative chains continue from update to update.")
+    bug: Bug = Field("none", title="Planted bug",
+                     description="A classic implementation mistake planted in the engine, to catch with the Debug "
+                                 "page's checks (none: the engine as it is).")
     seed: int = Field(0, ge=0, le=2**31 - 1, title="Random seed",
                       description="Fixes data, initial weights and batch order.")
     probe_every: int = Field(10, ge=1, le=1000, title="Measure every",
