@@ -8,9 +8,10 @@ from pathlib import Path
 from urllib.parse import parse_qsl
 
 import pandas as pd
+import pytest
 from streamlit.testing.v1 import AppTest
 
-from app.charts.gradcheck import FLOOR, error_vs_h_figure, overfit_figure, tensor_errors_figure
+from app.charts.gradcheck import BANDS, FLOOR, error_vs_h_figure, overfit_figure, tensor_errors_figure
 from app.debug_view import widget_key
 from app.pages import COMPARE, DEBUG, GUIDE, PAGES, PLAYGROUND
 from app.plain_text import shown
@@ -115,9 +116,16 @@ def test_the_error_against_h_chart_shows_one_precision_per_tensor_on_log_axes():
         assert list(trace.x) == list(expected["h"])
         assert list(trace.y) == [FLOOR if e == 0 else e for e in expected["error"]]
     assert figure.layout.xaxis.type == "log" and figure.layout.yaxis.type == "log"
+    # labels sit where they say, in log10 units on log axes (a raw 1e-6 would land at 10**1e-6, about 1)
+    labels = {a.text: a for a in figure.layout.annotations}
+    assert labels["the check's h = 1e-06"].x == pytest.approx(-6)
+    for low, high, _, words in BANDS:
+        assert math.log10(low) < labels[words].y < math.log10(high)
+    assert len({round(a.y, 6) for a in figure.layout.annotations if a.text in {w for *_, w in BANDS}}) == len(BANDS)
 
 
 def test_the_overfit_chart_plots_the_loss_and_leaves_a_gap_where_it_is_not_a_number():
     figure = overfit_figure([(0, 0.7, 0.5), (5, 0.1, 1.0), (10, math.inf, 0.5)], near_zero=0.069)
     assert list(figure.data[0].x) == [0, 5, 10] and list(figure.data[0].y) == [0.7, 0.1, None]
     assert isinstance(pd.Series(figure.data[0].y), pd.Series) and figure.layout.yaxis.type == "log"
+    assert figure.layout.annotations[0].y == pytest.approx(math.log10(0.069))  # on the line, in log10 units

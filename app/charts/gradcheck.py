@@ -28,11 +28,18 @@ PATH_SYMBOLS = {"fast": "circle", "autograd": "x-thin-open"}
 HEIGHT = 360
 
 
+# Plotly places add_hrect/add_vline/add_hline's own annotations at the raw value, which a log axis reads as
+# a power of ten (1e-7 lands at 10**1e-7, about 1): every label is added here in log10 units instead.
+LABEL = {"showarrow": False, "font": {"size": 10, "color": "#555555"}}
+
+
 def _bands(figure: go.Figure, labelled: bool = True) -> None:
     for low, high, color, words in BANDS:
-        figure.add_hrect(y0=low, y1=high, fillcolor=color, line_width=0, layer="below",
-                         annotation_text=words if labelled else None, annotation_position="top right",
-                         annotation_font_size=10, annotation_font_color="#555555")
+        figure.add_hrect(y0=low, y1=high, fillcolor=color, line_width=0, layer="below")
+        if labelled:  # at the band's middle on the log axis, at the right edge
+            middle = (math.log10(low) + math.log10(high)) / 2
+            figure.add_annotation(text=words, xref="paper", x=1, xanchor="right", yref="y", y=middle,
+                                  yanchor="middle", **LABEL)
 
 
 def _shown(errors: pd.Series) -> list[float]:
@@ -76,9 +83,9 @@ def error_vs_h_figure(curves: pd.DataFrame, dtype: str, h: float) -> go.Figure:
             line={"color": KIND_COLORS.get(part["kind"].iloc[0], "#6B6B6B"), "width": 1.5},
             hovertemplate=f"{tensor}, {dtype}: h %{{x:.0e}}, relative error %{{y:.2e}}<extra></extra>"))
     _bands(figure)
-    figure.add_vline(x=h, line_dash="dash", line_color="#555555",
-                     annotation_text=f"the check's h = {h:g}", annotation_position="bottom left",
-                     annotation_font_size=10)
+    figure.add_vline(x=h, line_dash="dash", line_color="#555555")
+    figure.add_annotation(text=f"the check's h = {h:g}", xref="x", x=math.log10(h), xanchor="right", yref="paper",
+                          y=0, yanchor="bottom", **LABEL)
     figure.update_layout(height=HEIGHT, margin={**MARGIN, "t": 40}, legend=LEGEND, template="plotly_white",
                          xaxis={"title": "step h (log): rounding grows to the left, truncation to the right",
                                 "type": "log", "exponentformat": "power"},
@@ -96,9 +103,9 @@ def overfit_figure(curve: Sequence[tuple[int, float, float]], near_zero: float) 
     figure = go.Figure(go.Scatter(x=steps, y=losses, mode="lines", name="training loss on the N examples",
                                   line={"color": "#0072B2", "width": 2},
                                   hovertemplate="step %{x}: loss %{y:.3g}<extra></extra>"))
-    figure.add_hline(y=near_zero, line_dash="dash", line_color="#009E73",
-                     annotation_text=f"near zero: {near_zero:.2g}", annotation_position="top right",
-                     annotation_font_size=10)
+    figure.add_hline(y=near_zero, line_dash="dash", line_color="#009E73")
+    figure.add_annotation(text=f"near zero: {near_zero:.2g}", xref="paper", x=1, xanchor="right", yref="y",
+                          y=math.log10(near_zero), yanchor="bottom", **LABEL)
     figure.update_layout(height=300, margin={**MARGIN, "t": 40}, legend=LEGEND, template="plotly_white",
                          showlegend=False, xaxis={"title": "step"},
                          yaxis={"title": "training loss (log)", "type": "log", "exponentformat": "power"})
