@@ -26,6 +26,7 @@ from engine.lessons.presets import PRESET_DIR, all_presets, load_preset, load_pr
 from engine.vocabulary.config import ConfigError, Problem
 from engine.vocabulary.files import read_yaml_file
 from engine.vocabulary.group import GroupConfig, parse_group
+from engine.words import cli as words_cli
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -51,6 +52,7 @@ def _parser() -> argparse.ArgumentParser:
                                                     "presets/previews.json (the Gallery's charts)")
     previews.add_argument("--check", action="store_true",
                           help="write nothing; exit 1 naming each preset whose stored preview is stale")
+    words_cli.add_parser(commands)
     return parser
 
 
@@ -188,7 +190,7 @@ def command_presets(args: argparse.Namespace) -> int:
 def command_previews(args: argparse.Namespace) -> int:
     from engine.lessons import previews  # imported here: `run` does not need it
 
-    presets = all_presets()
+    presets = all_presets(every_page=True)
     stored = previews.read_previews()
     started = time.perf_counter()
 
@@ -222,6 +224,8 @@ def main(argv: list[str] | None = None) -> int:
             return command_presets(args)
         if args.command == "previews":
             return command_previews(args)
+        if args.command == "words":
+            return words_cli.command_words(args, _check_writable)
         return command_run(args)
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)

@@ -17,7 +17,7 @@ import pandas as pd
 import torch
 
 from engine.words import probes
-from engine.words.batches import CENTRES_PER_STEP, CorpusOrder
+from engine.words.batches import CorpusOrder
 from engine.words.config import WordsGroup
 from engine.words.corpora import Corpus, load_corpus
 from engine.words.model import WordModel
@@ -25,6 +25,9 @@ from engine.words.sgns import StepResult
 from engine.words.vocab import NoiseSampler, Vocab
 
 PROBES = 60
+# Scalars measured on the training text (split "train"); the rest are measured on held-out questions and
+# human similarity scores (split "val"), which the text never contains as such.
+TRAIN_METRICS = ("loss", "lr")
 
 
 class WordsTrainer:
@@ -43,7 +46,7 @@ class WordsTrainer:
         total = self.order.total_steps
         self.probe_steps = sorted({round(i * total / (PROBES - 1)) for i in range(PROBES)})
         self.step = 0
-        self.scalars: list[tuple[str, int, str, float]] = []
+        self.scalars: list[tuple[str, int, str, str, float]] = []
         self.hists: list[tuple[str, int, str, float, float, int]] = []
         self._losses: dict[str, list[float]] = {run_id: [] for run_id in self.models}
         self._last: dict[str, StepResult] = {}
@@ -57,10 +60,6 @@ class WordsTrainer:
     def done(self) -> bool:
         return self.step >= self.total_steps
 
-    @property
-    def tokens_seen(self) -> int:
-        return min(self.step * CENTRES_PER_STEP, sum(len(k) for k in self.order.kept))
-
     def advance(self, steps: int, progress: Callable[[int, int], None] | None = None) -> None:
         """Train up to `steps` more steps (fewer at the end), probing at probe steps."""
         for _ in range(min(steps, self.total_steps - self.step)):
@@ -68,7 +67,8 @@ class WordsTrainer:
             fraction = self.order.progress(self.step)
             for run_id, model in self.models.items():
                 result = model.step(window, fraction)
-                self._losses[run_id].append(float(result.loss.mean()) if len(result.loss) else math.nan)
+                if len(result.loss):  # a step whose centres all lack context words trains nothing
+                    self._losses[run_id].append(float(result.loss.mean()))
                 self._last[run_id] = result
             self.step += 1
             if self.step in self.probe_steps:
@@ -79,15 +79,17 @@ class WordsTrainer:
     def _probe(self) -> None:
         for run_id, model in self.models.items():
             losses = self._losses[run_id]
-            rows = {"loss": float(np.nanmean(losses)) if losses else math.nan,
-                    "lr": model.learning_rate(self.order.progress(self.step))}
+            # no loss row at step 0: nothing has been trained on yet
+            rows = {"loss": float(np.mean(losses))} if losses else {}
+            rows["lr"] = model.learning_rate(self.order.progress(self.step))
             self._losses[run_id] = []
             unit = model.unit_vectors()
             for relation, accuracy in probes.analogy_accuracy(unit, self.questions).items():
                 rows["analogy_accuracy" if relation == "all" else f"analogy_accuracy.{relation}"] = accuracy
             if self.corpus.similarities:
                 rows["wordsim_spearman"] = probes.wordsim_spearman(unit, self.corpus.similarities, self.index)[0]
-            self.scalars.extend((run_id, self.step, metric, value) for metric, value in rows.items())
+            self.scalars.extend((run_id, self.step, "train" if metric in TRAIN_METRICS else "val", metric, value)
+                                for metric, value in rows.items())
             self._histogram(run_id, "norm", model.w_in.norm(dim=1), probes.NORM_EDGES)
             if run_id in self._last:
                 scores = self._last[run_id].scores
@@ -100,14 +102,21 @@ class WordsTrainer:
                           for lo, hi, n in zip(edges[:-1], edges[1:], counts))
 
     def scalars_table(self) -> pd.DataFrame:
-        return pd.DataFrame(self.scalars, columns=["run", "step", "metric", "value"])
+        return pd.DataFrame(self.scalars, columns=["run", "step", "split", "metric", "value"])
 
     def hists_table(self) -> pd.DataFrame:
         return pd.DataFrame(self.hists, columns=["run", "step", "kind", "lo", "hi", "count"])
 
+    def series(self, run_id: str, metric: str) -> list[float]:
+        return [v for r, _, _, m, v in self.scalars if r == run_id and m == metric]
+
     def latest(self, run_id: str, metric: str) -> float:
-        values = [v for r, _, m, v in self.scalars if r == run_id and m == metric]
+        values = self.series(run_id, metric)
         return values[-1] if values else math.nan
+
+    def first(self, run_id: str, metric: str) -> float:
+        """The first finite value (the loss has none at step 0: nothing was trained yet)."""
+        return next((v for v in self.series(run_id, metric) if math.isfinite(v)), math.nan)
 
     def neighbours(self, run_id: str, words: list[str], k: int = 8) -> list[list[tuple[str, float]]]:
         unit = self.models[run_id].unit_vectors()
