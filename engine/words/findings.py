@@ -4,8 +4,9 @@
   vocabulary (rare or absent in the text).
 - `analogies_need_text` (real text only): analogy accuracy is low and the words of the questions asked are
   rare: an analogy is a difference of two differences of vectors, each word's vector is learned from the few
-  windows it appears in, and the noise of four such vectors swamps the offset. word2vec's analogies came from about 1.6 billion words
-  of news (Mikolov et al. 2013); a corpus of tens of thousands gives each question word a few dozen windows.
+  windows it appears in, and the noise of four such vectors swamps the offset. word2vec's analogies came from
+  about 1.6 billion words of news (Mikolov et al. 2013); a corpus of tens of thousands gives each question word
+  a few dozen windows.
 - `loss_diverged`: the loss is not finite or grew above its starting value: the learning rate is too large.
 """
 
