@@ -91,3 +91,13 @@ def histogram(values: torch.Tensor, edges: np.ndarray) -> np.ndarray:
     """Counts in fixed bins; values beyond the edges land in the edge bins."""
     clipped = np.clip(values.detach().reshape(-1).numpy(), edges[0], edges[-1])
     return np.histogram(clipped, bins=edges)[0]
+
+
+def neighbours_of(vectors: np.ndarray, words: tuple[str, ...], chosen: list[str], k: int) -> dict[str, list]:
+    """For each chosen word in the vocabulary, its k nearest words by cosine of `vectors` (numpy, [V, d])."""
+    index = {w: i for i, w in enumerate(words)}
+    known = [w for w in chosen if w in index]
+    weights = torch.from_numpy(vectors)
+    unit = weights / weights.norm(dim=1, keepdim=True).clamp(min=1e-12)
+    rows = nearest(unit, [index[w] for w in known], k)
+    return {w: [(words[i], cos) for i, cos in row] for w, row in zip(known, rows)}
