@@ -43,7 +43,7 @@ def _read_link(params: dict[str, str]) -> tuple[WordsGroup, str | None, bool, li
     if preset_id:
         try:
             preset = load_preset(preset_id.strip())
-            if preset.page != "words":
+            if preset.page != WORDS.url_path:
                 raise ConfigError([Problem(key="preset", value=_shown(preset_id), message="not a Word vectors preset",
                                            allowed="a preset of the Gallery's Word vectors topic")])
             mapping.update(preset.config)

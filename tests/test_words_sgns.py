@@ -125,3 +125,15 @@ def test_same_config_same_numbers_and_a_model_alone_equals_it_in_a_pair():
     ours = pair.scalars[pair.scalars["run"] == "a"].reset_index(drop=True)
     assert ours.equals(alone.scalars.reset_index(drop=True))
     assert not torch.equal(pair.trainer.models["b"].w_in[:, :12], alone.trainer.models["a"].w_in[:, :12])
+
+
+def test_the_map_is_aligned_to_the_last_frame():
+    from engine.words.projection import align, pca_2d
+
+    rng = np.random.default_rng(0)
+    vectors = rng.normal(size=(40, 10)) * np.array([5, 3, 1, 1, 1, 1, 1, 1, 1, 1])
+    coords, shown = pca_2d(vectors)
+    assert 0 < shown < 1
+    turned = coords @ np.array([[0, -1], [1, 0]]) * np.array([1, -1])  # a spin and a flip
+    assert np.allclose(align(turned, coords), coords)
+    assert np.allclose(align(coords, None), coords)

@@ -110,7 +110,7 @@ def hist_figure(hists: pd.DataFrame, labels: Mapping[str, str]) -> go.Figure:
             if rows.empty:
                 continue
             table = rows.pivot_table(index="lo", columns="step", values="count", aggfunc="sum")
-            total = table.sum(0).replace(0, np.nan)
+            total = table.sum(axis=0).replace(0, np.nan)
             traces.append({"type": "heatmap", "x": table.columns.tolist(), "y": table.index.tolist(),
                            "z": (table / total).fillna(0).to_numpy().tolist(), "colorscale": "Blues",
                            "showscale": False, "xaxis": f"x{axis}", "yaxis": f"y{axis}",

@@ -46,14 +46,14 @@ from engine.vocabulary.config import ConfigError, Problem, _shown
 from engine.vocabulary.files import read_yaml_file
 from engine.vocabulary.group import GroupConfig, parse_group
 from engine.words.charts import WORDS_CHARTS
-from engine.words.presets import check_words_chart, check_words_preset
+from engine.words.presets import WORDS_TOPIC, check_words_chart, check_words_preset
 
 PRESET_DIR = Path(__file__).resolve().parents[2] / "presets"
 PRESET_ID = re.compile(r"[a-z0-9][a-z0-9-]{1,60}")
 MAX_LESSON = 110  # one line on a Gallery card
 MAX_SEED_COUNT = 20  # an over_seeds claim trains its preset this many times per checked seed, at most
 TOPICS = ("gradients", "activations", "initialization", "normalization", "regularization", "optimization",
-          "data", "depth", "debugging", "pretraining", "words")
+          "data", "depth", "debugging", "pretraining", WORDS_TOPIC)
 # Pages whose presets' `config` is read by the page's own vocabulary, not as a GroupConfig of nets.
 OWN_VOCABULARY_PAGES = ("words",)
 

@@ -14,6 +14,7 @@ from engine.words.charts import WORDS_CHARTS
 from engine.words.config import WordsGroup, parse_words
 from engine.words.trainer import TRAIN_METRICS
 
+WORDS_TOPIC = "words"  # the Gallery topic of the Word vectors presets
 EVAL_METRICS = ("analogy_accuracy", "wordsim_spearman")  # and analogy_accuracy.<relation>
 
 
