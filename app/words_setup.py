@@ -64,7 +64,7 @@ def _load(group: WordsGroup) -> None:
     state = st.session_state
     for key in words_keys():
         state[_key("a", key)] = getattr(group.base, key)
-    state[f"{SCOPE}compare"] = len(group.runs) > 1
+    state[f"{SCOPE}second_run"] = len(group.runs) > 1
     run_b = group.runs[1] if len(group.runs) > 1 else group.base
     for key in PER_RUN:
         state[_key("b", key)] = getattr(run_b, key)
@@ -111,8 +111,8 @@ def setup() -> tuple[WordsGroup, str | None, bool]:
         st.text_input("Label", key=f"{SCOPE}a.label", max_chars=40, placeholder="a")
         for key in PER_RUN:
             _widget("a", key)
-        st.checkbox("Compare with a second model (run b)", key=f"{SCOPE}compare")
-        if state[f"{SCOPE}compare"]:
+        st.checkbox("Compare with a second model (run b)", key=f"{SCOPE}second_run")
+        if state[f"{SCOPE}second_run"]:
             st.header("Run b")
             st.text_input("Label", key=f"{SCOPE}b.label", max_chars=40, placeholder="b")
             for key in PER_RUN:
@@ -125,7 +125,7 @@ def _group() -> WordsGroup:
     mapping: dict[str, Any] = {key: state[_key("a", key)] for key in words_keys()}
     if state[f"{SCOPE}a.label"].strip():
         mapping["label"] = state[f"{SCOPE}a.label"]
-    if state[f"{SCOPE}compare"]:
+    if state[f"{SCOPE}second_run"]:
         mapping.update({f"b.{key}": state[_key("b", key)] for key in PER_RUN})
         mapping["b.label"] = state[f"{SCOPE}b.label"].strip() or "b"
     group, _ = parse_words_lenient(mapping)  # widgets hold only allowed values; a bad label falls back

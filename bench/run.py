@@ -31,6 +31,7 @@ from bench import (
     probe_overhead,
     profile_engine,
     soak,
+    words_cost,
     workshop,
 )
 from bench.common import emit, environment
@@ -46,6 +47,7 @@ BENCHMARKS = {
     "browser_rehearsal": browser_rehearsal.run,
     "guide_cost": guide_cost.run,
     "pretrain_cost": pretrain_cost.run,
+    "words_cost": words_cost.run,
 }
 
 

@@ -61,7 +61,7 @@ def test_a_preset_link_restores_its_runs_and_story():
     assert not app.exception and not app.warning
     preset = load_preset(PRESET)
     assert any(preset.title in m.value for m in app.markdown)
-    assert app.session_state[f"{W}a.config.model"] == "skipgram" and app.session_state[f"{W}compare"] is True
+    assert app.session_state[f"{W}a.config.model"] == "skipgram" and app.session_state[f"{W}second_run"] is True
     assert app.session_state[f"{W}b.config.model"] == "cbow"
     assert dict(app.query_params) == {"preset": PRESET}
     app.number_input(key=f"{W}a.config.window").set_value(3).run()
