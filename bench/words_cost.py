@@ -29,7 +29,7 @@ def _cpu(call) -> tuple[float, Any]:
 def _planted(seeds: range) -> list[dict[str, Any]]:
     rows = []
     for seed in seeds:
-        seconds, alone = _cpu(lambda: train_words({"seed": seed}))
+        seconds, alone = _cpu(lambda seed=seed: train_words({"seed": seed}))
         pair = train_words({"seed": seed, "b.model": "cbow"})
         rows.append({"seed": seed, "skipgram_cpu_s": rnd(seconds),
                      "skipgram_accuracy": rnd(alone.trainer.latest("a", "analogy_accuracy")),
