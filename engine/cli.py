@@ -26,6 +26,7 @@ from engine.lessons.presets import PRESET_DIR, all_presets, load_preset, load_pr
 from engine.vocabulary.config import ConfigError, Problem
 from engine.vocabulary.files import read_yaml_file
 from engine.vocabulary.group import GroupConfig, parse_group
+from engine.vocabulary.settings import read_settings
 from engine.words import cli as words_cli
 
 
@@ -77,13 +78,7 @@ def build_group(args: argparse.Namespace) -> GroupConfig:
         mapping = resolve(mapping)
     except ConfigError as error:
         problems.extend(error.problems)
-    for item in args.settings:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            problems.append(Problem(key="--set", value=repr(item), message="expected KEY=VALUE",
-                                    allowed="e.g. --set lr=0.1"))
-            continue
-        mapping[key.strip()] = value
+    read_settings(args.settings, mapping, problems, "lr=0.1")
     if args.steps is not None:
         mapping["steps"] = args.steps
     try:

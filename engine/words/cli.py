@@ -17,6 +17,7 @@ from tqdm import tqdm
 
 from engine.lessons.presets import load_preset
 from engine.vocabulary.config import ConfigError, Problem
+from engine.vocabulary.settings import read_settings
 from engine.words.api import train_words
 from engine.words.config import WordsGroup, parse_words
 
@@ -42,13 +43,7 @@ def build_words_group(args: argparse.Namespace) -> WordsGroup:
                 mapping.update(preset.config)
         except ConfigError as error:
             problems.extend(error.problems)
-    for item in args.settings:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            problems.append(Problem(key="--set", value=repr(item), message="expected KEY=VALUE",
-                                    allowed="e.g. --set model=cbow"))
-            continue
-        mapping[key.strip()] = value
+    read_settings(args.settings, mapping, problems, "model=cbow")
     try:
         group = parse_words(mapping)
     except ConfigError as error:
