@@ -34,13 +34,18 @@ NEIGHBOURS = 6
 
 
 def _live(group: WordsGroup) -> LiveWords | None:
-    return LiveWords.find(group) if st.session_state.get(f"{SCOPE}started") == group.fingerprint() else None
+    return LiveWords.find(group) if st.session_state.get(f"{SCOPE}started_group") == group else None
 
 
 def _start(group: WordsGroup) -> None:
+    """Start (or join) the group's run; this session's previous run, if another group's, stops: a session
+    holds one run, so settings changed and trained again do not pile up runs on the server."""
+    previous = st.session_state.get(f"{SCOPE}started_group")
+    if previous is not None and previous != group:
+        LiveWords.forget(previous)
     try:
         LiveWords.get_or_start(group)
-        st.session_state[f"{SCOPE}started"] = group.fingerprint()
+        st.session_state[f"{SCOPE}started_group"] = group
         st.session_state.pop(f"{SCOPE}refused", None)
     except LiveLimitError as error:
         st.session_state[f"{SCOPE}refused"] = str(error)
@@ -183,7 +188,9 @@ def render() -> None:
         st.caption("Press Train: the vectors train here, live, and every chart below follows them.")
         return
 
-    @st.fragment(run_every=1.0)
+    polling = live.view.state in ("running", "paused")  # an ended run's charts do not change
+
+    @st.fragment(run_every=1.0 if polling else None)
     def live_charts() -> None:
         current = _live(group)
         if current is not None:

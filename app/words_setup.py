@@ -146,6 +146,8 @@ def write_link(group: WordsGroup, preset_id: str | None) -> dict[str, str]:
             candidate = {"preset": preset_id, **relative, **undone}
             if _reads_back(candidate, group):
                 params = candidate
+        if "preset" not in params:  # the setup no longer reads as the preset plus changes: its story goes
+            st.session_state[f"{SCOPE}preset"] = None
     state = st.session_state
     if state.get(f"{SCOPE}written") != params:
         st.query_params.from_dict(params)

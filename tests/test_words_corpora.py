@@ -15,8 +15,8 @@ from engine.words.corpora import PLANTED_RELATIONS, lee_corpus, planted_analogie
 
 SEEDS = range(5)
 # Measured at seeds 0-4 with the defaults (20,000 tokens, 5 epochs, dim 30, window 5, 5 negatives, lr 0.025):
-# skip-gram 97-100%, CBOW 71-82% (README.md, "Word vectors").
-CBOW_RANGE = (0.6, 0.9)
+# skip-gram 97-100%, CBOW 60-78% (README.md, "Word vectors").
+CBOW_RANGE = (0.5, 0.9)
 LEE = {"corpus": "lee", "dim": 50}  # gensim: vector_size 50, window 5, min_count 5, sample 1e-3, 5 negatives
 
 

@@ -159,3 +159,25 @@ def test_the_gallery_shows_the_word_vector_cards_and_opens_them_on_the_page():
         assert json.loads(card["charts"][0].spec)["layout"]["meta"]["quantity"] == preset.card_quantity
         runs = len(parse_words(preset.config).runs)
         assert any(text.startswith("one run" if runs == 1 else f"{runs} runs compared") for text in card["texts"])
+
+
+def test_training_other_settings_stops_the_sessions_previous_run():
+    app = _open({"tokens": "200000", "epochs": "50"})  # minutes of training: still running when replaced
+    first = parse_words({"tokens": "200000", "epochs": "50"})
+    app.button(key=f"{W}train").click().run()
+    assert LiveWords.find(first) is not None
+    app.number_input(key=f"{W}a.config.tokens").set_value(3000).run()
+    app.button(key=f"{W}train").click().run()
+    assert not app.exception
+    assert LiveWords.find(first) is None  # stopped and dropped
+    assert LiveWords.find(parse_words({"tokens": "3000", "epochs": "50"})) is not None
+
+
+def test_leaving_the_presets_runs_drops_its_story_and_the_link_says_so():
+    app = _open({"preset": PRESET})
+    assert any(load_preset(PRESET).title in m.value for m in app.markdown)
+    app.checkbox(key=f"{W}second_run").uncheck().run()  # the preset compares two runs; now there is one
+    assert not app.exception
+    assert "preset" not in dict(app.query_params) and dict(app.query_params)["label"] == "skip-gram"
+    app.run()
+    assert not any(load_preset(PRESET).title in m.value for m in app.markdown)

@@ -85,19 +85,25 @@ def planted_analogies() -> tuple[Analogy, ...]:
 
 
 def planted_corpus(tokens: int, seed: int) -> Corpus:
-    """About `tokens` tokens of planted sentences, one sentence per document, from `seed` alone."""
+    """About `tokens` tokens of planted sentences, one sentence per document, from `seed` alone: each is a
+    pair word, two of its pair's identity words, one of its side's words and three fillers, shuffled."""
     rng = np.random.default_rng([seed, 16])
-    words = [(side_words[side], identity, pair[side])
-             for _, side_words, pairs in PLANTED_RELATIONS.values()
-             for *pair, identity in pairs for side in (0, 1)]
-    sentences = []
-    for _ in range(max(1, tokens // PLANTED_SENTENCE_WORDS)):
-        side_words, identity, word = words[rng.integers(len(words))]
-        sentence = [word, *rng.choice(identity, 2), side_words[rng.integers(len(side_words))],
-                    *rng.choice(FILLER, 3)]
-        rng.shuffle(sentence)
-        sentences.append(tuple(str(w) for w in sentence))
-    return Corpus("planted", tuple(sentences), planted_analogies(), ())
+    entries = [(pair[side], identity, side_words[side])
+               for _, side_words, pairs in PLANTED_RELATIONS.values()
+               for *pair, identity in pairs for side in (0, 1)]
+    count = max(1, tokens // PLANTED_SENTENCE_WORDS)
+    chosen = rng.integers(len(entries), size=count)
+    identity_picks = rng.integers(2, size=(count, 2))
+    side_picks = rng.integers(3, size=count)
+    fillers = np.array(FILLER, dtype=object)[rng.integers(len(FILLER), size=(count, 3))]
+    order = np.argsort(rng.random((count, PLANTED_SENTENCE_WORDS)), axis=1)  # a shuffle per sentence
+    table = np.empty((count, PLANTED_SENTENCE_WORDS), dtype=object)
+    table[:, 0] = [entries[i][0] for i in chosen.tolist()]
+    table[:, 1:3] = [[entries[i][1][k] for k in picks] for i, picks in zip(chosen.tolist(), identity_picks.tolist())]
+    table[:, 3] = [entries[i][2][k] for i, k in zip(chosen.tolist(), side_picks.tolist())]
+    table[:, 4:] = fillers
+    shuffled = np.take_along_axis(table, order, axis=1)
+    return Corpus("planted", tuple(map(tuple, shuffled.tolist())), planted_analogies(), ())
 
 
 def tokenize(text: str) -> list[str]:
