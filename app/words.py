@@ -13,7 +13,7 @@ import pandas as pd
 import streamlit as st
 
 from app import words_setup
-from app.charts.words import analogy_figure, example_figure, hist_figure, loss_figure, map_figure
+from app.charts.words import analogy_figure, example_figure, hist_figure, loss_figure, map_figure, vector_figure
 from app.guard import guarded
 from app.layout import chart, link_warning, run_heading
 from app.links import preset_named
@@ -142,10 +142,11 @@ def _example(view: WordsView, group: WordsGroup, labels: dict[str, str]) -> None
     chart(example_figure(explained.rows), "words_example")
     frame = pd.DataFrame(explained.rows).rename(columns={"coefficient": "dL/dlogit", "logit_after": "logit after"})
     st.dataframe(frame, hide_index=True, key=f"{SCOPE}example_table")
+    chart(vector_figure(explained.v, explained.v_after, inputs), "words_vector", "")
     moved = float(np.linalg.norm(explained.v_after - explained.v))
-    st.caption(plain(f"The input vector's length goes from {np.linalg.norm(explained.v):.3f} to "
-                     f"{np.linalg.norm(explained.v_after):.3f} (it moves by {moved:.3g}); its first entries: "
-                     + ", ".join(f"{a:.3f} -> {b:.3f}" for a, b in zip(explained.v[:4], explained.v_after[:4]))))
+    st.caption(plain(f"The input vector v ({inputs}) is pulled toward the true word's output vector and pushed "
+                     f"away from the negatives': its length goes from {np.linalg.norm(explained.v):.3f} to "
+                     f"{np.linalg.norm(explained.v_after):.3f}, and it moves by {moved:.3g}."))
 
 
 def _draw(view: WordsView, group: WordsGroup, preset_id: str | None) -> None:

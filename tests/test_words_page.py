@@ -14,7 +14,15 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from app import gallery
-from app.charts.words import analogy_figure, example_figure, hist_figure, loss_figure, map_figure, words_card_figure
+from app.charts.words import (
+    analogy_figure,
+    example_figure,
+    hist_figure,
+    loss_figure,
+    map_figure,
+    vector_figure,
+    words_card_figure,
+)
 from app.pages import GALLERY, WORDS
 from app.plain_text import shown
 from engine.lessons.presets import all_presets, load_preset
@@ -136,6 +144,9 @@ def test_the_charts_are_valid_plotly_and_show_what_they_name():
     go.Figure(figure.to_dict())
     assert [(a.ax, a.ay, a.x, a.y) for a in figure.layout.annotations] == [(0, 0, 1, 0), (0, 1, 1, 1)]
     go.Figure(example_figure([{"word": "w", "role": "to predict", "logit": 0.1, "logit_after": 0.3}]).to_dict())
+    vector = vector_figure(np.array([0.1, -0.2]), np.array([0.15, -0.1]), "king")
+    go.Figure(vector.to_dict())
+    assert list(vector.data[1].y) == [0.15, -0.1] and list(vector.data[0].x) == [1, 2]
 
 
 def test_the_gallery_shows_the_word_vector_cards_and_opens_them_on_the_page():

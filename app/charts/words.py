@@ -4,7 +4,8 @@
 - `loss_figure`: the training loss (negative sampling, mean per example over the steps since the last probe).
 - `map_figure`: the vocabulary in 2-D (engine/words/projection.py), with analogy arrows a -> b and c -> d.
 - `hist_figure`: histograms over time as heatmaps: vector lengths, the logits of true pairs and of negatives.
-- `example_figure`: one example's logits before and after one SGD step on it.
+- `example_figure`: one example's logits before and after one SGD step on it; `vector_figure` its input
+  vector, entry by entry, before and after.
 - `words_card_figure`: a Gallery card's tiny curve from a words preview.
 """
 
@@ -127,6 +128,17 @@ def example_figure(rows: list[dict]) -> go.Figure:
     return make_figure(traces, {"height": 90 + 28 * len(rows), "barmode": "group",
                                 "xaxis": {"title": "logit u · v", "zeroline": True, "zerolinecolor": "#888"},
                                 "yaxis": {"autorange": "reversed"}})
+
+
+def vector_figure(before: np.ndarray, after: np.ndarray, inputs: str) -> go.Figure:
+    """The example's input vector entry by entry, before and after its one SGD step."""
+    dims = list(range(1, len(before) + 1))
+    traces = [{"type": "bar", "x": dims, "y": before.tolist(), "name": "before", "marker": {"color": "#bbbbbb"}},
+              {"type": "bar", "x": dims, "y": after.tolist(), "name": "after one step on this example",
+               "marker": {"color": run_color("a")}}]
+    return make_figure(traces, {"height": 240, "barmode": "group",
+                                "xaxis": {"title": f"entry of the input vector v ({inputs})"},
+                                "yaxis": {"title": "value"}})
 
 
 def words_card_figure(preview: Mapping[str, Any], quantity: str) -> go.Figure:
