@@ -63,3 +63,13 @@ def test_the_cli_refuses_bad_input_with_exit_2(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "dim: got '0'" in err and "b.corpus" in err and "not a Word vectors preset" in err
     assert not (tmp_path / "x").exists()
+
+
+def test_a_run_at_lr_2_is_found_diverged_and_the_finding_names_its_lr():
+    from engine.words.api import train_words
+
+    result = train_words({"tokens": "3000", "epochs": "2", "lr": "2", "b.lr": "0.025"})
+    diverged = [f for f in result.findings if f["code"] == "loss_diverged"]
+    assert [f["run"] for f in diverged] == ["a"]
+    assert "not a finite number" in diverged[0]["message"] and "lr 2" in diverged[0]["message"]
+    assert result.summary["runs"][0]["final"].get("analogy_accuracy", 0) < 0.05

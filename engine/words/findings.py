@@ -7,7 +7,8 @@
   windows it appears in, and the noise of four such vectors swamps the offset. word2vec's analogies came from
   about 1.6 billion words of news (Mikolov et al. 2013); a corpus of tens of thousands gives each question word
   a few dozen windows.
-- `loss_diverged`: the loss is not finite or grew above its starting value: the learning rate is too large.
+- `loss_diverged`: the loss is not finite or ended above 1.5 times its first measurement: the learning rate
+  is too large.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import numpy as np
 LOW_ACCURACY = 0.2
 FEW_ASKED = 0.25  # share of the corpus's questions that can be asked
 RARE = 200  # median count of a question word in the text
+LOSS_GROWTH = 1.5  # a loss that ends this many times above its first measurement has diverged
 
 
 def findings(trainer) -> list[dict]:
@@ -38,11 +40,13 @@ def findings(trainer) -> list[dict]:
     for run_id in trainer.models:
         accuracy = trainer.latest(run_id, "analogy_accuracy")
         loss, first = trainer.latest(run_id, "loss"), trainer.first(run_id, "loss")
-        diverged = not math.isfinite(loss) or (math.isfinite(first) and loss > first)
+        diverged = not math.isfinite(loss) or (math.isfinite(first) and loss > LOSS_GROWTH * first)
         if diverged:
+            what = (f"became {loss:.3g}, not a finite number" if not math.isfinite(loss)
+                    else f"ended at {loss:.3g}, above {LOSS_GROWTH:g} times its first measurement {first:.3g}")
             out.append({"run": run_id, "code": "loss_diverged", "step": trainer.step,
-                        "message": f"The training loss ended at {loss:.3g}, above its first measurement "
-                                   f"{first:.3g}: steps this large overshoot; try a smaller lr."})
+                        "message": f"The training loss {what}: steps this large overshoot; try a smaller lr "
+                                   f"(this run has lr {trainer.models[run_id].config.lr:g})."})
         real_text = bool(trainer.corpus.similarities)  # the planted text needs few windows: it has no noise
         if trainer.done and real_text and not diverged and accuracy < LOW_ACCURACY and median < RARE:
             out.append({"run": run_id, "code": "analogies_need_text", "step": trainer.step,
