@@ -50,3 +50,20 @@ def test_a_bad_words_preset_is_refused_naming_the_key(tmp_path, change, expected
     with pytest.raises(ConfigError) as error:
         load_preset_file(path)
     assert expected in str(error.value) and str(path) in str(error.value)
+
+
+def test_a_words_preset_on_a_net_page_or_run_is_refused_by_name(capsys):
+    from streamlit.testing.v1 import AppTest
+
+    from app.pages import PLAYGROUND
+    from engine.cli import main
+    from tests.test_words_page import MAIN
+
+    assert main(["run", "--preset", "words-real-text"]) == 2
+    assert "preset: got 'words-real-text': a Word vectors preset" in capsys.readouterr().err
+    app = AppTest.from_file(MAIN, default_timeout=60).run()
+    app.query_params["preset"] = "words-real-text"
+    app.switch_page(PLAYGROUND.script).run()
+    assert not app.exception
+    assert any("a Word vectors preset" in w.value for w in app.warning)
+    assert not any(load_preset("words-real-text").title in m.value for m in app.markdown)

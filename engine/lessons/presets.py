@@ -213,6 +213,8 @@ class Preset(BaseModel):
         return self.card or CHARTS[self.key_chart].quantities[0]
 
     def group(self) -> GroupConfig:
+        if self.page in OWN_VOCABULARY_PAGES:  # a caller that should have asked for the page first
+            raise ValueError(f"preset {self.id} opens on the {self.page} page: its config is no group of nets")
         return parse_group(self.config)
 
 
@@ -290,6 +292,11 @@ def resolve(mapping: Mapping[str, Any]) -> dict[str, Any]:
     """`preset=ID` first, then the explicit keys on top of it (links, CLI)."""
     merged: dict[str, Any] = {}
     if "preset" in mapping:
-        merged.update(load_preset(str(mapping["preset"]).strip()).config)
+        preset = load_preset(str(mapping["preset"]).strip())
+        if preset.page in OWN_VOCABULARY_PAGES:  # its keys are another page's: not a group of nets
+            raise ConfigError([Problem(key="preset", value=_shown(preset.id), message="a Word vectors preset",
+                                       allowed="a preset of nets here; open this one on the Word vectors page "
+                                               "or with `python -m engine words --preset`")])
+        merged.update(preset.config)
     merged.update({k: v for k, v in mapping.items() if k != "preset"})
     return merged
