@@ -5,7 +5,9 @@ the Gallery card's line), `topic` (one of TOPICS), `story` (2-5 sentences: what 
 try), `key_chart` (the chart the story points to, one of engine/lessons/charts.py's CHARTS on the page
 the preset opens on: the page draws it first, under the story), optionally `card` (which of the key
 chart's quantities the Gallery card plots; its first by default), `config` (the keys of run a, and
-`b.`/`c.`/`d.` overrides for comparison runs) and `claims`.
+`b.`/`c.`/`d.` overrides for comparison runs) and `claims`. A preset with `page: words` opens on the Word
+vectors page: its config is that page's vocabulary (engine/words/config.py), its key chart one of
+engine/words/charts.py's and its claims read the word-vector run's scalars (engine/words/presets.py).
 
 A claim is a measurable sentence that a test checks by running the preset, e.g.
 
