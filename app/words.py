@@ -13,15 +13,25 @@ import pandas as pd
 import streamlit as st
 
 from app import words_setup
-from app.charts.words import analogy_figure, example_figure, hist_figure, loss_figure, map_figure, vector_figure
+from app.charts.words import (
+    analogy_figure,
+    example_figure,
+    hist_figure,
+    loss_figure,
+    map_figure,
+    vector_figure,
+    words_card_figure,
+)
+from app.gallery import stored_previews
 from app.guard import guarded
 from app.layout import chart, link_warning, run_heading
 from app.links import preset_named
 from app.pages import WORDS
 from app.plain_text import plain
+from app.preview_charts import CONFIG
 from app.share import share_panel
-from app.story import show_story
-from engine.words.charts import WORDS_CHARTS
+from app.story import PREVIEW_HEIGHT, show_story
+from engine.words.charts import WORDS_CHARTS, WORDS_CURVES
 from engine.words.config import WordsGroup
 from engine.words.explain import draw_negatives, explain
 from engine.words.live import LiveLimitError, LiveWords, WordsView
@@ -176,6 +186,20 @@ def _draw(view: WordsView, group: WordsGroup, preset_id: str | None) -> None:
     _example(view, group, labels)
 
 
+def _stored_preview(preset_id: str | None) -> None:
+    """Before a lesson trains: its key chart's quantity from the stored run (the Gallery card's, larger)."""
+    preset = preset_named(preset_id) if preset_id else None
+    preview = stored_previews().get(preset.id) if preset is not None else None
+    if preview is None:
+        return
+    st.subheader(WORDS_CHARTS[preset.key_chart][0])
+    figure = words_card_figure(preview, preset.card_quantity)
+    figure.update_layout(height=PREVIEW_HEIGHT, font={"size": 12}, margin={"l": 50, "r": 12, "t": 8, "b": 28})
+    st.plotly_chart(figure, key=f"{SCOPE}lesson-preview", config=CONFIG, theme=None)
+    st.caption(f"{WORDS_CURVES[preset.card_quantity]} over the steps, from a stored run of this lesson: press "
+               "**Train** to watch it happen live, with every chart.")
+
+
 def render() -> None:
     group, preset_id, autorun = words_setup.setup()
     st.title(WORDS.title)
@@ -186,6 +210,7 @@ def render() -> None:
     live = _controls(group)
     share_panel(words_setup.write_link(group, preset_id), training=live is not None)
     if live is None:
+        _stored_preview(preset_id)
         st.caption("Press Train: the vectors train here, live, and every chart below follows them.")
         return
 

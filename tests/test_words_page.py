@@ -72,6 +72,9 @@ def test_a_preset_link_restores_its_runs_and_story():
     assert app.session_state[f"{W}a.config.model"] == "skipgram" and app.session_state[f"{W}second_run"] is True
     assert app.session_state[f"{W}b.config.model"] == "cbow"
     assert dict(app.query_params) == {"preset": PRESET}
+    (stored,) = [json.loads(c.proto.spec) for c in app.get("plotly_chart")]  # before Train: the stored run
+    assert stored["layout"]["meta"]["quantity"] == preset.card_quantity == "analogy_accuracy"
+    assert stored["data"][0]["y"][-1] == read_previews()[PRESET]["runs"][0]["analogy_accuracy"][-1][1]
     app.number_input(key=f"{W}a.config.window").set_value(3).run()
     assert dict(app.query_params) == {"preset": PRESET, "window": "3"}  # the preset, then what changed
     app.number_input(key=f"{W}b.config.negatives").set_value(2).run()  # run b's own widget
