@@ -67,7 +67,8 @@ def command_words(args: argparse.Namespace, check_writable: Callable[[Path], Non
         result = train_words(group, progress)
     result.write(out)
     summary = result.summary
-    print(f"\n{summary['steps']} steps over {summary['tokens']:,} tokens, {summary['vocabulary']:,} words, in "
+    print(f"\n{summary['steps']} steps over {summary['tokens']:,} tokens of {summary['vocabulary']:,} words with a "
+          f"vector, in "
           f"{time.perf_counter() - started:.1f} s -> {out}/")
     for run in summary["runs"]:
         final = run["final"]

@@ -51,7 +51,8 @@ def findings(trainer) -> list[dict]:
         if trainer.done and real_text and not diverged and accuracy < LOW_ACCURACY and median < RARE:
             out.append({"run": run_id, "code": "analogies_need_text", "step": trainer.step,
                         "message": f"Analogy accuracy is {accuracy:.1%} on {questions.asked:,} questions. The "
-                                   f"median question word occurs {median:.0f} times in these {tokens:,} tokens: "
+                                   f"median question word occurs {median:.0f} times in the text's {tokens:,} "
+                                   f"tokens of words with a vector: "
                                    f"too few windows to place four vectors precisely enough for b - a + c to "
                                    f"land on d. word2vec's analogies came from about 1.6 billion words."})
     return out
