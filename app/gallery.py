@@ -3,8 +3,8 @@
 A card shows the preset's title, its one-line lesson, how many runs it compares and a tiny chart of
 the quantity the lesson is about (one of its key chart's quantities: Preset.card_quantity) from a
 precomputed short run (presets/previews.json, written by `python -m engine previews`). A one-run
-preset opens on the Playground, a comparison on the Compare page, both through `?preset=ID`, so the
-page loads the preset exactly as a shared link would.
+preset opens on the Playground, a comparison on the Compare page, a Word vectors preset (page: words) on
+its own page, all through `?preset=ID`, so the page loads the preset exactly as a shared link would.
 """
 
 from __future__ import annotations
@@ -12,11 +12,16 @@ from __future__ import annotations
 import streamlit as st
 
 from app.charts import run_color
-from app.pages import COMPARE, GALLERY, PLAYGROUND, Page
+from app.charts.words import words_card_figure
+from app.pages import COMPARE, GALLERY, PLAYGROUND, WORDS, Page
 from app.plain_text import plain
 from app.preview_charts import CONFIG, caption, preview_figure
 from engine.lessons.presets import TOPICS, Preset, all_presets
 from engine.lessons.previews import preview_hash, read_previews
+from engine.vocabulary.group import GroupConfig
+from engine.words.charts import WORDS_CURVES
+from engine.words.config import WordsGroup, parse_words
+from engine.words.presets import WORDS_TOPIC
 
 SCOPE = GALLERY.prefix  # of the cards' keys; a card's class stays st-key-gallery-card-ID
 COLUMNS = 3
@@ -31,12 +36,13 @@ TOPIC_TITLES = {  # engine.lessons.presets.TOPICS in plain words, in the same or
     "depth": "Depth and width",
     "debugging": "Debugging a net that does not learn",
     "pretraining": "Pre-training: greedy, layer by layer, before the labels",
+    WORDS_TOPIC: "Word vectors: skip-gram and CBOW",
 }
 
 
 @st.cache_data(show_spinner=False)
 def _presets() -> list[Preset]:
-    return all_presets()
+    return all_presets(every_page=True)
 
 
 @st.cache_data(show_spinner=False)
@@ -46,7 +52,9 @@ def stored_previews() -> dict:
 
 
 def page_for(preset: Preset) -> Page:
-    """The page a preset opens on: a comparison needs the Compare page."""
+    """The page a preset opens on: a comparison needs the Compare page; a words preset its own page."""
+    if preset.page == WORDS.url_path:
+        return WORDS
     return PLAYGROUND if len(preset.group().runs) == 1 else COMPARE
 
 
@@ -58,15 +66,21 @@ def by_topic(presets: list[Preset]) -> list[tuple[str, list[Preset]]]:
 
 
 def _runs_text(preset: Preset) -> str:
-    group = preset.group()
+    group = _group_of(preset)
     runs = len(group.runs)
     what = "one run" if runs == 1 else f"{runs} runs compared"
+    if preset.page == WORDS.url_path:
+        return f"{what} · {group.base.epochs} epochs of the {group.base.corpus} corpus"
     return f"{what} · {group.base.steps:,} steps"
+
+
+def _group_of(preset: Preset) -> GroupConfig | WordsGroup:
+    return parse_words(preset.config) if preset.page == WORDS.url_path else preset.group()
 
 
 def _run_labels(preset: Preset) -> str:
     """The runs' labels in their colours: the chart's legend, kept out of the chart."""
-    group = preset.group()
+    group = _group_of(preset)
     return " &nbsp; ".join(f"<span style='color:{run_color(run_id)};font-size:0.85rem;white-space:nowrap'>"
                            f"● {plain(label)}</span>" for run_id, label in zip(group.ids, group.labels))
 
@@ -81,9 +95,10 @@ def _card(preset: Preset, preview: dict | None) -> None:
             st.caption("No preview yet: `python -m engine previews` draws one.")
         else:
             quantity = preset.card_quantity
-            st.plotly_chart(preview_figure(preview, quantity), key=f"{SCOPE}preview-{preset.id}", config=CONFIG,
-                            theme=None)
-            st.caption(caption(quantity))
+            words = preset.page == WORDS.url_path
+            figure = words_card_figure(preview, quantity) if words else preview_figure(preview, quantity)
+            st.plotly_chart(figure, key=f"{SCOPE}preview-{preset.id}", config=CONFIG, theme=None)
+            st.caption(f"{WORDS_CURVES[quantity]} over the steps." if words else caption(quantity))
             if preview.get("hash") != preview_hash(preset):
                 st.caption("This preview was made from an earlier version of the preset.")
         page = page_for(preset)
@@ -93,8 +108,9 @@ def _card(preset: Preset, preview: dict | None) -> None:
 def render() -> None:
     st.title(GALLERY.title)
     st.markdown("Each card is a small experiment with one lesson. Open one: its runs are set up on "
-                f"{PLAYGROUND.called} or {COMPARE.called}, ready to train, with the chart its story is about at the "
-                "top. The card's chart is that chart's quantity from a short stored run, in the runs' colours.")
+                f"{PLAYGROUND.called}, {COMPARE.called} or {WORDS.called}, ready to train, with the chart its story is "
+                "about at the top. The card's chart is that chart's quantity from a short stored run, in the runs' "
+                "colours.")
     previews = stored_previews()
     for topic, presets in by_topic(_presets()):
         st.subheader(TOPIC_TITLES.get(topic, topic.capitalize()))

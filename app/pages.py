@@ -32,8 +32,9 @@ GALLERY = Page("views/gallery.py", "gallery", "Gallery", ":material/photo_librar
 COMPARE = Page("views/compare.py", "compare", "Compare", ":material/compare:", "compare.", "the Compare page",
                aliases=("Compare",))
 DEBUG = Page("views/debug.py", "debug", "Debug", ":material/bug_report:", "debug.", "the Debug page")
+WORDS = Page("views/words.py", "words", "Word vectors", ":material/translate:", "words.", "the Word vectors page")
 GUIDE = Page("views/guide.py", "guide", "Guide", ":material/menu_book:", "guide.", "the Guide")
-PAGES = (PLAYGROUND, GALLERY, COMPARE, DEBUG, GUIDE)  # in the menu's order
+PAGES = (PLAYGROUND, GALLERY, COMPARE, DEBUG, WORDS, GUIDE)  # in the menu's order
 APP_NAME = "Layerscope"
 # The favicon: three layers, fainter with depth, drawn inline. Not a Material icon: Streamlit fetches a Material
 # favicon from fonts.gstatic.com (a request that leaves the machine, and fails on a workshop LAN); nor an emoji,

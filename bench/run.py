@@ -32,6 +32,7 @@ from bench import (
     profile_engine,
     ray_cost,
     soak,
+    words_cost,
     workshop,
 )
 from bench.common import emit, environment
@@ -48,6 +49,7 @@ BENCHMARKS = {
     "guide_cost": guide_cost.run,
     "pretrain_cost": pretrain_cost.run,
     "ray_cost": ray_cost.run,
+    "words_cost": words_cost.run,
 }
 
 

@@ -28,6 +28,8 @@ from engine.lessons.presets import PRESET_DIR, all_presets, load_preset, load_pr
 from engine.vocabulary.config import ConfigError, Problem
 from engine.vocabulary.files import read_yaml_file
 from engine.vocabulary.group import GroupConfig, parse_group
+from engine.vocabulary.settings import read_settings
+from engine.words import cli as words_cli
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -54,6 +56,7 @@ def _parser() -> argparse.ArgumentParser:
     previews.add_argument("--check", action="store_true",
                           help="write nothing; exit 1 naming each preset whose stored preview is stale")
     debugging_cli.add_parsers(commands)  # gradcheck, sanity (engine/debugging/cli.py)
+    words_cli.add_parser(commands)
     return parser
 
 
@@ -78,13 +81,7 @@ def build_group(args: argparse.Namespace) -> GroupConfig:
         mapping = resolve(mapping)
     except ConfigError as error:
         problems.extend(error.problems)
-    for item in args.settings:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            problems.append(Problem(key="--set", value=repr(item), message="expected KEY=VALUE",
-                                    allowed="e.g. --set lr=0.1"))
-            continue
-        mapping[key.strip()] = value
+    read_settings(args.settings, mapping, problems, "lr=0.1")
     if args.steps is not None:
         mapping["steps"] = args.steps
     try:
@@ -192,7 +189,7 @@ def command_presets(args: argparse.Namespace) -> int:
 def command_previews(args: argparse.Namespace) -> int:
     from engine.lessons import previews  # imported here: `run` does not need it
 
-    presets = all_presets()
+    presets = all_presets(every_page=True)
     stored = previews.read_previews()
     started = time.perf_counter()
 
@@ -228,6 +225,8 @@ def main(argv: list[str] | None = None) -> int:
             return command_previews(args)
         if args.command in debugging_cli.COMMANDS:
             return debugging_cli.run(args, build_group)
+        if args.command == "words":
+            return words_cli.command_words(args, _check_writable)
         return command_run(args)
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)

@@ -277,7 +277,7 @@ def two_previews(tmp_path, monkeypatch):
     from engine.lessons import previews
 
     presets = [load_preset("zeros-init"), load_preset("learning-rate-range")]
-    monkeypatch.setattr(cli, "all_presets", lambda: presets)
+    monkeypatch.setattr(cli, "all_presets", lambda **_: presets)
     monkeypatch.setattr(previews, "PREVIEWS_FILE", tmp_path / "previews.json")
     return tmp_path / "previews.json"
 

@@ -44,7 +44,7 @@ _TEMPLATE = {  # the parts of plotly_white used here, without its 7 KB of trace 
     }
 }
 MARGIN = {"l": 10, "r": 10, "t": 30, "b": 10}
-WORDS = "words"  # the name of the annotation that says, above a chart's panels, what its numbers show
+WORDS = "words_above"  # the name of the annotation that says, above a chart's panels, what its numbers show
 TEXT_LINE_PX = 17  # one line of those words
 LEGEND = {"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "left", "x": 0, "font": {"size": 11}}
 

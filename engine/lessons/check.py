@@ -14,9 +14,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from engine.api import TrainResult, train
-from engine.lessons.presets import MAX_SEED_COUNT, Claim, Preset
+from engine.lessons.presets import MAX_SEED_COUNT, OWN_VOCABULARY_PAGES, Claim, Preset
 from engine.vocabulary.config import ConfigError, Problem, RunConfig
 from engine.vocabulary.group import GroupConfig
+from engine.words.api import train_words
 
 MAX_SEEDS = 100  # seeds in one check: the 20 presets take about 45 s per seed on one core
 SEED_SPEC = re.compile(r"\s*([0-9]+)\s*(?:-\s*([0-9]+)\s*)?")
@@ -95,12 +96,19 @@ def check_preset(preset: Preset, seeds: Sequence[int],
                  trained: Callable[[str, int], None] | None = None) -> PresetCheck:
     """Train the preset at every seed it needs (calling `trained(preset_id, seed)` after each) and judge
     every claim at every checked seed."""
-    group = preset.group()
+    if preset.page in OWN_VOCABULARY_PAGES:  # a Word vectors preset: its own trainer, the same claims
+        def run_at(seed: int) -> TrainResult:
+            return train_words({**preset.config, "seed": seed})
+    else:
+        group = preset.group()
+
+        def run_at(seed: int) -> TrainResult:
+            return train(at_seed(group, seed))
     results: dict[int, TrainResult] = {}
 
     def result_at(seed: int) -> TrainResult:
         if seed not in results:
-            results[seed] = train(at_seed(group, seed))
+            results[seed] = run_at(seed)
             if trained is not None:
                 trained(preset.id, seed)
         return results[seed]

@@ -5,7 +5,9 @@ the Gallery card's line), `topic` (one of TOPICS), `story` (2-5 sentences: what 
 try), `key_chart` (the chart the story points to, one of engine/lessons/charts.py's CHARTS on the page
 the preset opens on: the page draws it first, under the story), optionally `card` (which of the key
 chart's quantities the Gallery card plots; its first by default), `config` (the keys of run a, and
-`b.`/`c.`/`d.` overrides for comparison runs) and `claims`.
+`b.`/`c.`/`d.` overrides for comparison runs) and `claims`. A preset with `page: words` opens on the Word
+vectors page: its config is that page's vocabulary (engine/words/config.py), its key chart one of
+engine/words/charts.py's and its claims read the word-vector run's scalars (engine/words/presets.py).
 
 A claim is a measurable sentence that a test checks by running the preset, e.g.
 
@@ -45,13 +47,17 @@ from engine.training.findings import FINDING_CODES
 from engine.vocabulary.config import ConfigError, Problem, _shown
 from engine.vocabulary.files import read_yaml_file
 from engine.vocabulary.group import GroupConfig, parse_group
+from engine.words.charts import WORDS_CHARTS
+from engine.words.presets import WORDS_TOPIC, check_words_chart, check_words_preset
 
 PRESET_DIR = Path(__file__).resolve().parents[2] / "presets"
 PRESET_ID = re.compile(r"[a-z0-9][a-z0-9-]{1,60}")
 MAX_LESSON = 110  # one line on a Gallery card
 MAX_SEED_COUNT = 20  # an over_seeds claim trains its preset this many times per checked seed, at most
 TOPICS = ("gradients", "activations", "initialization", "normalization", "regularization", "optimization",
-          "data", "depth", "debugging", "pretraining")
+          "data", "depth", "debugging", "pretraining", WORDS_TOPIC)
+# Pages whose presets' `config` is read by the page's own vocabulary, not as a GroupConfig of nets.
+OWN_VOCABULARY_PAGES = ("words",)
 
 
 class Quantity(BaseModel):
@@ -173,10 +179,11 @@ class Preset(BaseModel):
     lesson: str = Field(min_length=10, max_length=MAX_LESSON)  # one plain sentence: what the preset teaches
     topic: Literal[TOPICS]  # type: ignore[valid-type]
     story: str = Field(min_length=40, max_length=1200)
-    key_chart: Literal[tuple(CHARTS)]  # type: ignore[valid-type]
+    key_chart: str  # one of CHARTS, or of engine/words/charts.py's WORDS_CHARTS for page words
     card: str | None = None  # one of the key chart's quantities; None: its first
     config: dict[str, Any]
     claims: list[Claim] = Field(min_length=1)
+    page: str = "playground"  # "words": opens on the Word vectors page, its config in engine/words/config.py
 
     @field_validator("lesson")
     @classmethod
@@ -188,6 +195,10 @@ class Preset(BaseModel):
 
     @model_validator(mode="after")
     def _card_on_key_chart(self) -> Preset:
+        if self.page == "words":
+            return check_words_chart(self)
+        if self.key_chart not in CHARTS:
+            raise ValueError(f"key_chart {self.key_chart!r} is none of " + ", ".join(CHARTS))
         if not CHARTS[self.key_chart].quantities:  # its data is not in a preview: no Gallery card could plot it
             raise ValueError(f"the key chart {self.key_chart!r} has nothing a Gallery card can plot; use one of "
                              + ", ".join(name for name, chart in CHARTS.items() if chart.quantities))
@@ -199,9 +210,13 @@ class Preset(BaseModel):
     @property
     def card_quantity(self) -> str:
         """What the Gallery card plots: a quantity of the key chart (engine/lessons/charts.py)."""
+        if self.page == "words":
+            return self.card or WORDS_CHARTS[self.key_chart][1][0]
         return self.card or CHARTS[self.key_chart].quantities[0]
 
     def group(self) -> GroupConfig:
+        if self.page in OWN_VOCABULARY_PAGES:  # a caller that should have asked for the page first
+            raise ValueError(f"preset {self.id} opens on the {self.page} page: its config is no group of nets")
         return parse_group(self.config)
 
 
@@ -230,6 +245,9 @@ def load_preset_file(path: str | Path) -> Preset:
         preset = Preset.model_validate(data)
     except ValidationError as error:
         raise ConfigError(_problems(error), source=str(path)) from None
+    if preset.page in OWN_VOCABULARY_PAGES:  # its config is that page's vocabulary, not a group of nets
+        check_words_preset(preset, path)
+        return preset
     try:
         group = preset.group()
     except ConfigError as error:
@@ -265,14 +283,22 @@ def load_preset(preset_id: str, directory: Path = PRESET_DIR) -> Preset:
     return load_preset_file(path)
 
 
-def all_presets(directory: Path = PRESET_DIR) -> list[Preset]:
-    return [load_preset(preset_id, directory) for preset_id in preset_ids(directory)]
+def all_presets(directory: Path = PRESET_DIR, *, every_page: bool = False) -> list[Preset]:
+    """The presets of the training pages (their config is a GroupConfig), or with `every_page` also those of
+    pages with their own vocabulary (OWN_VOCABULARY_PAGES)."""
+    presets = [load_preset(preset_id, directory) for preset_id in preset_ids(directory)]
+    return [p for p in presets if every_page or p.page not in OWN_VOCABULARY_PAGES]
 
 
 def resolve(mapping: Mapping[str, Any]) -> dict[str, Any]:
     """`preset=ID` first, then the explicit keys on top of it (links, CLI)."""
     merged: dict[str, Any] = {}
     if "preset" in mapping:
-        merged.update(load_preset(str(mapping["preset"]).strip()).config)
+        preset = load_preset(str(mapping["preset"]).strip())
+        if preset.page in OWN_VOCABULARY_PAGES:  # its keys are another page's: not a group of nets
+            raise ConfigError([Problem(key="preset", value=_shown(preset.id), message="a Word vectors preset",
+                                       allowed="a preset of nets here; open this one on the Word vectors page "
+                                               "or with `python -m engine words --preset`")])
+        merged.update(preset.config)
     merged.update({k: v for k, v in mapping.items() if k != "preset"})
     return merged
