@@ -74,8 +74,8 @@ MAX_RUNS = 4
 RUN_IDS = ("a", "b", "c", "d")
 
 # Keys that every run of a group shares: lock-step training feeds all runs the same batches.
-GROUP_KEYS = ("dataset", "samples", "noise", "val_fraction", "standardize", "labels", "batch_size", "steps",
-              "probe_every")
+GROUP_KEYS = ("dataset", "samples", "noise", "val_fraction", "test_fraction", "standardize", "labels", "batch_size",
+              "steps", "probe_every")
 MAX_PRETRAIN_EPOCHS = 100  # per layer: bounds one job's pre-training (engine/serving/cost.py counts it)
 
 # Input and output sizes per dataset; the parameter cap needs them before any data is generated.
@@ -103,6 +103,11 @@ class RunConfig(BaseModel):
     noise: float = Field(0.1, ge=0, le=1, title="Noise", description="How much the points are jittered.")
     val_fraction: float = Field(0.3, ge=0.05, le=0.9, title="Validation share",
                                 description="Share of points held out for validation.")
+    test_fraction: float = Field(
+        0.0, ge=0, le=0.5, title="Test share",
+        description="Share of points held out as a test split, which only a search scores, once, for the trial it "
+                    "chooses (0: no test split). Validation and test together leave at least a tenth to train on.",
+    )
     standardize: bool = Field(True, title="Standardize inputs",
                               description="Shift and scale inputs by the training split's mean and std.")
     labels: int = Field(
@@ -169,6 +174,15 @@ class RunConfig(BaseModel):
     @classmethod
     def _parse_hidden(cls, value: Any) -> tuple[int, ...]:
         return parse_hidden(value)
+
+    @field_validator("test_fraction")
+    @classmethod
+    def _room_to_train(cls, value: float, info: ValidationInfo) -> float:
+        val_fraction = info.data.get("val_fraction", 0.3)  # defined above test_fraction, so already validated
+        if value + val_fraction > 0.9:
+            raise ValueError(f"with val_fraction {val_fraction:g}, validation and test would hold "
+                             f"{value + val_fraction:g} of the points; together they may hold at most 0.9")
+        return value
 
     @field_validator("pretrain")
     @classmethod
