@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from engine.vocabulary.config import ConfigError, Problem, RunConfig, _shown, allowed_text, all_keys, parse_run, to_text
+from engine.vocabulary.config import ConfigError, Problem, RunConfig, _shown, all_keys, allowed_text, parse_run, to_text
 
 SPEC_SYNTAX = ("log:LO:HI (log-uniform), LO:HI (uniform), int:LO:HI (whole numbers), or choices A|B|C, "
                "e.g. lr=log:1e-4:1, dropout=0:0.5, batch_size=int:16:256, activation=relu|tanh")
@@ -76,7 +76,7 @@ class Dimension:
 
     def _fit(self, value: float) -> Any:
         if self.kind == "int":
-            return int(round(value))
+            return round(float(value))  # a Python int, also from a numpy float
         rounded = float(f"{value:.{SIGNIFICANT}g}")
         return min(max(rounded, self.low), self.high)  # rounding never leaves the range
 
