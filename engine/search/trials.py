@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 
 import torch
 
+from engine.nets.optimizers import StackOptimizer
 from engine.nets.stack import Stack
 from engine.training.data import Dataset, make_dataset
 from engine.training.history import SCALARS
@@ -79,23 +80,49 @@ class _ValidationOnly:
         pass
 
 
+class _KeepsParametersBeforeUpdate:
+    """A stack's optimizer that, at a probe step, first copies the parameters it is about to update: the net
+    that step measured, which the trainer's early stopping only sees after the update."""
+
+    def __init__(self, optimizer: StackOptimizer, trainer: GroupTrainer):
+        self.optimizer, self.trainer = optimizer, trainer
+        self.before: torch.Tensor | None = None
+
+    def step(self) -> None:
+        probed = self.trainer.step % self.trainer.probe_every == 0
+        self.before = self.optimizer.stack.flat.detach().clone() if probed else None
+        self.optimizer.step()
+
+
 class TrialTrainer(GroupTrainer):
     """A GroupTrainer of any number of runs that measures validation only and keeps each run's best net."""
 
     def __init__(self, group: GroupConfig, data: Dataset | None = None):
         super().__init__(group, data)
         self.probes = [_ValidationOnly(stack) for stack in self.stacks]
+        self.optimizers = [_KeepsParametersBeforeUpdate(optimizer, self) for optimizer in self.optimizers]
         self.every_probe = True  # a search reads every evaluation, with or without early stopping
         self.best_loss = [math.inf] * len(group.runs)
         self.best_step: list[int | None] = [None] * len(group.runs)
         self.best_state: list[dict | None] = [None] * len(group.runs)
 
     def _early_stopping(self, val_loss: list[float]) -> None:
-        # Called at a probe step before that step's update: the stacks hold exactly the net just measured.
-        for k, loss in enumerate(val_loss):
-            if self.alive(k) and loss < self.best_loss[k]:
-                self.best_loss[k], self.best_step[k] = loss, self.step
-                self.best_state[k] = self.state_dict(k)
+        # Called at a probe step after that step's update (none at the last step): each improved run keeps the
+        # net measured, its parameters from before the update (batch norm's running statistics as they are).
+        final = self.step >= self.steps
+        for stack, members, optimizer in zip(self.stacks, self.members, self.optimizers):
+            improved = [k for k in members if self.alive(k) and val_loss[k] < self.best_loss[k]]
+            if not improved:
+                continue
+            now = None if final else stack.flat.detach().clone()
+            with torch.no_grad():
+                if now is not None:
+                    stack.flat.copy_(optimizer.before)
+                for k in improved:
+                    self.best_loss[k], self.best_step[k] = val_loss[k], self.step
+                    self.best_state[k] = stack.state_dict(members.index(k))
+                if now is not None:
+                    stack.flat.copy_(now)
         super()._early_stopping(val_loss)
 
 
