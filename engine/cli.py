@@ -23,6 +23,7 @@ from tqdm import tqdm
 
 from engine.api import train
 from engine.lessons.presets import PRESET_DIR, all_presets, load_preset, load_preset_file, preset_ids, resolve
+from engine.search import cli as search_cli
 from engine.vocabulary.config import ConfigError, Problem
 from engine.vocabulary.files import read_yaml_file
 from engine.vocabulary.group import GroupConfig, parse_group
@@ -51,6 +52,7 @@ def _parser() -> argparse.ArgumentParser:
                                                     "presets/previews.json (the Gallery's charts)")
     previews.add_argument("--check", action="store_true",
                           help="write nothing; exit 1 naming each preset whose stored preview is stale")
+    search_cli.add_parser(commands)
     return parser
 
 
@@ -222,6 +224,8 @@ def main(argv: list[str] | None = None) -> int:
             return command_presets(args)
         if args.command == "previews":
             return command_previews(args)
+        if args.command == "search":
+            return search_cli.command_search(args, _check_writable)
         return command_run(args)
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)

@@ -171,8 +171,8 @@ def parse_space(specs: dict[str, Any]) -> dict[str, Dimension]:
     return space
 
 
-def parse_assignments(items: list[str], option: str) -> dict[str, str]:
-    """`KEY=VALUE` strings (CLI options, link values) -> mapping; a malformed one raises ConfigError."""
+def parse_assignments(items: list[str], option: str) -> tuple[dict[str, str], list[Problem]]:
+    """`KEY=VALUE` strings (CLI options) -> the mapping of the well-formed ones and a Problem for each other."""
     out, problems = {}, []
     for item in items:
         key, sep, value = str(item).partition("=")
@@ -180,9 +180,7 @@ def parse_assignments(items: list[str], option: str) -> dict[str, str]:
             problems.append(Problem(key=option, value=_shown(item), message="expected KEY=SPEC", allowed=SPEC_SYNTAX))
             continue
         out[key.strip()] = value
-    if problems:
-        raise ConfigError(problems)
-    return out
+    return out, problems
 
 
 def grid_points(space: dict[str, Dimension], budget: int) -> int:

@@ -14,7 +14,7 @@ from typing import Any
 
 from engine.search.space import Dimension, grid_trials, parse_space, random_trials
 from engine.search.trials import MAX_BATCH, TrialBatch
-from engine.vocabulary.config import GROUP_KEYS, ConfigError, Problem, RunConfig, _shown, parse_run
+from engine.vocabulary.config import GROUP_KEYS, ConfigError, Problem, RunConfig, _shown, parse_run, render_run
 
 METHODS = ("grid", "random")
 MAX_TRIALS = 512
@@ -86,6 +86,39 @@ def parse_search(fixed: Mapping[str, Any], specs: Mapping[str, Any], method: Any
     spec = SearchSpec(base=base, space=space, method=method_text, trials=budget)
     spec.trial_configs()  # every combination the space makes must be a valid config: fail before training
     return spec
+
+
+SPACE_PREFIX = "space."  # a link's or file's `space.lr=log:1e-4:1` is the searched key lr
+SEARCH_OPTIONS = ("method", "trials")
+
+
+def split_search_mapping(mapping: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """A link's, preset's or file's flat mapping -> (fixed keys, space specs, options). The space is either
+    `space.KEY: SPEC` entries or one `space:` mapping of KEY: SPEC; options are method and trials."""
+    fixed, specs, options = {}, {}, {}
+    for raw_key, value in mapping.items():
+        key = str(raw_key).strip()
+        if key == "space" and isinstance(value, Mapping):
+            specs.update({str(k).strip(): v for k, v in value.items()})
+        elif key.startswith(SPACE_PREFIX):
+            specs[key.removeprefix(SPACE_PREFIX)] = value
+        elif key in SEARCH_OPTIONS:
+            options[key] = value
+        else:
+            fixed[key] = value
+    return fixed, specs, options
+
+
+def search_mapping(spec: SearchSpec) -> dict[str, str]:
+    """The search as a flat mapping of strings (a link): the fixed keys that differ from the defaults (but
+    the patience a search sets itself), `space.KEY` specs, method and trials."""
+    fixed = render_run(spec.base)
+    if spec.base.early_stopping == DEFAULT_PATIENCE:
+        fixed.pop("early_stopping", None)
+    elif spec.base.early_stopping == 0:  # off on purpose: without the key a search would set its own patience
+        fixed["early_stopping"] = "0"
+    return {**fixed, **{SPACE_PREFIX + k: v for k, v in spec.space_text().items()}, "method": spec.method,
+            "trials": str(spec.trials)}
 
 
 def batches(configs: list[RunConfig], size: int = MAX_BATCH) -> list[TrialBatch]:
