@@ -30,6 +30,7 @@ from bench import (
     pretrain_cost,
     probe_overhead,
     profile_engine,
+    search_speed,
     soak,
     workshop,
 )
@@ -46,6 +47,7 @@ BENCHMARKS = {
     "browser_rehearsal": browser_rehearsal.run,
     "guide_cost": guide_cost.run,
     "pretrain_cost": pretrain_cost.run,
+    "search_speed": search_speed.run,
 }
 
 
