@@ -12,11 +12,12 @@ from __future__ import annotations
 import streamlit as st
 
 from app.charts import run_color
-from app.pages import COMPARE, GALLERY, PLAYGROUND, Page
+from app.pages import COMPARE, GALLERY, PLAYGROUND, SEARCH, Page
 from app.plain_text import plain
 from app.preview_charts import CONFIG, caption, preview_figure
 from engine.lessons.presets import TOPICS, Preset, all_presets
 from engine.lessons.previews import preview_hash, read_previews
+from engine.search.presets import search_of
 
 SCOPE = GALLERY.prefix  # of the cards' keys; a card's class stays st-key-gallery-card-ID
 COLUMNS = 3
@@ -31,6 +32,7 @@ TOPIC_TITLES = {  # engine.lessons.presets.TOPICS in plain words, in the same or
     "depth": "Depth and width",
     "debugging": "Debugging a net that does not learn",
     "pretraining": "Pre-training: greedy, layer by layer, before the labels",
+    "hyperparameters": "Choosing hyperparameters",
 }
 
 
@@ -46,7 +48,9 @@ def stored_previews() -> dict:
 
 
 def page_for(preset: Preset) -> Page:
-    """The page a preset opens on: a comparison needs the Compare page."""
+    """The page a preset opens on: a comparison needs the Compare page, a search the Search page."""
+    if preset.page == "search":
+        return SEARCH
     return PLAYGROUND if len(preset.group().runs) == 1 else COMPARE
 
 
@@ -58,6 +62,9 @@ def by_topic(presets: list[Preset]) -> list[tuple[str, list[Preset]]]:
 
 
 def _runs_text(preset: Preset) -> str:
+    if preset.page == "search":  # a search: no group, no stored preview (engine/lessons/previews.py)
+        spec = search_of(preset)
+        return f"a {spec.method} search · {spec.trials} trials over {', '.join(spec.space)}"
     group = preset.group()
     runs = len(group.runs)
     what = "one run" if runs == 1 else f"{runs} runs compared"
@@ -76,18 +83,24 @@ def _card(preset: Preset, preview: dict | None) -> None:
         st.markdown(f"**{preset.title}**")
         st.markdown(preset.lesson)
         st.caption(_runs_text(preset))
-        st.markdown(_run_labels(preset), unsafe_allow_html=True)
-        if preview is None:
-            st.caption("No preview yet: `python -m engine previews` draws one.")
+        if preset.page == "search":
+            st.caption("A search trains its trials when you start it: it has no stored preview.")
         else:
-            quantity = preset.card_quantity
-            st.plotly_chart(preview_figure(preview, quantity), key=f"{SCOPE}preview-{preset.id}", config=CONFIG,
-                            theme=None)
-            st.caption(caption(quantity))
-            if preview.get("hash") != preview_hash(preset):
-                st.caption("This preview was made from an earlier version of the preset.")
+            st.markdown(_run_labels(preset), unsafe_allow_html=True)
+            _preview(preset, preview)
         page = page_for(preset)
         st.page_link(page.script, label=f"Open on {page.called}", icon=page.icon, query_params={"preset": preset.id})
+
+
+def _preview(preset: Preset, preview: dict | None) -> None:
+    if preview is None:
+        st.caption("No preview yet: `python -m engine previews` draws one.")
+        return
+    quantity = preset.card_quantity
+    st.plotly_chart(preview_figure(preview, quantity), key=f"{SCOPE}preview-{preset.id}", config=CONFIG, theme=None)
+    st.caption(caption(quantity))
+    if preview.get("hash") != preview_hash(preset):
+        st.caption("This preview was made from an earlier version of the preset.")
 
 
 def render() -> None:

@@ -199,6 +199,9 @@ def command_previews(args: argparse.Namespace) -> int:
 
     fresh = previews.compute_previews(presets, progress=progress)
     seconds = time.perf_counter() - started
+    for preset in presets:
+        if not previews.with_previews([preset]):
+            print(f"  {preset.id:32} a search preset: no preview (it trains on the Search page)", file=sys.stderr)
     if args.check:
         stale = previews.stale(presets, stored, fresh)
         if stale:

@@ -26,6 +26,7 @@ from engine.lessons.presets import (
     preset_ids,
     resolve,
 )
+from engine.search.presets import search_of
 from engine.training.history import SCALARS
 from engine.training.probes import STATS
 from engine.vocabulary.config import ConfigError
@@ -67,6 +68,9 @@ def test_preset_file_loads_and_its_claims_name_real_things(preset_id):
     assert len(preset.lesson) <= MAX_LESSON and "\n" not in preset.lesson, preset.lesson
     sentences = [s for s in re.split(r"(?<=[.!?])\s+", preset.story.strip()) if s]
     assert 2 <= len(sentences) <= 5, f"{preset_id}: the story should be 2-5 sentences, got {len(sentences)}"
+    if preset.page == "search":  # a search, checked by its own vocabulary (tests/test_search_preset.py)
+        assert search_of(preset).base.steps <= 3000 and all(claim.methods for claim in preset.claims)
+        return
     group = preset.group()
     assert group.base.steps <= 3000, f"{preset_id}: keep presets cheap ({group.base.steps} steps)"
     runs = dict(zip(group.ids, group.runs))

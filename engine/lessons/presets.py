@@ -41,6 +41,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from engine.lessons.charts import CHARTS, charts_for, group_has
+from engine.search.presets import check_search_preset
 from engine.training.findings import FINDING_CODES
 from engine.vocabulary.config import ConfigError, Problem, _shown
 from engine.vocabulary.files import read_yaml_file
@@ -51,7 +52,7 @@ PRESET_ID = re.compile(r"[a-z0-9][a-z0-9-]{1,60}")
 MAX_LESSON = 110  # one line on a Gallery card
 MAX_SEED_COUNT = 20  # an over_seeds claim trains its preset this many times per checked seed, at most
 TOPICS = ("gradients", "activations", "initialization", "normalization", "regularization", "optimization",
-          "data", "depth", "debugging", "pretraining")
+          "data", "depth", "debugging", "pretraining", "hyperparameters")
 
 
 class Quantity(BaseModel):
@@ -125,6 +126,16 @@ class OverSeeds(BaseModel):
                        f" ({', '.join(map(str, seeds)) or 'none'})")
 
 
+class MethodsRef(BaseModel):
+    """A search preset's claim: the search with method `better` chooses a trial whose validation score is at
+    least that of the one the search with method `than` chooses, at the same budget and seed."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    better: str
+    than: str
+
+
 class Claim(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -136,11 +147,12 @@ class Claim(BaseModel):
     finding: FindingRef | None = None
     absent: bool = False  # with `finding`: the finding must NOT be there
     over_seeds: OverSeeds | None = None  # a lottery: the condition holds at some of several seeds
+    methods: MethodsRef | None = None  # search presets only (engine/search/presets.py)
 
     @model_validator(mode="after")
     def _complete(self) -> Claim:
-        if (self.value is None) == (self.finding is None):
-            raise ValueError("a claim checks either a value (with above/below) or a finding")
+        if sum(kind is not None for kind in (self.value, self.finding, self.methods)) != 1:
+            raise ValueError("a claim checks one of: a value (with above/below), a finding, or methods (a search)")
         if self.value is not None and self.above is None and self.below is None:
             raise ValueError("a value claim needs above or below")
         return self
@@ -175,6 +187,7 @@ class Preset(BaseModel):
     story: str = Field(min_length=40, max_length=1200)
     key_chart: Literal[tuple(CHARTS)]  # type: ignore[valid-type]
     card: str | None = None  # one of the key chart's quantities; None: its first
+    page: str = "playground"  # the page it opens on; "search": `config` is a search (engine/search/presets.py)
     config: dict[str, Any]
     claims: list[Claim] = Field(min_length=1)
 
@@ -230,12 +243,16 @@ def load_preset_file(path: str | Path) -> Preset:
         preset = Preset.model_validate(data)
     except ValidationError as error:
         raise ConfigError(_problems(error), source=str(path)) from None
-    try:
-        group = preset.group()
-    except ConfigError as error:
-        problems = [p.model_copy(update={"key": f"config.{p.key}"}) for p in error.problems]
-        raise ConfigError(problems, source=str(path)) from None
-    drawn = charts_for(len(group.runs), group_has(group))
+    if preset.page == "search":  # its config is a search, in the search's own vocabulary
+        check_search_preset(preset, str(path))
+        drawn = [preset.key_chart]
+    else:
+        try:
+            group = preset.group()
+        except ConfigError as error:
+            problems = [p.model_copy(update={"key": f"config.{p.key}"}) for p in error.problems]
+            raise ConfigError(problems, source=str(path)) from None
+        drawn = charts_for(len(group.runs), group_has(group))
     if preset.key_chart not in drawn:
         raise ConfigError([Problem(key="key_chart", value=preset.key_chart,
                                    message="is not drawn on the page this preset opens on",

@@ -119,11 +119,16 @@ def compute_preview(preset: Preset) -> dict[str, Any]:
     }
 
 
+def with_previews(presets: Iterable[Preset]) -> list[Preset]:
+    """The presets that have a preview: a search preset (page: search) trains its trials on its page only."""
+    return [preset for preset in presets if preset.page != "search"]
+
+
 def compute_previews(presets: Iterable[Preset] | None = None,
                      progress: Callable[[str, float], None] | None = None) -> dict[str, dict[str, Any]]:
     """Every preset's preview, by id; `progress(id, seconds)` after each."""
     previews = {}
-    for preset in all_presets() if presets is None else presets:
+    for preset in with_previews(all_presets() if presets is None else presets):
         started = time.perf_counter()
         previews[preset.id] = compute_preview(preset)
         if progress is not None:
@@ -170,7 +175,7 @@ def stale_by_hash(presets: Iterable[Preset] | None = None,
                   stored: dict[str, dict[str, Any]] | None = None) -> dict[str, str]:
     """{id: why} for every preset whose stored preview is missing or was made from another config,
     and every stored preview without a preset. Cheap: nothing trains."""
-    presets = all_presets() if presets is None else list(presets)
+    presets = with_previews(all_presets() if presets is None else presets)
     stored = read_previews() if stored is None else stored
     stale = {}
     for preset in presets:
