@@ -17,7 +17,7 @@ from app.plain_text import plain
 from app.preview_charts import CONFIG, caption, preview_figure
 from engine.lessons.presets import TOPICS, Preset, all_presets
 from engine.lessons.previews import preview_hash, read_previews
-from engine.search.presets import search_of
+from engine.search.presets import SEARCH_PAGE, search_of
 
 SCOPE = GALLERY.prefix  # of the cards' keys; a card's class stays st-key-gallery-card-ID
 COLUMNS = 3
@@ -49,7 +49,7 @@ def stored_previews() -> dict:
 
 def page_for(preset: Preset) -> Page:
     """The page a preset opens on: a comparison needs the Compare page, a search the Search page."""
-    if preset.page == "search":
+    if preset.page == SEARCH_PAGE:
         return SEARCH
     return PLAYGROUND if len(preset.group().runs) == 1 else COMPARE
 
@@ -62,7 +62,7 @@ def by_topic(presets: list[Preset]) -> list[tuple[str, list[Preset]]]:
 
 
 def _runs_text(preset: Preset) -> str:
-    if preset.page == "search":  # a search: no group, no stored preview (engine/lessons/previews.py)
+    if preset.page == SEARCH_PAGE:  # a search: no group, no stored preview (engine/lessons/previews.py)
         spec = search_of(preset)
         return f"a {spec.method} search · {spec.trials} trials over {', '.join(spec.space)}"
     group = preset.group()
@@ -83,7 +83,7 @@ def _card(preset: Preset, preview: dict | None) -> None:
         st.markdown(f"**{preset.title}**")
         st.markdown(preset.lesson)
         st.caption(_runs_text(preset))
-        if preset.page == "search":
+        if preset.page == SEARCH_PAGE:
             st.caption("A search trains its trials when you start it: it has no stored preview.")
         else:
             st.markdown(_run_labels(preset), unsafe_allow_html=True)

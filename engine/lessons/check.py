@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from engine.api import TrainResult, train
 from engine.lessons.presets import MAX_SEED_COUNT, Claim, Preset
-from engine.search.presets import search_failures
+from engine.search.presets import SEARCH_PAGE, search_failures
 from engine.vocabulary.config import ConfigError, Problem, RunConfig
 from engine.vocabulary.group import GroupConfig
 
@@ -96,7 +96,7 @@ def check_preset(preset: Preset, seeds: Sequence[int],
                  trained: Callable[[str, int], None] | None = None) -> PresetCheck:
     """Train the preset at every seed it needs (calling `trained(preset_id, seed)` after each) and judge
     every claim at every checked seed."""
-    if preset.page == "search":  # its claims compare whole searches, trained by the search's own check
+    if preset.page == SEARCH_PAGE:  # its claims compare whole searches, trained by the search's own check
         failures = search_failures(preset, seeds, trained)
         return PresetCheck(preset, {seed: [Failure(says, seen) for says, seen in found]
                                     for seed, found in failures.items()})

@@ -41,7 +41,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from engine.lessons.charts import CHARTS, charts_for, group_has
-from engine.search.presets import check_search_preset
+from engine.search.presets import SEARCH_PAGE, check_search_preset
 from engine.training.findings import FINDING_CODES
 from engine.vocabulary.config import ConfigError, Problem, _shown
 from engine.vocabulary.files import read_yaml_file
@@ -243,7 +243,7 @@ def load_preset_file(path: str | Path) -> Preset:
         preset = Preset.model_validate(data)
     except ValidationError as error:
         raise ConfigError(_problems(error), source=str(path)) from None
-    if preset.page == "search":  # its config is a search, in the search's own vocabulary
+    if preset.page == SEARCH_PAGE:  # its config is a search, in the search's own vocabulary
         check_search_preset(preset, str(path))
         drawn = [preset.key_chart]
     else:

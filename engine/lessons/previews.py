@@ -29,6 +29,7 @@ from typing import Any
 from engine.api import train
 from engine.lessons.charts import CURVES, DEPTH_STATS
 from engine.lessons.presets import PRESET_DIR, Preset, all_presets
+from engine.search.presets import SEARCH_PAGE
 from engine.vocabulary.group import GroupConfig
 from engine.vocabulary.layers import depth_key
 
@@ -121,7 +122,7 @@ def compute_preview(preset: Preset) -> dict[str, Any]:
 
 def with_previews(presets: Iterable[Preset]) -> list[Preset]:
     """The presets that have a preview: a search preset (page: search) trains its trials on its page only."""
-    return [preset for preset in presets if preset.page != "search"]
+    return [preset for preset in presets if preset.page != SEARCH_PAGE]
 
 
 def compute_previews(presets: Iterable[Preset] | None = None,
