@@ -96,13 +96,17 @@ def test_a_link_that_holds_the_space_fills_the_form():
     assert app.text_area(key=f"{S}fixed").value == "dataset=moons"
 
 
-def test_stop_ends_every_trial_within_two_seconds():
+def test_a_running_search_shows_its_best_so_far_and_stop_ends_every_trial_within_two_seconds():
     app = _open()
     _set_form(app, SMALL.replace("steps=200", "steps=200000").replace("early_stopping=3", "early_stopping=0"),
               [("lr", "log:1e-3:1"), ("dropout", "0:0.4")], "random", 5)
     app.button(key=f"{S}start").click().run()
     key = app.session_state[f"{S}key"]
-    time.sleep(0.5)
+    time.sleep(1.5)
+    app.run()  # the fragment's next look: the trials so far, ranked, while they train
+    texts = " ".join(m.value for m in app.markdown)
+    assert "Best so far: trial" in texts and "Chosen by validation" not in texts
+    assert len(app.dataframe[0].value) == 5 and search_jobs().view(key).state == "running"
     started = time.monotonic()
     app.button(key=f"{S}stop").click().run()
     assert search_jobs().wait(key, timeout=2.0), "still running 2 s after Stop"

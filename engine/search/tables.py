@@ -80,12 +80,14 @@ def edge_warnings(outcome: SearchOutcome) -> list[str]:
 
 
 def summary(outcome: SearchOutcome) -> dict[str, Any]:
+    """The search in a mapping; while it runs, `chosen` is the best trial so far (`final` says which)."""
     spec = outcome.spec
-    chosen = outcome.results[outcome.chosen] if outcome.chosen is not None else None
+    index = outcome.chosen if outcome.done else choose(outcome.results, spec.base.is_regression)
+    chosen = outcome.results[index] if index is not None else None
     out: dict[str, Any] = {
         "method": spec.method, "trials": len(outcome.results), "budget": spec.trials,
         "space": spec.space_text(), "finished_trials": len(outcome.finished()), "stopped": outcome.stopped,
-        "seconds": round(outcome.seconds, 3), "chosen": None, "test": None,
+        "seconds": round(outcome.seconds, 3), "final": outcome.done, "chosen": None, "test": None,
         "selection": "best validation accuracy at each trial's early-stopping point (validation loss breaks ties)"
                      if not spec.base.is_regression else "lowest validation loss at each trial's early-stopping point",
         "edge_warnings": edge_warnings(outcome),
