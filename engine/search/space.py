@@ -94,13 +94,6 @@ def _text(value: float) -> str:
     return f"{int(value)}" if float(value).is_integer() and abs(value) < 1e15 else f"{value:g}"
 
 
-def _field_bounds(key: str) -> tuple[Any, Any]:
-    field = RunConfig.model_fields[key]
-    low = next((m.ge for m in field.metadata if hasattr(m, "ge")), None)
-    high = next((m.le for m in field.metadata if hasattr(m, "le")), None)
-    return low, high
-
-
 def parse_dimension(key: str, spec: Any) -> Dimension:
     """One `key=spec`; raises ConfigError naming the key, the spec and what is allowed."""
     key = str(key).strip()
@@ -149,9 +142,11 @@ def parse_dimension(key: str, spec: Any) -> Dimension:
         raise problem("an int range has whole-number ends")
     if kind == "log" and low <= 0:
         raise problem("a log range starts above 0")
-    floor, ceiling = _field_bounds(key)
-    if (floor is not None and low < floor) or (ceiling is not None and high > ceiling):
-        raise problem("the range leaves the key's bounds", allowed_text(key))
+    for end in (low, high):  # the vocabulary's own check of each end: its bounds, defined once
+        try:
+            parse_run({key: int(end) if kind == "int" else end})
+        except ConfigError:
+            raise problem("the range leaves the key's bounds", allowed_text(key)) from None
     return Dimension(key, kind, low, high)
 
 
