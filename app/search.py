@@ -75,6 +75,11 @@ def _load_link() -> None:
     if not specs:
         fixed = fixed or dict(line.split("=", 1) for line in DEFAULT_FIXED.splitlines())
         specs = dict(DEFAULT_SPACE)
+    elif params:  # a link's search: anything wrong with it is named now, before anyone presses Start
+        try:
+            parse_search(fixed, specs, options.get("method", "random"), options.get("trials", 9))
+        except ConfigError as error:
+            st.session_state[f"{SCOPE}problems"] += [str(p) for p in error.problems]
     _fill(fixed, specs, options)
 
 
@@ -138,7 +143,7 @@ def _form() -> None:
     right.button("Stop", on_click=guarded("the Search page's Stop")(_stop), key=f"{SCOPE}stop")
     problems = st.session_state.get(f"{SCOPE}problems", [])
     if problems:
-        st.error("Nothing started; fix these:\n\n" + "\n".join(f"- {plain(line)}" for line in problems))
+        st.error("Nothing started; fix these, then Start:\n\n" + "\n".join(f"- {plain(line)}" for line in problems))
 
 
 @st.cache_resource(max_entries=16, ttl=600, show_spinner=False)

@@ -122,3 +122,12 @@ def test_a_best_value_at_the_edge_of_its_range_is_warned_about():
     app = _run_to_end(app)
     warnings = " ".join(w.value for w in app.warning)
     assert "high edge" in warnings and "lr" in warnings
+
+
+def test_a_link_with_a_bad_search_names_each_problem_and_still_fills_the_form():
+    app = _open({"dataset": "moons", "space.lr": "log:0:1", "space.activation": "relu|wobble", "trials": "0"})
+    assert not app.exception
+    text = shown(app.error[0].value)
+    for says in ("lr: got 'log:0:1'", "activation: got 'relu|wobble'", "trials: got '0'"):
+        assert says in text, says
+    assert app.text_input(key=f"{S}spec0").value == "log:0:1"  # as the link wrote it, to fix
