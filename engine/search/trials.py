@@ -23,10 +23,10 @@ from dataclasses import dataclass, field
 import torch
 
 from engine.nets.optimizers import StackOptimizer
-from engine.nets.stack import Stack
+from engine.nets.stack import Recorder, Stack
 from engine.training.data import Dataset, make_dataset
 from engine.training.history import SCALARS
-from engine.training.trainer import RUNNING, STOPPED, GroupTrainer
+from engine.training.trainer import RUNNING, GroupTrainer
 from engine.vocabulary.config import RunConfig
 from engine.vocabulary.group import GroupConfig
 from engine.vocabulary.layers import hidden_names, layer_names
@@ -80,17 +80,25 @@ class _ValidationOnly:
         pass
 
 
+class _RecordsNothing(Recorder):
+    """A stack's recorder that never records: a search reads no layer statistics, so a probe step's backward
+    pass keeps no per-layer gradients."""
+
+    def start(self, values: bool = True, grads: bool = True) -> None:
+        super().start(values=False, grads=False)
+
+
 class _KeepsParametersBeforeUpdate:
     """A stack's optimizer that, at a probe step, first copies the parameters it is about to update: the net
     that step measured, which the trainer's early stopping only sees after the update."""
 
     def __init__(self, optimizer: StackOptimizer, trainer: GroupTrainer):
         self.optimizer, self.trainer = optimizer, trainer
-        self.before: torch.Tensor | None = None
+        self.before = optimizer.stack.flat.detach().clone()
 
     def step(self) -> None:
-        probed = self.trainer.step % self.trainer.probe_every == 0
-        self.before = self.optimizer.stack.flat.detach().clone() if probed else None
+        if self.trainer.step % self.trainer.probe_every == 0:
+            self.before.copy_(self.optimizer.stack.flat.detach())
         self.optimizer.step()
 
 
@@ -100,30 +108,51 @@ class TrialTrainer(GroupTrainer):
     def __init__(self, group: GroupConfig, data: Dataset | None = None):
         super().__init__(group, data)
         self.probes = [_ValidationOnly(stack) for stack in self.stacks]
+        for stack in self.stacks:
+            stack.recorder = _RecordsNothing()
         self.optimizers = [_KeepsParametersBeforeUpdate(optimizer, self) for optimizer in self.optimizers]
         self.every_probe = True  # a search reads every evaluation, with or without early stopping
         self.best_loss = [math.inf] * len(group.runs)
         self.best_step: list[int | None] = [None] * len(group.runs)
-        self.best_state: list[dict | None] = [None] * len(group.runs)
+        # Each stack's kept nets, in its own layout: rows of improved runs are copied in at a probe step.
+        self.best_flat = [stack.flat.detach().clone() for stack in self.stacks]
+        self.best_running = [[t.clone() for t in stack.running_mean + stack.running_var] for stack in self.stacks]
 
     def _early_stopping(self, val_loss: list[float]) -> None:
         # Called at a probe step after that step's update (none at the last step): each improved run keeps the
         # net measured, its parameters from before the update (batch norm's running statistics as they are).
         final = self.step >= self.steps
-        for stack, members, optimizer in zip(self.stacks, self.members, self.optimizers):
-            improved = [k for k in members if self.alive(k) and val_loss[k] < self.best_loss[k]]
+        for stack, members, optimizer, best, running in zip(self.stacks, self.members, self.optimizers,
+                                                            self.best_flat, self.best_running):
+            improved = [local for local, k in enumerate(members) if self.alive(k) and val_loss[k] < self.best_loss[k]]
             if not improved:
                 continue
-            now = None if final else stack.flat.detach().clone()
+            rows = torch.tensor(improved)
+            measured = stack.flat.detach() if final else optimizer.before
             with torch.no_grad():
-                if now is not None:
-                    stack.flat.copy_(optimizer.before)
-                for k in improved:
-                    self.best_loss[k], self.best_step[k] = val_loss[k], self.step
-                    self.best_state[k] = stack.state_dict(members.index(k))
-                if now is not None:
-                    stack.flat.copy_(now)
+                for param in stack.parameters():
+                    view = (param.shape, param.stride(), param.storage_offset())
+                    best.as_strided(*view)[rows] = measured.as_strided(*view)[rows]
+                for kept, now in zip(running, stack.running_mean + stack.running_var):
+                    kept[rows] = now[rows]
+            for local in improved:
+                k = members[local]
+                self.best_loss[k], self.best_step[k] = val_loss[k], self.step
         super()._early_stopping(val_loss)
+
+    def best_states(self) -> list[dict[str, torch.Tensor] | None]:
+        """Each run's kept net in state_dict layout (None if never measured). Only once training has ended: it
+        writes the kept nets into the stacks."""
+        states: list[dict | None] = [None] * len(self.best_step)
+        with torch.no_grad():
+            for stack, members, best, running in zip(self.stacks, self.members, self.best_flat, self.best_running):
+                stack.flat.copy_(best)
+                for now, kept in zip(stack.running_mean + stack.running_var, running):
+                    now.copy_(kept)
+                for local, k in enumerate(members):
+                    if self.best_step[k] is not None:
+                        states[k] = stack.state_dict(local)
+        return states
 
 
 def trial_group(configs: tuple[RunConfig, ...]) -> GroupConfig:
@@ -166,10 +195,8 @@ def train_batch(batch: TrialBatch, live: Live | None = None) -> list[TrialResult
             live.on_progress(_results(batch, trainer, curves))
             reported = time.monotonic()
     results = _results(batch, trainer, curves)
-    for k, result in enumerate(results):
-        result.best_state = trainer.best_state[k]
-        if trainer.stopped and result.status == STOPPED:
-            result.steps = trainer.step
+    for result, state in zip(results, trainer.best_states()):
+        result.best_state = state
     return results
 
 
