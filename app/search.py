@@ -15,6 +15,7 @@ import json
 
 import streamlit as st
 
+from app import help_texts
 from app.charts.search import curves_figure, score_by_key_figure
 from app.guard import guarded
 from app.pages import PLAYGROUND, SEARCH
@@ -183,12 +184,10 @@ def _results(view: SearchView) -> None:
     for warning in tables.edge_warnings(outcome) if outcome.done else []:
         st.warning(plain(warning), icon=":material/warning:")
     st.plotly_chart(built["score"], key=f"{SCOPE}score", config={"displaylogo": False}, theme=None)
-    st.caption("Each dot is a trial at its value of the key and its validation score at its early-stopping point; "
-               "the star is the trial chosen by validation. The axis title counts the values tried.")
+    st.caption(help_texts.HOW_TO_READ["search_scores"])
     st.dataframe(built["trials"], hide_index=True, key=f"{SCOPE}table")
     st.plotly_chart(built["curves_figure"], key=f"{SCOPE}curves", config={"displaylogo": False}, theme=None)
-    st.caption("Validation loss of every trial; a dot marks its best step (the net it keeps), a cross where "
-               "early stopping ended it.")
+    st.caption(help_texts.HOW_TO_READ["search_curves"])
     _open_trial(view, built["trials"])
     if outcome.done:
         left, right = st.columns(2)

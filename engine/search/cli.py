@@ -20,8 +20,7 @@ from engine.search.backend import BACKENDS, get_backend
 from engine.search.run import SearchOutcome, run_search
 from engine.search.space import SPEC_SYNTAX, parse_assignments
 from engine.search.spec import METHODS, SearchSpec, parse_search, split_search_mapping
-from engine.vocabulary.config import ConfigError, Problem, _shown
-from engine.vocabulary.group import RUN_IDS
+from engine.vocabulary.config import RUN_IDS, ConfigError, Problem, _shown
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
