@@ -74,7 +74,7 @@ def test_a_search_runs_and_shows_its_trials_ranked_by_validation_with_downloads_
     assert len(table) == 6 and list(table["rank"]) == list(range(1, 7))
     assert list(table["val_accuracy"]) == sorted(table["val_accuracy"], reverse=True)
     texts = " ".join(m.value for m in app.markdown)
-    assert f"trial {table['trial'][0]}" in texts and "Test split (60 held-out points)" in texts
+    assert f"trial {table['trial'][0]}" in texts and "Test split (42 held-out points)" in texts
     assert len(app.get("plotly_chart")) == 2
     downloads = [d for d in app.get("download_button")]
     assert len(downloads) == 2

@@ -73,7 +73,7 @@ def test_selection_reads_validation_only(search):
 def test_the_test_split_is_scored_once_for_the_chosen_trial_and_is_held_out(search, monkeypatch):
     chosen = search.results[search.chosen]
     data = make_dataset(chosen.config)
-    assert search.test is not None and search.test.points == len(data.y_test) == 60
+    assert search.test is not None and search.test.points == len(data.y_test) == 42  # 0.2 of the 210 outside validation
     assert (search.test.loss, search.test.accuracy) == score(chosen.config, chosen.best_state, data.x_test,
                                                              data.y_test)
     train_rows = {tuple(row) for row in data.x_train.tolist()}
@@ -96,10 +96,12 @@ def test_a_test_split_leaves_the_validation_split_as_it_was():
     assert len(with_test.x_train) + len(with_test.x_test) == len(without.x_train)
 
 
-def test_val_and_test_together_leave_a_tenth_to_train_on():
+def test_the_test_split_is_a_share_of_the_points_outside_validation_so_half_of_them_still_train():
+    data = make_dataset(RunConfig(dataset="moons", samples=1000, val_fraction=0.9, test_fraction=0.5))
+    assert (len(data.x_val), len(data.x_test), len(data.x_train)) == (900, 50, 50)
     with pytest.raises(ConfigError) as caught:
-        parse_search({"val_fraction": "0.5", "test_fraction": "0.45"}, {"lr": "log:1e-3:1"})
-    assert caught.value.problems[0].key == "test_fraction" and "0.95" in caught.value.problems[0].message
+        parse_search({"test_fraction": "0.6"}, {"lr": "log:1e-3:1"})
+    assert caught.value.problems[0].key == "test_fraction" and "0.5" in caught.value.problems[0].allowed
 
 
 def test_a_stop_ends_every_trial_within_two_seconds():

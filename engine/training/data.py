@@ -139,7 +139,9 @@ def make_dataset(config: RunConfig) -> Dataset:
         n_classes = 0 if config.dataset == "sine" else 2
     order = rng.permutation(len(x))
     n_val = max(1, round(config.val_fraction * len(x)))
-    n_test = round(config.test_fraction * len(x))  # 0 unless asked for: the train split is then as it always was
+    # A share of the points outside validation (so at least half of them train); 0 unless asked for, and then the
+    # training split is as it always was.
+    n_test = round(config.test_fraction * (len(x) - n_val))
     val_idx, test_idx, train_idx = order[:n_val], order[n_val:n_val + n_test], order[n_val + n_test:]
     raw_train, raw_val = x[train_idx], x[val_idx]
     mean = raw_train.mean(axis=0) if config.standardize else np.zeros(x.shape[1])
