@@ -84,11 +84,6 @@ HOW_TO_READ: dict[str, str] = {
     "fantasies": "Digits the RBM generates on its own: 200 steps of Gibbs sampling from noise, after h1's phase "
                  "(black is ink). Stroke-like blobs mean the RBM has learned what digits look like; noise means it "
                  "has not yet.",
-    "search_scores": "Each dot is a trial at its value of the key and its validation score at its early-stopping "
-                     "point; the star is the trial chosen by validation. The axis title counts the values tried: a "
-                     "3x3 grid tries 3 of each, random search a new one in every trial.",
-    "search_curves": "Validation loss of every trial over its steps (log scale); a dot marks its best step, the net "
-                     "it keeps, a cross where early stopping ended it. The chosen trial is drawn thick.",
 }
 
 # Findings by their code, as a short title (the engine's message says the rest).
@@ -198,3 +193,13 @@ FIXES = """
 - *Optimizers*: momentum accumulates velocity through flat regions; AdaGrad, RMSProp and Adam scale each
   weight's step by its gradient history.
 """
+
+
+# The Search page's charts (app/charts/search.py): not charts of the training pages' list, so not in HOW_TO_READ.
+SEARCH_CAPTIONS = {
+    "scores": "Each dot is a trial at its value of the key and its validation score at its early-stopping point; "
+              "the star is the trial chosen by validation. The axis title counts the values tried: a 3x3 grid tries "
+              "3 of each, random search a new one in every trial.",
+    "curves": "Validation loss of every trial over its steps (log scale); a dot marks its best step, the net it "
+              "keeps, a cross where early stopping ended it. The chosen trial is drawn thick.",
+}

@@ -184,10 +184,10 @@ def _results(view: SearchView) -> None:
     for warning in tables.edge_warnings(outcome) if outcome.done else []:
         st.warning(plain(warning), icon=":material/warning:")
     st.plotly_chart(built["score"], key=f"{SCOPE}score", config={"displaylogo": False}, theme=None)
-    st.caption(help_texts.HOW_TO_READ["search_scores"])
+    st.caption(help_texts.SEARCH_CAPTIONS["scores"])
     st.dataframe(built["trials"], hide_index=True, key=f"{SCOPE}table")
     st.plotly_chart(built["curves_figure"], key=f"{SCOPE}curves", config={"displaylogo": False}, theme=None)
-    st.caption(help_texts.HOW_TO_READ["search_curves"])
+    st.caption(help_texts.SEARCH_CAPTIONS["curves"])
     _open_trial(view, built["trials"])
     if outcome.done:
         left, right = st.columns(2)
