@@ -4,9 +4,9 @@ own hyperparameters), every number as if each trial had trained alone (engine/ne
 
 A trial measures only what a search reads: at each probe step its validation loss and accuracy and the
 minibatch loss, not the layer statistics and histograms the pages draw (those cost far more than a small
-net's step). Its outcome is its net at its best validation loss (the early-stopping point, Larochelle's
-"keep the best parameters"): that step's validation scores and weights, which the search scores on the test
-split if, and only if, it chooses this trial.
+net's step). Its outcome is its net at its best validation loss (the early-stopping point: early stopping
+chooses how long to train by validation): that step's validation scores and weights, which the search scores
+on the test split if, and only if, it chooses this trial.
 
 `train_batch` is the unit a backend runs (engine/search/backend.py): a module-level function of one picklable
 TrialBatch, returning picklable TrialResults. In this process it can also be given a `Live`, to poll a stop
