@@ -64,6 +64,8 @@ def _load_link() -> None:
     if st.session_state.get(f"{SCOPE}link") == marker:
         return
     st.session_state[f"{SCOPE}link"] = marker
+    if not params and f"{SCOPE}fixed" in st.session_state:
+        return  # back from another page by the menu (no link): the form and the search stay as they were
     st.session_state[f"{SCOPE}problems"] = []
     mapping = dict(params)
     if "preset" in mapping:
@@ -128,17 +130,19 @@ def _stop() -> None:
 
 def _form() -> None:
     st.text_area("Fixed keys, one KEY=VALUE a line (anything not searched; the vocabulary of the Playground)",
-                 key=f"{SCOPE}fixed", height=110)
+                 key=f"{SCOPE}fixed", height=110, persist_state="session")
     st.markdown(f"**Searched keys.** A spec is {plain(SPEC_SYNTAX)}.")
     for i in range(ROWS):
         left, right = st.columns([1, 2])
-        left.selectbox(f"Key {i + 1}", SEARCHABLE, key=f"{SCOPE}key{i}")
-        right.text_input(f"Spec {i + 1}", key=f"{SCOPE}spec{i}", placeholder="log:1e-4:1, 0:0.5, int:16:256, a|b")
+        left.selectbox(f"Key {i + 1}", SEARCHABLE, key=f"{SCOPE}key{i}", persist_state="session")
+        right.text_input(f"Spec {i + 1}", key=f"{SCOPE}spec{i}", placeholder="log:1e-4:1, 0:0.5, int:16:256, a|b",
+                         persist_state="session")
     left, right = st.columns(2)
-    left.radio("Method", METHODS, key=f"{SCOPE}method", horizontal=True,
+    left.radio("Method", METHODS, key=f"{SCOPE}method", horizontal=True, persist_state="session",
                help="grid: evenly spaced values of each range on its own scale, every combination within the budget; "
                     "random: each trial draws every key independently, from the seed")
-    right.number_input("Trials (the budget)", min_value=1, max_value=MAX_TRIALS, step=1, key=f"{SCOPE}trials")
+    right.number_input("Trials (the budget)", min_value=1, max_value=MAX_TRIALS, step=1, key=f"{SCOPE}trials",
+                       persist_state="session")
     left, right = st.columns(2)
     left.button("Start", type="primary", on_click=guarded("the Search page's Start")(_start), key=f"{SCOPE}start")
     right.button("Stop", on_click=guarded("the Search page's Stop")(_stop), key=f"{SCOPE}stop")

@@ -131,3 +131,14 @@ def test_a_link_with_a_bad_search_names_each_problem_and_still_fills_the_form():
     for says in ("lr: got 'log:0:1'", "activation: got 'relu|wobble'", "trials: got '0'"):
         assert says in text, says
     assert app.text_input(key=f"{S}spec0").value == "log:0:1"  # as the link wrote it, to fix
+
+
+def test_leaving_the_page_and_coming_back_by_the_menu_keeps_the_form():
+    app = _open()
+    app.text_input(key=f"{S}spec0").set_value("log:1e-3:1")
+    app.run()
+    for key in list(app.query_params):  # the menu clears the address bar
+        del app.query_params[key]
+    app.switch_page(PLAYGROUND.script).run()
+    app.switch_page(SEARCH.script).run()
+    assert not app.exception and app.text_input(key=f"{S}spec0").value == "log:1e-3:1"
