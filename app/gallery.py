@@ -13,15 +13,16 @@ import streamlit as st
 
 from app.charts import run_color
 from app.charts.words import words_card_figure
-from app.pages import COMPARE, GALLERY, PLAYGROUND, WORDS, Page
+from app.pages import COMPARE, GALLERY, PLAYGROUND, SEARCH, WORDS, Page
 from app.plain_text import plain
 from app.preview_charts import CONFIG, caption, preview_figure
 from engine.lessons.presets import TOPICS, Preset, all_presets
 from engine.lessons.previews import preview_hash, read_previews
+from engine.search.presets import SEARCH_PAGE, search_of
 from engine.vocabulary.group import GroupConfig
 from engine.words.charts import WORDS_CURVES
 from engine.words.config import WordsGroup, parse_words
-from engine.words.presets import WORDS_TOPIC
+from engine.words.presets import WORDS_PAGE, WORDS_TOPIC
 
 SCOPE = GALLERY.prefix  # of the cards' keys; a card's class stays st-key-gallery-card-ID
 COLUMNS = 3
@@ -36,6 +37,7 @@ TOPIC_TITLES = {  # engine.lessons.presets.TOPICS in plain words, in the same or
     "depth": "Depth and width",
     "debugging": "Debugging a net that does not learn",
     "pretraining": "Pre-training: greedy, layer by layer, before the labels",
+    "hyperparameters": "Choosing hyperparameters",
     WORDS_TOPIC: "Word vectors: skip-gram and CBOW",
 }
 
@@ -52,8 +54,11 @@ def stored_previews() -> dict:
 
 
 def page_for(preset: Preset) -> Page:
-    """The page a preset opens on: a comparison needs the Compare page; a words preset its own page."""
-    if preset.page == WORDS.url_path:
+    """The page a preset opens on: a comparison needs the Compare page; a search the Search page; a words
+    preset its own page."""
+    if preset.page == SEARCH_PAGE:
+        return SEARCH
+    if preset.page == WORDS_PAGE:
         return WORDS
     return PLAYGROUND if len(preset.group().runs) == 1 else COMPARE
 
@@ -66,16 +71,19 @@ def by_topic(presets: list[Preset]) -> list[tuple[str, list[Preset]]]:
 
 
 def _runs_text(preset: Preset) -> str:
+    if preset.page == SEARCH_PAGE:  # a search: no group, no stored preview (engine/lessons/previews.py)
+        spec = search_of(preset)
+        return f"a {spec.method} search · {spec.trials} trials over {', '.join(spec.space)}"
     group = _group_of(preset)
     runs = len(group.runs)
     what = "one run" if runs == 1 else f"{runs} runs compared"
-    if preset.page == WORDS.url_path:
+    if preset.page == WORDS_PAGE:
         return f"{what} · {group.base.epochs} epochs of the {group.base.corpus} corpus"
     return f"{what} · {group.base.steps:,} steps"
 
 
 def _group_of(preset: Preset) -> GroupConfig | WordsGroup:
-    return parse_words(preset.config) if preset.page == WORDS.url_path else preset.group()
+    return parse_words(preset.config) if preset.page == WORDS_PAGE else preset.group()
 
 
 def _run_labels(preset: Preset) -> str:
@@ -90,27 +98,34 @@ def _card(preset: Preset, preview: dict | None) -> None:
         st.markdown(f"**{preset.title}**")
         st.markdown(preset.lesson)
         st.caption(_runs_text(preset))
-        st.markdown(_run_labels(preset), unsafe_allow_html=True)
-        if preview is None:
-            st.caption("No preview yet: `python -m engine previews` draws one.")
+        if preset.page == SEARCH_PAGE:
+            st.caption("A search trains its trials when you start it: it has no stored preview.")
         else:
-            quantity = preset.card_quantity
-            words = preset.page == WORDS.url_path
-            figure = words_card_figure(preview, quantity) if words else preview_figure(preview, quantity)
-            st.plotly_chart(figure, key=f"{SCOPE}preview-{preset.id}", config=CONFIG, theme=None)
-            st.caption(f"{WORDS_CURVES[quantity]} over the steps." if words else caption(quantity))
-            if preview.get("hash") != preview_hash(preset):
-                st.caption("This preview was made from an earlier version of the preset.")
+            st.markdown(_run_labels(preset), unsafe_allow_html=True)
+            _preview(preset, preview)
         page = page_for(preset)
         st.page_link(page.script, label=f"Open on {page.called}", icon=page.icon, query_params={"preset": preset.id})
+
+
+def _preview(preset: Preset, preview: dict | None) -> None:
+    if preview is None:
+        st.caption("No preview yet: `python -m engine previews` draws one.")
+        return
+    quantity = preset.card_quantity
+    words = preset.page == WORDS_PAGE
+    figure = words_card_figure(preview, quantity) if words else preview_figure(preview, quantity)
+    st.plotly_chart(figure, key=f"{SCOPE}preview-{preset.id}", config=CONFIG, theme=None)
+    st.caption(f"{WORDS_CURVES[quantity]} over the steps." if words else caption(quantity))
+    if preview.get("hash") != preview_hash(preset):
+        st.caption("This preview was made from an earlier version of the preset.")
 
 
 def render() -> None:
     st.title(GALLERY.title)
     st.markdown("Each card is a small experiment with one lesson. Open one: its runs are set up on "
-                f"{PLAYGROUND.called}, {COMPARE.called} or {WORDS.called}, ready to train, with the chart its story is "
-                "about at the top. The card's chart is that chart's quantity from a short stored run, in the runs' "
-                "colours.")
+                f"{PLAYGROUND.called}, {COMPARE.called}, {SEARCH.called} or {WORDS.called}, ready to train, "
+                "with the chart its story is about at the top. The card's chart is that chart's quantity from a short "
+                "stored run, in the runs' colours.")
     previews = stored_previews()
     for topic, presets in by_topic(_presets()):
         st.subheader(TOPIC_TITLES.get(topic, topic.capitalize()))

@@ -215,3 +215,13 @@ FIXES = """
 - *Optimizers*: momentum accumulates velocity through flat regions; AdaGrad, RMSProp and Adam scale each
   weight's step by its gradient history.
 """
+
+
+# The Search page's charts (app/charts/search.py): not charts of the training pages' list, so not in HOW_TO_READ.
+SEARCH_CAPTIONS = {
+    "scores": "Each dot is a trial at its value of the key and its validation score at its early-stopping point; "
+              "the star is the trial chosen by validation. The axis title counts the values tried: a 3x3 grid tries "
+              "3 of each, random search a new one in every trial.",
+    "curves": "Validation loss of every trial over its steps (log scale); a dot marks its best step, the net it "
+              "keeps, a cross where early stopping ended it. The chosen trial is drawn thick.",
+}

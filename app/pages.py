@@ -31,10 +31,11 @@ GALLERY = Page("views/gallery.py", "gallery", "Gallery", ":material/photo_librar
 # URL paths are case-sensitive: /Compare?... (as people type it) opens the same page.
 COMPARE = Page("views/compare.py", "compare", "Compare", ":material/compare:", "compare.", "the Compare page",
                aliases=("Compare",))
+SEARCH = Page("views/search.py", "search", "Search", ":material/travel_explore:", "search.", "the Search page")
 DEBUG = Page("views/debug.py", "debug", "Debug", ":material/bug_report:", "debug.", "the Debug page")
 WORDS = Page("views/words.py", "words", "Word vectors", ":material/translate:", "words.", "the Word vectors page")
 GUIDE = Page("views/guide.py", "guide", "Guide", ":material/menu_book:", "guide.", "the Guide")
-PAGES = (PLAYGROUND, GALLERY, COMPARE, DEBUG, WORDS, GUIDE)  # in the menu's order
+PAGES = (PLAYGROUND, GALLERY, COMPARE, SEARCH, DEBUG, WORDS, GUIDE)  # in the menu's order
 APP_NAME = "Layerscope"
 # The favicon: three layers, fainter with depth, drawn inline. Not a Material icon: Streamlit fetches a Material
 # favicon from fonts.gstatic.com (a request that leaves the machine, and fails on a workshop LAN); nor an emoji,

@@ -27,7 +27,7 @@ from engine.vocabulary.config import (
 )
 
 SECTIONS: dict[str, list[str]] = {
-    "Data": ["dataset", "samples", "noise", "val_fraction", "standardize", "labels"],
+    "Data": ["dataset", "samples", "noise", "val_fraction", "test_fraction", "standardize", "labels"],
     "Network": ["hidden", "activation", "leak", "norm"],
     "Initialization": ["init", "init_std", "init_gain", "seed"],
     "Training": ["optimizer", "lr", "momentum", "batch_size", "steps"],

@@ -31,6 +31,7 @@ from bench import (
     probe_overhead,
     profile_engine,
     ray_cost,
+    search_speed,
     soak,
     words_cost,
     workshop,
@@ -50,6 +51,7 @@ BENCHMARKS = {
     "pretrain_cost": pretrain_cost.run,
     "ray_cost": ray_cost.run,
     "words_cost": words_cost.run,
+    "search_speed": search_speed.run,
 }
 
 

@@ -25,6 +25,7 @@ from tqdm import tqdm
 from engine.api import train
 from engine.debugging import cli as debugging_cli
 from engine.lessons.presets import PRESET_DIR, all_presets, load_preset, load_preset_file, preset_ids, resolve
+from engine.search import cli as search_cli
 from engine.vocabulary.config import ConfigError, Problem
 from engine.vocabulary.files import read_yaml_file
 from engine.vocabulary.group import GroupConfig, parse_group
@@ -57,6 +58,7 @@ def _parser() -> argparse.ArgumentParser:
                           help="write nothing; exit 1 naming each preset whose stored preview is stale")
     debugging_cli.add_parsers(commands)  # gradcheck, sanity (engine/debugging/cli.py)
     words_cli.add_parser(commands)
+    search_cli.add_parser(commands)
     return parser
 
 
@@ -198,6 +200,9 @@ def command_previews(args: argparse.Namespace) -> int:
 
     fresh = previews.compute_previews(presets, progress=progress)
     seconds = time.perf_counter() - started
+    for preset in presets:
+        if not previews.with_previews([preset]):
+            print(f"  {preset.id:32} a search preset: no preview (it trains on the Search page)", file=sys.stderr)
     if args.check:
         stale = previews.stale(presets, stored, fresh)
         if stale:
@@ -227,6 +232,8 @@ def main(argv: list[str] | None = None) -> int:
             return debugging_cli.run(args, build_group)
         if args.command == "words":
             return words_cli.command_words(args, _check_writable)
+        if args.command == "search":
+            return search_cli.command_search(args, _check_writable)
         return command_run(args)
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)

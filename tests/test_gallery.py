@@ -15,7 +15,7 @@ from streamlit.testing.v1 import AppTest
 import engine.lessons.presets
 from app import gallery
 from app.charts import run_color
-from app.pages import COMPARE, GALLERY, PLAYGROUND
+from app.pages import COMPARE, GALLERY, PLAYGROUND, SEARCH
 from app.plain_text import plain
 from app.playground import CONFIG
 from app.preview_charts import preview_figure
@@ -37,12 +37,16 @@ from engine.lessons.previews import (
     preview_hash,
     read_previews,
     stale_by_hash,
+    with_previews,
 )
+from engine.search.presets import SEARCH_PAGE, search_of
+from engine.words.presets import WORDS_PAGE
 
 MAIN = str(Path(__file__).resolve().parent.parent / "app" / "main.py")
 PRESETS = preset_ids()
 # Presets whose config is a group of nets; the Word vectors page's are tested in tests/test_words_page.py.
 NET_PRESETS = [p for p in PRESETS if load_preset(p).page not in OWN_VOCABULARY_PAGES]
+PREVIEWED = [preset.id for preset in with_previews(all_presets(every_page=True))]  # a search preset has no preview
 REPRODUCED = ("zeros-init", "learning-rate-range")  # cheap (under a second each), one with a diverged run
 
 
@@ -105,6 +109,9 @@ def test_the_gallery_shows_a_card_per_preset_under_its_topic(page):
         preset = load_preset(preset_id)
         assert card["topic"] == gallery.TOPIC_TITLES[preset.topic], preset_id
         assert f"**{preset.title}**" in card["texts"] and preset.lesson in card["texts"], card["texts"]
+        if preset.page == SEARCH_PAGE:
+            spec = search_of(preset)
+            assert f"a {spec.method} search · {spec.trials} trials over {', '.join(spec.space)}" in card["texts"]
         if preset_id not in NET_PRESETS:
             continue
         group = preset.group()
@@ -118,9 +125,9 @@ def test_the_gallery_shows_a_card_per_preset_under_its_topic(page):
 def test_each_card_opens_its_preset_on_the_right_page(page):
     for preset_id, card in _cards(page).items():
         preset = load_preset(preset_id)
-        if preset_id not in NET_PRESETS:
+        if preset.page == WORDS_PAGE:  # tests/test_words_page.py
             continue
-        expected = COMPARE if len(preset.group().runs) > 1 else PLAYGROUND
+        expected = SEARCH if preset.page == SEARCH_PAGE else COMPARE if len(preset.group().runs) > 1 else PLAYGROUND
         assert gallery.page_for(preset) == expected
         assert card["link"].page == expected.url_path, (preset_id, card["link"].page)
         assert card["query"] == {"preset": preset_id}
@@ -129,6 +136,9 @@ def test_each_card_opens_its_preset_on_the_right_page(page):
 def test_each_card_draws_its_preview_small_and_static(page):
     previews = read_previews()
     for preset_id, card in _cards(page).items():
+        if preset_id not in PREVIEWED:
+            assert not card["charts"], preset_id  # a search preset's card says it has no preview
+            continue
         assert len(card["charts"]) == 1, preset_id
         chart = card["charts"][0]
         assert json.loads(chart.config)["staticPlot"] is True
@@ -151,7 +161,8 @@ def test_a_card_without_a_preview_says_so_and_still_opens(monkeypatch):
     assert not card["charts"]
     assert any("No preview yet" in text for text in card["texts"])
     assert card["query"] == {"preset": "zeros-init"}
-    assert all(len(other["charts"]) == 1 for preset_id, other in _cards(app).items() if preset_id != "zeros-init")
+    assert all(len(other["charts"]) == 1 for preset_id, other in _cards(app).items()
+               if preset_id != "zeros-init" and preset_id in PREVIEWED)
 
 
 # ------------------------------------------------------------------------------------ a card's link, opened
@@ -160,12 +171,18 @@ def test_a_card_without_a_preview_says_so_and_still_opens(monkeypatch):
 @pytest.mark.parametrize("preset_id", NET_PRESETS)
 def test_a_preset_opened_from_its_card_is_restored_on_its_page(preset_id):
     preset = load_preset(preset_id)
-    group = preset.group()
     page = gallery.page_for(preset)
     app = _open(page.script, {"preset": preset_id})
     assert not app.exception
     assert not app.warning, [w.value for w in app.warning]
     state = app.session_state
+    if page == SEARCH:  # the form holds the search (tests/test_search_page.py starts one)
+        spec = search_of(preset)
+        keys = [state[f"{SEARCH.prefix}key{i}"] for i in range(len(spec.space))]
+        assert keys == list(spec.space) and state[f"{SEARCH.prefix}method"] == spec.method
+        assert state[f"{SEARCH.prefix}trials"] == spec.trials
+        return
+    group = preset.group()
     if page == COMPARE:
         assert state[f"{COMPARE.prefix}runs"] == list(group.ids[1:])
         for key in ("hidden", "activation", "init", "lr", "optimizer", "dataset", "steps"):
@@ -238,7 +255,7 @@ def test_every_preset_has_a_fresh_preview():
 
 def test_every_preview_describes_its_presets_runs():
     previews = read_previews()
-    for preset in all_presets():
+    for preset in with_previews(all_presets()):
         assert len(preset.lesson) <= MAX_LESSON
         preview, group = previews[preset.id], preview_group(preset)
         assert preview["steps"] == min(preset.group().base.steps, PREVIEW_STEPS)

@@ -27,6 +27,7 @@ from engine.lessons.presets import (
     preset_ids,
     resolve,
 )
+from engine.search.presets import SEARCH_PAGE, search_of
 from engine.training.history import SCALARS
 from engine.training.probes import STATS
 from engine.vocabulary.config import ConfigError
@@ -68,6 +69,8 @@ def test_preset_file_loads_and_its_claims_name_real_things(preset_id):
     assert len(preset.lesson) <= MAX_LESSON and "\n" not in preset.lesson, preset.lesson
     sentences = [s for s in re.split(r"(?<=[.!?])\s+", preset.story.strip()) if s]
     assert 2 <= len(sentences) <= 5, f"{preset_id}: the story should be 2-5 sentences, got {len(sentences)}"
+    if preset.page == SEARCH_PAGE:  # a search, checked by its own vocabulary (tests/test_search_preset.py)
+        assert search_of(preset).base.steps <= 3000 and all(claim.methods for claim in preset.claims)
     if preset.page in OWN_VOCABULARY_PAGES:  # its config and claims are its page's (tests/test_words_presets.py)
         return
     group = preset.group()

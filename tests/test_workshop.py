@@ -65,9 +65,10 @@ def test_a_preset_link_shows_its_story_and_keeps_preset_in_the_address_bar(page)
 
 def test_preset_relative_links_read_back_to_the_same_setup_for_every_preset():
     for preset_id in preset_ids():
-        if load_preset(preset_id).page in OWN_VOCABULARY_PAGES:  # not a net: tests/test_words_page.py
+        preset = load_preset(preset_id)
+        if preset.page in OWN_VOCABULARY_PAGES:  # not a net: tests/test_words_page.py, tests/test_search_page.py
             continue
-        group = load_preset(preset_id).group()
+        group = preset.group()
         assert link_params(group, preset_id) == {"preset": preset_id}
         changed = GroupConfig(runs=(group.base.model_copy(update={"seed": 7}), *group.runs[1:]),
                               labels=group.labels, ids=group.ids)

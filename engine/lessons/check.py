@@ -14,10 +14,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from engine.api import TrainResult, train
-from engine.lessons.presets import MAX_SEED_COUNT, OWN_VOCABULARY_PAGES, Claim, Preset
+from engine.lessons.presets import MAX_SEED_COUNT, Claim, Preset
+from engine.search.presets import SEARCH_PAGE, search_failures
 from engine.vocabulary.config import ConfigError, Problem, RunConfig
 from engine.vocabulary.group import GroupConfig
 from engine.words.api import train_words
+from engine.words.presets import WORDS_PAGE
 
 MAX_SEEDS = 100  # seeds in one check: the 20 presets take about 45 s per seed on one core
 SEED_SPEC = re.compile(r"\s*([0-9]+)\s*(?:-\s*([0-9]+)\s*)?")
@@ -96,7 +98,11 @@ def check_preset(preset: Preset, seeds: Sequence[int],
                  trained: Callable[[str, int], None] | None = None) -> PresetCheck:
     """Train the preset at every seed it needs (calling `trained(preset_id, seed)` after each) and judge
     every claim at every checked seed."""
-    if preset.page in OWN_VOCABULARY_PAGES:  # a Word vectors preset: its own trainer, the same claims
+    if preset.page == SEARCH_PAGE:  # its claims compare whole searches, trained by the search's own check
+        failures = search_failures(preset, seeds, trained)
+        return PresetCheck(preset, {seed: [Failure(says, seen) for says, seen in found]
+                                    for seed, found in failures.items()})
+    if preset.page == WORDS_PAGE:  # a Word vectors preset: its own trainer, the same claims
         def run_at(seed: int) -> TrainResult:
             return train_words({**preset.config, "seed": seed})
     else:

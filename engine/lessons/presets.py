@@ -43,21 +43,22 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from engine.lessons.charts import CHARTS, charts_for, group_has
+from engine.search.presets import SEARCH_PAGE, check_search_preset
 from engine.training.findings import FINDING_CODES
 from engine.vocabulary.config import ConfigError, Problem, _shown
 from engine.vocabulary.files import read_yaml_file
 from engine.vocabulary.group import GroupConfig, parse_group
 from engine.words.charts import WORDS_CHARTS
-from engine.words.presets import WORDS_TOPIC, check_words_chart, check_words_preset
+from engine.words.presets import WORDS_PAGE, WORDS_TOPIC, check_words_chart, check_words_preset
 
 PRESET_DIR = Path(__file__).resolve().parents[2] / "presets"
 PRESET_ID = re.compile(r"[a-z0-9][a-z0-9-]{1,60}")
 MAX_LESSON = 110  # one line on a Gallery card
 MAX_SEED_COUNT = 20  # an over_seeds claim trains its preset this many times per checked seed, at most
 TOPICS = ("gradients", "activations", "initialization", "normalization", "regularization", "optimization",
-          "data", "depth", "debugging", "pretraining", WORDS_TOPIC)
+          "data", "depth", "debugging", "pretraining", "hyperparameters", WORDS_TOPIC)
 # Pages whose presets' `config` is read by the page's own vocabulary, not as a GroupConfig of nets.
-OWN_VOCABULARY_PAGES = ("words",)
+OWN_VOCABULARY_PAGES = (WORDS_PAGE, SEARCH_PAGE)
 
 
 class Quantity(BaseModel):
@@ -131,6 +132,16 @@ class OverSeeds(BaseModel):
                        f" ({', '.join(map(str, seeds)) or 'none'})")
 
 
+class MethodsRef(BaseModel):
+    """A search preset's claim: the search with method `better` chooses a trial whose validation score is at
+    least that of the one the search with method `than` chooses, at the same budget and seed."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    better: str
+    than: str
+
+
 class Claim(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -142,11 +153,12 @@ class Claim(BaseModel):
     finding: FindingRef | None = None
     absent: bool = False  # with `finding`: the finding must NOT be there
     over_seeds: OverSeeds | None = None  # a lottery: the condition holds at some of several seeds
+    methods: MethodsRef | None = None  # search presets only (engine/search/presets.py)
 
     @model_validator(mode="after")
     def _complete(self) -> Claim:
-        if (self.value is None) == (self.finding is None):
-            raise ValueError("a claim checks either a value (with above/below) or a finding")
+        if sum(kind is not None for kind in (self.value, self.finding, self.methods)) != 1:
+            raise ValueError("a claim checks one of: a value (with above/below), a finding, or methods (a search)")
         if self.value is not None and self.above is None and self.below is None:
             raise ValueError("a value claim needs above or below")
         return self
@@ -181,9 +193,11 @@ class Preset(BaseModel):
     story: str = Field(min_length=40, max_length=1200)
     key_chart: str  # one of CHARTS, or of engine/words/charts.py's WORDS_CHARTS for page words
     card: str | None = None  # one of the key chart's quantities; None: its first
+    # the page it opens on: "search" (`config` is a search, engine/search/presets.py), "words" (the Word vectors
+    # page, its config in engine/words/config.py); otherwise the Playground or Compare, by its runs
+    page: str = "playground"
     config: dict[str, Any]
     claims: list[Claim] = Field(min_length=1)
-    page: str = "playground"  # "words": opens on the Word vectors page, its config in engine/words/config.py
 
     @field_validator("lesson")
     @classmethod
@@ -195,7 +209,7 @@ class Preset(BaseModel):
 
     @model_validator(mode="after")
     def _card_on_key_chart(self) -> Preset:
-        if self.page == "words":
+        if self.page == WORDS_PAGE:
             return check_words_chart(self)
         if self.key_chart not in CHARTS:
             raise ValueError(f"key_chart {self.key_chart!r} is none of " + ", ".join(CHARTS))
@@ -210,7 +224,7 @@ class Preset(BaseModel):
     @property
     def card_quantity(self) -> str:
         """What the Gallery card plots: a quantity of the key chart (engine/lessons/charts.py)."""
-        if self.page == "words":
+        if self.page == WORDS_PAGE:
             return self.card or WORDS_CHARTS[self.key_chart][1][0]
         return self.card or CHARTS[self.key_chart].quantities[0]
 
@@ -245,15 +259,19 @@ def load_preset_file(path: str | Path) -> Preset:
         preset = Preset.model_validate(data)
     except ValidationError as error:
         raise ConfigError(_problems(error), source=str(path)) from None
-    if preset.page in OWN_VOCABULARY_PAGES:  # its config is that page's vocabulary, not a group of nets
+    if preset.page == WORDS_PAGE:  # its config is that page's vocabulary, not a group of nets
         check_words_preset(preset, path)
         return preset
-    try:
-        group = preset.group()
-    except ConfigError as error:
-        problems = [p.model_copy(update={"key": f"config.{p.key}"}) for p in error.problems]
-        raise ConfigError(problems, source=str(path)) from None
-    drawn = charts_for(len(group.runs), group_has(group))
+    if preset.page == SEARCH_PAGE:  # its config is a search, in the search's own vocabulary
+        check_search_preset(preset, str(path))
+        drawn = [preset.key_chart]
+    else:
+        try:
+            group = preset.group()
+        except ConfigError as error:
+            problems = [p.model_copy(update={"key": f"config.{p.key}"}) for p in error.problems]
+            raise ConfigError(problems, source=str(path)) from None
+        drawn = charts_for(len(group.runs), group_has(group))
     if preset.key_chart not in drawn:
         raise ConfigError([Problem(key="key_chart", value=preset.key_chart,
                                    message="is not drawn on the page this preset opens on",
@@ -296,9 +314,10 @@ def resolve(mapping: Mapping[str, Any]) -> dict[str, Any]:
     if "preset" in mapping:
         preset = load_preset(str(mapping["preset"]).strip())
         if preset.page in OWN_VOCABULARY_PAGES:  # its keys are another page's: not a group of nets
-            raise ConfigError([Problem(key="preset", value=_shown(preset.id), message="a Word vectors preset",
-                                       allowed="a preset of nets here; open this one on the Word vectors page "
-                                               "or with `python -m engine words --preset`")])
+            raise ConfigError([Problem(key="preset", value=_shown(preset.id),
+                                       message=f"a preset of the {preset.page} page",
+                                       allowed="a preset of nets here; open this one on its own page, or with "
+                                               f"`python -m engine {preset.page} --preset`")])
         merged.update(preset.config)
     merged.update({k: v for k, v in mapping.items() if k != "preset"})
     return merged

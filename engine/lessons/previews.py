@@ -28,9 +28,11 @@ from typing import Any
 
 from engine.api import train
 from engine.lessons.charts import CURVES, DEPTH_STATS
-from engine.lessons.presets import OWN_VOCABULARY_PAGES, PRESET_DIR, Preset, all_presets
+from engine.lessons.presets import PRESET_DIR, Preset, all_presets
+from engine.search.presets import SEARCH_PAGE
 from engine.vocabulary.group import GroupConfig
 from engine.vocabulary.layers import depth_key
+from engine.words.presets import WORDS_PAGE
 from engine.words.previews import words_preview, words_preview_hash
 
 PREVIEWS_FILE = PRESET_DIR / "previews.json"
@@ -61,7 +63,7 @@ def preview_group(preset: Preset) -> GroupConfig:
 def preview_hash(preset: Preset) -> str:
     """A short hash of what the preview's numbers depend on in the preset file (not the engine's code): the
     fingerprint of its preview group. (A preview of another FORMAT is not read at all.)"""
-    if preset.page in OWN_VOCABULARY_PAGES:
+    if preset.page == WORDS_PAGE:
         return words_preview_hash(preset.config)
     return preview_group(preset).fingerprint()
 
@@ -97,7 +99,7 @@ def _depth(layers, run_id: str) -> tuple[list[int], dict[str, list[list]]]:
 
 def compute_preview(preset: Preset) -> dict[str, Any]:
     """Train the preset's short run and summarise it (deterministic on CPU: the same numbers every time)."""
-    if preset.page in OWN_VOCABULARY_PAGES:  # a Word vectors preset: its own run and curves
+    if preset.page == WORDS_PAGE:  # a Word vectors preset: its own run and curves
         return words_preview(preset.config)
     group = preview_group(preset)
     result = train(group)
@@ -124,11 +126,16 @@ def compute_preview(preset: Preset) -> dict[str, Any]:
     }
 
 
+def with_previews(presets: Iterable[Preset]) -> list[Preset]:
+    """The presets that have a preview: a search preset (page: search) trains its trials on its page only."""
+    return [preset for preset in presets if preset.page != SEARCH_PAGE]
+
+
 def compute_previews(presets: Iterable[Preset] | None = None,
                      progress: Callable[[str, float], None] | None = None) -> dict[str, dict[str, Any]]:
     """Every preset's preview, by id; `progress(id, seconds)` after each."""
     previews = {}
-    for preset in all_presets(every_page=True) if presets is None else presets:
+    for preset in with_previews(all_presets(every_page=True) if presets is None else presets):
         started = time.perf_counter()
         previews[preset.id] = compute_preview(preset)
         if progress is not None:
@@ -175,7 +182,7 @@ def stale_by_hash(presets: Iterable[Preset] | None = None,
                   stored: dict[str, dict[str, Any]] | None = None) -> dict[str, str]:
     """{id: why} for every preset whose stored preview is missing or was made from another config,
     and every stored preview without a preset. Cheap: nothing trains."""
-    presets = all_presets(every_page=True) if presets is None else list(presets)
+    presets = with_previews(all_presets(every_page=True) if presets is None else presets)
     stored = read_previews() if stored is None else stored
     stale = {}
     for preset in presets:
@@ -191,7 +198,7 @@ def stale_by_hash(presets: Iterable[Preset] | None = None,
 def stale(presets: Iterable[Preset] | None = None, stored: dict[str, dict[str, Any]] | None = None,
           fresh: dict[str, dict[str, Any]] | None = None) -> dict[str, str]:
     """{id: why} for every stored preview that differs from what the preset produces now (trains each)."""
-    presets = all_presets(every_page=True) if presets is None else list(presets)
+    presets = with_previews(all_presets(every_page=True) if presets is None else presets)
     stored = read_previews() if stored is None else stored
     found = stale_by_hash(presets, stored)
     fresh = compute_previews([p for p in presets if p.id not in found]) if fresh is None else fresh

@@ -30,6 +30,9 @@ class Dataset:
     # Fine-tuning draws its batches from the first n_labelled training points (the key `labels`; the split is
     # already shuffled, so they are a random subset); pre-training sees all of x_train. 0 means all.
     labelled: int = 0
+    # The held-out test split (key `test_fraction`), empty unless asked for: only a search scores it, once.
+    x_test: torch.Tensor | None = None
+    y_test: torch.Tensor | None = None
 
     @property
     def n_labelled(self) -> int:
@@ -136,7 +139,10 @@ def make_dataset(config: RunConfig) -> Dataset:
         n_classes = 0 if config.dataset == "sine" else 2
     order = rng.permutation(len(x))
     n_val = max(1, round(config.val_fraction * len(x)))
-    val_idx, train_idx = order[:n_val], order[n_val:]
+    # A share of the points outside validation (so at least half of them train); 0 unless asked for, and then the
+    # training split is as it always was.
+    n_test = round(config.test_fraction * (len(x) - n_val))
+    val_idx, test_idx, train_idx = order[:n_val], order[n_val:n_val + n_test], order[n_val + n_test:]
     raw_train, raw_val = x[train_idx], x[val_idx]
     mean = raw_train.mean(axis=0) if config.standardize else np.zeros(x.shape[1])
     std = raw_train.std(axis=0) if config.standardize else np.ones(x.shape[1])
@@ -152,6 +158,7 @@ def make_dataset(config: RunConfig) -> Dataset:
         x_train=inputs(raw_train), y_train=targets(y[train_idx]),
         x_val=inputs(raw_val), y_val=targets(y[val_idx]),
         n_classes=n_classes, raw_train=raw_train, raw_val=raw_val, mean=mean, std=std, labelled=config.labels,
+        x_test=inputs(x[test_idx]) if n_test else None, y_test=targets(y[test_idx]) if n_test else None,
     )
 
 

@@ -76,8 +76,8 @@ MAX_RUNS = 4
 RUN_IDS = ("a", "b", "c", "d")
 
 # Keys that every run of a group shares: lock-step training feeds all runs the same batches.
-GROUP_KEYS = ("dataset", "samples", "noise", "val_fraction", "standardize", "labels", "batch_size", "steps",
-              "probe_every")
+GROUP_KEYS = ("dataset", "samples", "noise", "val_fraction", "test_fraction", "standardize", "labels", "batch_size",
+              "steps", "probe_every")
 MAX_PRETRAIN_EPOCHS = 100  # per layer: bounds one job's pre-training (engine/serving/cost.py counts it)
 
 # Input and output sizes per dataset; the parameter cap needs them before any data is generated.
@@ -105,6 +105,8 @@ class RunConfig(BaseModel):
     noise: float = Field(0.1, ge=0, le=1, title="Noise", description="How much the points are jittered.")
     val_fraction: float = Field(0.3, ge=0.05, le=0.9, title="Validation share",
                                 description="Share of points held out for validation.")
+    test_fraction: float = Field(0.0, ge=0, le=0.5, title="Test share", description="Share of the points outside "
+                                 "validation held out for a test that only a search scores, once (0: none).")
     standardize: bool = Field(True, title="Standardize inputs",
                               description="Shift and scale inputs by the training split's mean and std.")
     labels: int = Field(

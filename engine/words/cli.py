@@ -20,6 +20,7 @@ from engine.vocabulary.config import ConfigError, Problem
 from engine.vocabulary.settings import read_settings
 from engine.words.api import train_words
 from engine.words.config import WordsGroup, parse_words
+from engine.words.presets import WORDS_PAGE
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
@@ -36,7 +37,7 @@ def build_words_group(args: argparse.Namespace) -> WordsGroup:
     if args.preset:
         try:
             preset = load_preset(args.preset)
-            if preset.page != "words":
+            if preset.page != WORDS_PAGE:
                 problems.append(Problem(key="--preset", value=repr(args.preset), message="not a Word vectors preset",
                                         allowed="a preset of topic words (`python -m engine presets`)"))
             else:

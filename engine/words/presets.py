@@ -15,6 +15,7 @@ from engine.words.config import WordsGroup, parse_words
 from engine.words.trainer import TRAIN_METRICS
 
 WORDS_TOPIC = "words"  # the Gallery topic of the Word vectors presets
+WORDS_PAGE = "words"  # a preset's `page` that opens on the Word vectors page
 EVAL_METRICS = ("analogy_accuracy", "wordsim_spearman")  # and analogy_accuracy.<relation>
 
 

@@ -1,0 +1,1 @@
+"""Hyperparameter search: a space over the vocabulary, grid and random trials, batched training."""
