@@ -89,23 +89,6 @@ HOW_TO_READ: dict[str, str] = {
     "fantasies": "Digits the RBM generates on its own: 200 steps of Gibbs sampling from noise, after h1's phase "
                  "(black is ink). Stroke-like blobs mean the RBM has learned what digits look like; noise means it "
                  "has not yet.",
-    # The Word vectors page (app/words.py), by its chart names (engine/words/charts.py).
-    "words_analogies": "Share of the analogy questions (a is to b as c is to d) whose answer, the nearest word to "
-                       "b - a + c by cosine, is d: thick over all questions, thin per relation. Measured on the "
-                       "input vectors at about 60 steps of the run.",
-    "words_loss": "Negative-sampling loss per example, averaged over the steps since the last measurement: "
-                  "-log sigmoid of the true pair's logit minus the log sigmoid of each negative's negated logit. "
-                  "It starts at (k + 1) log 2 and cannot reach 0 while negatives are drawn at random.",
-    "words_map": "Every word's unit-length input vector projected on the two directions of most spread (PCA). Each "
-                 "frame is turned onto the last, so the map does not flip or spin; arrows join a to b for a few "
-                 "analogy pairs: parallel arrows of equal length are what an analogy needs.",
-    "words_neighbours": "The nearest words to each chosen word by cosine of the input vectors, with the cosine.",
-    "words_hists": "Histograms over time (darker: more of the words or examples in that bin, each column sums to "
-                   "1): the length of each word's input vector, the logits of the last step's true pairs (pushed "
-                   "up) and of its negatives (pushed down).",
-    "words_example": "One example of the text, on the current vectors: the logit of the word to predict and of each "
-                     "negative before (grey) and after (blue) one SGD step on this example alone. A negative "
-                     "pushed down and the true word pulled up is negative sampling at work.",
 }
 
 # Findings by their code, as a short title (the engine's message says the rest).
@@ -224,4 +207,24 @@ SEARCH_CAPTIONS = {
               "3 of each, random search a new one in every trial.",
     "curves": "Validation loss of every trial over its steps (log scale); a dot marks its best step, the net it "
               "keeps, a cross where early stopping ended it. The chosen trial is drawn thick.",
+}
+
+# The Word vectors page's charts (app/words.py), by their names in engine/words/charts.py.
+WORDS_CAPTIONS = {
+    "words_analogies": "Share of the analogy questions (a is to b as c is to d) whose answer, the nearest word to "
+                       "b - a + c by cosine, is d: thick over all questions, thin per relation. Measured on the "
+                       "input vectors at about 60 steps of the run.",
+    "words_loss": "Negative-sampling loss per example, averaged over the steps since the last measurement: "
+                  "-log sigmoid of the true pair's logit minus the log sigmoid of each negative's negated logit. "
+                  "It starts at (k + 1) log 2 and cannot reach 0 while negatives are drawn at random.",
+    "words_map": "Every word's unit-length input vector projected on the two directions of most spread (PCA). Each "
+                 "frame is turned onto the last, so the map does not flip or spin; arrows join a to b for a few "
+                 "analogy pairs: parallel arrows of equal length are what an analogy needs.",
+    "words_neighbours": "The nearest words to each chosen word by cosine of the input vectors, with the cosine.",
+    "words_hists": "Histograms over time (darker: more of the words or examples in that bin, each column sums to "
+                   "1): the length of each word's input vector, the logits of the last step's true pairs (pushed "
+                   "up) and of its negatives (pushed down).",
+    "words_example": "One example of the text, on the current vectors: the logit of the word to predict and of each "
+                     "negative before (grey) and after (blue) one SGD step on this example alone. A negative "
+                     "pushed down and the true word pulled up is negative sampling at work.",
 }

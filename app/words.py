@@ -128,7 +128,7 @@ def _neighbours(view: WordsView, labels: dict[str, str]) -> None:
 def _how(name: str) -> str:
     from app import help_texts
 
-    return help_texts.HOW_TO_READ[name]
+    return help_texts.WORDS_CAPTIONS[name]
 
 
 def _example(view: WordsView, group: WordsGroup, labels: dict[str, str]) -> None:
@@ -149,7 +149,7 @@ def _example(view: WordsView, group: WordsGroup, labels: dict[str, str]) -> None
     inputs = ", ".join(explained.inputs)
     what = ("centre word" if config.model == "skipgram" else "context words, averaged")
     st.markdown(plain(f"Input ({what}): {inputs}. Step {view.step} of {view.total_steps}, lr {lr:.3g}."))
-    chart(example_figure(explained.rows), "words_example")
+    chart(example_figure(explained.rows), "words_example", _how("words_example"))
     frame = pd.DataFrame(explained.rows).rename(columns={"coefficient": "dL/dlogit", "logit_after": "logit after"})
     st.dataframe(frame, hide_index=True, key=f"{SCOPE}example_table")
     chart(vector_figure(explained.v, explained.v_after, inputs), "words_vector", "")
@@ -172,7 +172,7 @@ def _draw(view: WordsView, group: WordsGroup, preset_id: str | None) -> None:
         figures = {key_chart: figures[key_chart], **figures}
     for name, figure in figures.items():
         st.subheader(WORDS_CHARTS[name][0])
-        chart(figure, name)
+        chart(figure, name, _how(name))
     st.subheader(WORDS_CHARTS["words_map"][0])
     for run_id, column in zip(group.ids, st.columns(len(group.ids))):
         with column:
@@ -181,7 +181,7 @@ def _draw(view: WordsView, group: WordsGroup, preset_id: str | None) -> None:
     st.subheader(WORDS_CHARTS["words_neighbours"][0])
     _neighbours(view, labels)
     st.subheader("Vector lengths and logits over time")
-    chart(hist_figure(view.hists, labels), "words_hists")
+    chart(hist_figure(view.hists, labels), "words_hists", _how("words_hists"))
     st.subheader(WORDS_CHARTS["words_example"][0])
     _example(view, group, labels)
 

@@ -166,7 +166,10 @@ def test_depth_cards_draw_the_first_and_the_last_step_and_mark_exact_zeros():
 
 
 def test_previews_hold_every_quantity_a_card_can_plot():
+    nets = {preset.id for preset in all_presets()}  # a Word vectors preview holds its own curves (test_words_*)
     for preset_id, preview in read_previews().items():
+        if preset_id not in nets:
+            continue
         for run in preview["runs"]:
             assert all(run[name] for name in CURVES), (preset_id, run["id"])
             assert set(run["depth"]) == set(DEPTH_STATS) and len(run["depth_steps"]) == 2

@@ -35,7 +35,7 @@ def test_each_preset_tells_a_short_story_and_its_claims_hold_at_seed_0(preset_id
 
 
 @pytest.mark.parametrize(("change", "expected"), [
-    ({"key_chart": "loss"}, "key_chart 'loss' is not a Word vectors chart"),
+    ({"key_chart": "loss"}, "'loss' is none of the charts of its page: words_map"),
     ({"card": "loss"}, "card 'loss' is not plotted by 'words_analogies'"),
     ({"config": {"b.corpus": "lee", "dim": 0}}, "config.b.corpus"),
     ({"claims": [{"says": "A layer claim here.", "value": {"stat": "dead_frac", "layer": "h1"}, "above": 0}]},

@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from engine.lessons.charts import CHARTS, charts_for, group_has
 from engine.search.presets import SEARCH_PAGE, check_search_preset
@@ -59,6 +59,7 @@ TOPICS = ("gradients", "activations", "initialization", "normalization", "regula
           "data", "depth", "debugging", "pretraining", "hyperparameters", WORDS_TOPIC)
 # Pages whose presets' `config` is read by the page's own vocabulary, not as a GroupConfig of nets.
 OWN_VOCABULARY_PAGES = (WORDS_PAGE, SEARCH_PAGE)
+PAGE_NAMES = {WORDS_PAGE: "Word vectors", SEARCH_PAGE: "Search"}  # how a message names those pages
 
 
 class Quantity(BaseModel):
@@ -191,11 +192,12 @@ class Preset(BaseModel):
     lesson: str = Field(min_length=10, max_length=MAX_LESSON)  # one plain sentence: what the preset teaches
     topic: Literal[TOPICS]  # type: ignore[valid-type]
     story: str = Field(min_length=40, max_length=1200)
+    # the page it opens on: "search" (`config` is a search, engine/search/presets.py), "words" (the Word vectors
+    # page, its config in engine/words/config.py); otherwise the Playground or Compare, by its runs. Before
+    # key_chart: which charts exist depends on it.
+    page: str = "playground"
     key_chart: str  # one of CHARTS, or of engine/words/charts.py's WORDS_CHARTS for page words
     card: str | None = None  # one of the key chart's quantities; None: its first
-    # the page it opens on: "search" (`config` is a search, engine/search/presets.py), "words" (the Word vectors
-    # page, its config in engine/words/config.py); otherwise the Playground or Compare, by its runs
-    page: str = "playground"
     config: dict[str, Any]
     claims: list[Claim] = Field(min_length=1)
 
@@ -207,12 +209,18 @@ class Preset(BaseModel):
             raise ValueError("the lesson is one sentence on one line, ending with a full stop")
         return text
 
+    @field_validator("key_chart")
+    @classmethod
+    def _a_chart_of_its_page(cls, key_chart: str, info: ValidationInfo) -> str:
+        known = WORDS_CHARTS if info.data.get("page") == WORDS_PAGE else CHARTS
+        if key_chart not in known:
+            raise ValueError(f"{key_chart!r} is none of the charts of its page: " + ", ".join(known))
+        return key_chart
+
     @model_validator(mode="after")
     def _card_on_key_chart(self) -> Preset:
         if self.page == WORDS_PAGE:
             return check_words_chart(self)
-        if self.key_chart not in CHARTS:
-            raise ValueError(f"key_chart {self.key_chart!r} is none of " + ", ".join(CHARTS))
         if not CHARTS[self.key_chart].quantities:  # its data is not in a preview: no Gallery card could plot it
             raise ValueError(f"the key chart {self.key_chart!r} has nothing a Gallery card can plot; use one of "
                              + ", ".join(name for name, chart in CHARTS.items() if chart.quantities))
@@ -315,9 +323,9 @@ def resolve(mapping: Mapping[str, Any]) -> dict[str, Any]:
         preset = load_preset(str(mapping["preset"]).strip())
         if preset.page in OWN_VOCABULARY_PAGES:  # its keys are another page's: not a group of nets
             raise ConfigError([Problem(key="preset", value=_shown(preset.id),
-                                       message=f"a preset of the {preset.page} page",
-                                       allowed="a preset of nets here; open this one on its own page, or with "
-                                               f"`python -m engine {preset.page} --preset`")])
+                                       message=f"a {PAGE_NAMES[preset.page]} preset",
+                                       allowed=f"a preset of nets here; open this one on the {PAGE_NAMES[preset.page]} "
+                                               f"page or with `python -m engine {preset.page} --preset`")])
         merged.update(preset.config)
     merged.update({k: v for k, v in mapping.items() if k != "preset"})
     return merged

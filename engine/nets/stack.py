@@ -74,7 +74,8 @@ class Stack:
     """K same-shaped runs; `runs` are their configs, `sizes` the layer sizes [in, h1..hL, out]."""
 
     def __init__(self, runs: list[RunConfig], sizes: list[int], dropout_seed: int,
-                 dtype: torch.dtype = torch.float32):
+                 dtype: torch.dtype | None = None):
+        dtype = dtype or torch.get_default_dtype()  # float32 in training; float64 for gradient checks
         self.runs = runs
         self.sizes = sizes
         self.k = k = len(runs)
