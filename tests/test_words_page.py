@@ -150,6 +150,13 @@ def test_the_charts_are_valid_plotly_and_show_what_they_name():
     vector = vector_figure(np.array([0.1, -0.2]), np.array([0.15, -0.1]), "king")
     go.Figure(vector.to_dict())
     assert list(vector.data[1].y) == [0.15, -0.1] and list(vector.data[0].x) == [1, 2]
+    # Plotly.js 3 draws no axis title given as a bare string, and make_figure skips Plotly's conversion
+    for drawn in (analogy, hists, figure, vector):
+        titles = [value["title"] for key, value in drawn.to_plotly_json()["layout"].items()
+                  if key.startswith(("xaxis", "yaxis")) and "title" in value]
+        assert titles and all(isinstance(title, dict) and "text" in title for title in titles)
+    assert analogy.to_plotly_json()["layout"]["xaxis"]["title"] == {"text": "step"}
+    assert figure.to_plotly_json()["layout"]["xaxis"]["title"]["text"] == "PC 1 and 2 show 50% of the spread"
 
 
 def test_the_gallery_shows_the_word_vector_cards_and_opens_them_on_the_page():

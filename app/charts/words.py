@@ -47,8 +47,8 @@ def analogy_figure(scalars: pd.DataFrame, labels: Mapping[str, str], total_steps
                            "mode": "lines", "name": f"{name}: {relation}", "line": {"color": color, "width": 1,
                                                                                      "dash": dash},
                            "hovertemplate": f"{name}, {relation}<br>step %{{x}}<br>%{{y:.1%}}<extra></extra>"})
-    return make_figure(traces, {"height": 320, "xaxis": {"title": "step", "range": [0, max(total_steps, 1)]},
-                                "yaxis": {"title": "share answered right", "range": [-0.02, 1.02],
+    return make_figure(traces, {"height": 320, "xaxis": {"title": {"text": "step"}, "range": [0, max(total_steps, 1)]},
+                                "yaxis": {"title": {"text": "share answered right"}, "range": [-0.02, 1.02],
                                           "tickformat": ".0%"},
                                 "legend": {"font": {"size": 10}}})
 
@@ -65,8 +65,8 @@ def loss_figure(scalars: pd.DataFrame, labels: Mapping[str, str], total_steps: i
                        "name": run_label(run_id, labels), "line": {"color": run_color(run_id), "width": 2}})
     positive = loss["value"][np.isfinite(loss["value"]) & (loss["value"] > 0)]
     log = len(positive) > 1 and positive.max() / positive.min() > 10
-    return make_figure(traces, {"height": 320, "xaxis": {"title": "step", "range": [0, max(total_steps, 1)]},
-                                "yaxis": {"title": "loss per example", "type": "log" if log else "linear"}})
+    return make_figure(traces, {"height": 320, "xaxis": {"title": {"text": "step"}, "range": [0, max(total_steps, 1)]},
+                                "yaxis": {"title": {"text": "loss per example"}, "type": "log" if log else "linear"}})
 
 
 def map_figure(coords: np.ndarray, words: Sequence[str], counts: np.ndarray, arrows: Sequence[tuple[str, str]],
@@ -87,7 +87,8 @@ def map_figure(coords: np.ndarray, words: Sequence[str], counts: np.ndarray, arr
                     "arrowhead": 2, "arrowsize": 1.2, "arrowwidth": 1.5, "arrowcolor": "#222"}
                    for a, b in arrows if a in index and b in index]
     return make_figure(traces, {"height": 520, "annotations": annotations,
-                                "xaxis": {"title": f"PC 1 and 2 show {shown:.0%} of the spread", "zeroline": False},
+                                "xaxis": {"title": {"text": f"PC 1 and 2 show {shown:.0%} of the spread"},
+                                          "zeroline": False},
                                 "yaxis": {"zeroline": False, "scaleanchor": "x"}})
 
 
@@ -103,8 +104,10 @@ def hist_figure(hists: pd.DataFrame, labels: Mapping[str, str]) -> go.Figure:
             axis = "" if n == 1 else str(n)
             x0, x1 = col / len(runs) + 0.04, (col + 1) / len(runs) - 0.02
             y0, y1 = 1 - (row + 1) / len(HIST_KINDS) + 0.06, 1 - row / len(HIST_KINDS) - 0.04
-            layout[f"xaxis{axis}"] = {"domain": [x0, x1], "anchor": f"y{axis}", "title": "step" if row == 2 else ""}
-            layout[f"yaxis{axis}"] = {"domain": [y0, y1], "anchor": f"x{axis}", "title": title if col == 0 else ""}
+            layout[f"xaxis{axis}"] = {"domain": [x0, x1], "anchor": f"y{axis}",
+                                      "title": {"text": "step" if row == 2 else ""}}
+            layout[f"yaxis{axis}"] = {"domain": [y0, y1], "anchor": f"x{axis}",
+                                      "title": {"text": title if col == 0 else ""}}
             layout["annotations"].append({"text": f"{run_label(run_id, labels)}: {title}", "showarrow": False,
                                           "xref": "paper", "yref": "paper", "x": x0, "y": y1 + 0.03,
                                           "xanchor": "left", "font": {"size": 11}})
@@ -126,7 +129,7 @@ def example_figure(rows: list[dict]) -> go.Figure:
               {"type": "bar", "y": words, "x": [r["logit_after"] for r in rows], "orientation": "h",
                "name": "after one step on this example", "marker": {"color": run_color("a")}}]
     return make_figure(traces, {"height": 90 + 28 * len(rows), "barmode": "group",
-                                "xaxis": {"title": "logit u · v", "zeroline": True, "zerolinecolor": "#888"},
+                                "xaxis": {"title": {"text": "logit u · v"}, "zeroline": True, "zerolinecolor": "#888"},
                                 "yaxis": {"autorange": "reversed"}})
 
 
@@ -137,8 +140,8 @@ def vector_figure(before: np.ndarray, after: np.ndarray, inputs: str) -> go.Figu
               {"type": "bar", "x": dims, "y": after.tolist(), "name": "after one step on this example",
                "marker": {"color": run_color("a")}}]
     return make_figure(traces, {"height": 240, "barmode": "group",
-                                "xaxis": {"title": f"entry of the input vector v ({inputs})"},
-                                "yaxis": {"title": "value"}})
+                                "xaxis": {"title": {"text": f"entry of the input vector v ({inputs})"}},
+                                "yaxis": {"title": {"text": "value"}}})
 
 
 def words_card_figure(preview: Mapping[str, Any], quantity: str) -> go.Figure:
