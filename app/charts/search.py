@@ -57,13 +57,14 @@ def score_by_key_figure(trials: pd.DataFrame, space: Mapping[str, Dimension], sc
         layout[f"yaxis{'' if i == 0 else i + 1}"]["title"] = {"text": SCORE_TITLES[score]} if i % cols == 0 else {}
         axis["title"] = {"text": f"{key} ({distinct} value{'s' if distinct != 1 else ''} tried)"}
         if dim.kind == "log":
-            axis["type"] = "log"
+            axis.update(type="log", exponentformat="e")  # 1e-05, as the specs write it, not 10µ
         if dim.kind == "choice":
             axis["type"] = "category"
             axis["categoryorder"] = "array"
             axis["categoryarray"] = list(dim.choices)
+    # the legend above the panels: below, it sat on the bottom row's axis titles
     layout.update(height=PANEL_HEIGHT * rows + 60, margin={**MARGIN, "t": 50},
-                  legend={"orientation": "h", "y": -0.15 if rows == 1 else -0.05})
+                  legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0})
     return make_figure(traces, layout)
 
 
