@@ -9,7 +9,9 @@ import numpy as np
 import pytest
 
 from engine.api import train
-from engine.search.backend import RAY_INSTALL, LocalBackend, get_backend
+from engine.distributed.ray_session import INSTALL_HINT, RayUnavailable
+from engine.search import backend
+from engine.search.backend import LocalBackend, get_backend
 from engine.search.run import choose, run_search
 from engine.search.spec import parse_search
 from engine.search.trials import TrialResult, score, train_batch
@@ -126,12 +128,31 @@ def test_the_backend_comes_from_the_environment_and_ray_says_how_to_install_it(m
     with pytest.raises(ConfigError) as caught:
         get_backend("spark")
     assert caught.value.problems[0].key == "backend"
-    try:
-        import ray  # noqa: F401
-    except ModuleNotFoundError:
-        with pytest.raises(ConfigError) as caught:
-            get_backend("ray")
-        assert RAY_INSTALL in caught.value.problems[0].allowed
+
+
+def _missing_ray(name, *args):
+    raise ModuleNotFoundError("No module named 'ray'", name="ray")
+
+
+def test_a_missing_ray_is_named_as_the_backend_with_how_to_install_it(monkeypatch):
+    monkeypatch.setattr(backend.importlib, "import_module", _missing_ray)  # as on a machine without Ray
+    with pytest.raises(ConfigError) as caught:
+        get_backend("ray")
+    problem = caught.value.problems[0]
+    assert (problem.key, problem.value) == ("backend", "ray") and INSTALL_HINT in problem.allowed
+
+
+def test_an_unreachable_ray_is_named_as_the_backend_not_a_traceback(monkeypatch):
+    ray_backend = pytest.importorskip("engine.distributed.ray_backend")  # CI installs requirements-ray.txt
+
+    def unreachable(num_cpus=None):
+        raise RayUnavailable("Could not start or reach the Ray cluster at 10.9.9.9:6379: timed out")
+
+    monkeypatch.setattr(ray_backend, "connect", unreachable)
+    with pytest.raises(ConfigError) as caught:
+        get_backend("ray")
+    problem = caught.value.problems[0]
+    assert problem.key == "backend" and "10.9.9.9:6379" in problem.message and "RAY_ADDRESS" in problem.allowed
 
 
 def test_train_batch_is_a_plain_function_of_picklable_parts():

@@ -33,6 +33,8 @@ from types import ModuleType
 
 ADDRESS_VARIABLE = "RAY_ADDRESS"
 INSTALL_HINT = "pip install -r requirements-ray.txt"
+BACKEND_VARIABLE = "LAYERSCOPE_BACKEND"  # where searches and the Playground's jobs run, unless told
+BACKENDS = ("local", "ray")
 OBJECT_STORE_BYTES = 200 * 1024 * 1024  # a local Ray's shared memory: configs and small results only
 _TOKEN_VARIABLES = ("RAY_AUTH_TOKEN", "RAY_AUTH_TOKEN_PATH")
 

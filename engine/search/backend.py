@@ -13,14 +13,12 @@ import os
 from collections.abc import Callable, Sequence
 from typing import Protocol, TypeVar
 
+from engine.distributed.ray_session import BACKEND_VARIABLE, BACKENDS, INSTALL_HINT, RayUnavailable
 from engine.vocabulary.config import ConfigError, Problem
 
 T = TypeVar("T")
 R = TypeVar("R")
 
-BACKENDS = ("local", "ray")
-BACKEND_VARIABLE = "LAYERSCOPE_BACKEND"
-RAY_INSTALL = "pip install -r requirements-ray" + ".txt"  # the Ray helper's file: cited once it exists
 
 
 class Backend(Protocol):
@@ -60,7 +58,12 @@ def get_backend(name: str | None = None) -> Backend:
             if error.name not in ("ray", "engine.distributed", "engine.distributed.ray_backend"):
                 raise
             raise ConfigError([Problem(key="backend", value="ray", message="Ray is not installed here",
-                                       allowed=f"local, or ray after `{RAY_INSTALL}`")], source) from None
-        return module.RayBackend()
+                                       allowed=f"local, or ray after `{INSTALL_HINT}`")], source) from None
+        try:
+            return module.RayBackend()
+        except RayUnavailable as error:  # installed, but not startable or reachable (RAY_ADDRESS)
+            raise ConfigError([Problem(key="backend", value="ray", message=str(error),
+                                       allowed="local, or ray with a reachable cluster at RAY_ADDRESS (or none "
+                                               "set, for a local Ray)")], source) from None
     raise ConfigError([Problem(key="backend", value=name, message="unknown backend",
                                allowed="one of " + ", ".join(BACKENDS))], source)

@@ -24,14 +24,19 @@ import queue
 import threading
 from typing import Any
 
-from engine.distributed.ray_session import INSTALL_HINT, RayUnavailable, connect, installed
+from engine.distributed.ray_session import (
+    BACKEND_VARIABLE,
+    BACKENDS,
+    INSTALL_HINT,
+    RayUnavailable,
+    connect,
+    installed,
+)
 from engine.serving import worker as worker_module
 from engine.serving.errors import JobError
 from engine.serving.protocol import Command, Hello, Message
 
 TAKE_S = 0.2  # the longest one fetch waits in the actor for something to send
-BACKEND_VARIABLE = "LAYERSCOPE_BACKEND"
-BACKENDS = ("local", "ray")
 
 log = logging.getLogger("engine.serving.jobs")
 
