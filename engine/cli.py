@@ -112,6 +112,14 @@ def _print_summary(summary: dict, out: Path, seconds: float) -> None:
         print(f"  - run {finding['run']}{where} {finding['code']}: {finding['message']}")
 
 
+def output_folder(given: str | None, prefix: str = "") -> Path:
+    """The folder a command writes to: --out, or runs/PREFIX-DATE-TIME; made and checked writable before any
+    training, so minutes are not lost to a typo in --out (ConfigError naming --out)."""
+    out = Path(given) if given else Path("runs") / time.strftime(f"{prefix}%Y%m%d-%H%M%S")
+    _check_writable(out)
+    return out
+
+
 def _check_writable(out: Path) -> None:
     """Make `out` (a folder) and write a file in it, or raise ConfigError naming --out."""
     try:
@@ -127,8 +135,7 @@ def _check_writable(out: Path) -> None:
 
 def command_run(args: argparse.Namespace) -> int:
     group = build_group(args)
-    out = Path(args.out) if args.out else Path("runs") / time.strftime("%Y%m%d-%H%M%S")
-    _check_writable(out)  # before training: a run's minutes are not lost to a typo in --out
+    out = output_folder(args.out)
     debugging_cli.print_planted(group)  # a planted bug is never on silently
     total = group.base.steps
     started = time.perf_counter()
@@ -231,9 +238,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.command in debugging_cli.COMMANDS:
             return debugging_cli.run(args, build_group)
         if args.command == "words":
-            return words_cli.command_words(args, _check_writable)
+            return words_cli.command_words(args, output_folder)
         if args.command == "search":
-            return search_cli.command_search(args, _check_writable)
+            return search_cli.command_search(args, output_folder)
         return command_run(args)
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -73,11 +72,10 @@ def build_search(args: argparse.Namespace) -> SearchSpec:
     return spec
 
 
-def command_search(args: argparse.Namespace, check_writable: Callable[[Path], None]) -> int:
+def command_search(args: argparse.Namespace, output_folder: Callable[[str | None, str], Path]) -> int:
     spec = build_search(args)
     backend = get_backend(args.backend)
-    out = Path(args.out) if args.out else Path("runs") / time.strftime("search-%Y%m%d-%H%M%S")
-    check_writable(out)  # before training: a search's minutes are not lost to a typo in --out
+    out = output_folder(args.out, "search-")  # engine/cli.py's: made and checked before any training
     total = len(spec.trial_configs())
     print(f"{spec.method} search: {total} trials over {', '.join(f'{k}={v}' for k, v in spec.space_text().items())}",
           file=sys.stderr)

@@ -54,11 +54,11 @@ def build_words_group(args: argparse.Namespace) -> WordsGroup:
     return group
 
 
-def command_words(args: argparse.Namespace, check_writable: Callable[[Path], None]) -> int:
-    """`check_writable` is the `run` command's check of --out (engine/cli.py passes it: no import cycle)."""
+def command_words(args: argparse.Namespace, output_folder: Callable[[str | None, str], Path]) -> int:
+    """`output_folder` is the `run` command's choice and check of --out (engine/cli.py passes it: no import
+    cycle)."""
     group = build_words_group(args)
-    out = Path(args.out) if args.out else Path("runs") / time.strftime("words-%Y%m%d-%H%M%S")
-    check_writable(out)
+    out = output_folder(args.out, "words-")
     started = time.perf_counter()
     with tqdm(unit="step", file=sys.stderr, mininterval=0.5, desc="training") as bar:
         def progress(step: int, total: int) -> None:
