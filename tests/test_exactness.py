@@ -121,6 +121,38 @@ def test_update_rules_are_torch_optim_bit_for_bit(name: str, weight_decay: float
                 assert _bits_equal(p.detach(), mine.detach()[k]), (name, weight_decay, mixed, k)
 
 
+
+@pytest.mark.parametrize("name", ["sgd", "momentum", "nesterov"])
+def test_the_sgd_family_with_a_number_per_run_is_torch_optim_bit_for_bit(name: str) -> None:
+    """A search's block: runs of one rule with their own lr, weight decay (0 in one) and momentum, updated
+    with a column per number, each run equal bit for bit to torch.optim with its own numbers."""
+    from engine.nets.optimizers import ColumnRule, StackOptimizer
+    from engine.nets.stack import Stack
+
+    numbers = [("0.05", "0.8", "0.0"), ("0.3", "0.5", "0.001"), ("0.0007", "0.95", "0.03"), ("1.7", "0.9", "1e-06")]
+    runs = [engine.parse_run({"optimizer": name, "lr": lr, "momentum": m, "weight_decay": wd, "seed": str(seed)})
+            for seed, (lr, m, wd) in enumerate(numbers)]
+    stack = Stack(runs, sizes=[3, 6, 5, 2], dropout_seed=0)
+    optimizer = StackOptimizer(stack)
+    assert [type(rule) for rule in optimizer.rules] == [ColumnRule]  # one block, not one per run
+    reference = []
+    for k, run in enumerate(runs):
+        weights = [w.detach()[k].clone().requires_grad_() for w in stack.weights]
+        others = [b.detach()[k].clone().requires_grad_() for b in stack.biases]
+        reference.append((weights, others, _torch_optimizer(run, weights, others)))
+    generator = torch.Generator().manual_seed(1)
+    for _ in range(20):
+        grads = [torch.randn(g.shape, generator=generator) for g in stack.grads]
+        for g, new in zip(stack.grads, grads):
+            g.copy_(new)
+        optimizer.step()
+        for k, (weights, others, opt) in enumerate(reference):
+            for p, g in zip(weights + others, grads):
+                p.grad = g[k].clone()
+            opt.step()
+            for p, mine in zip(weights + others, stack.weights + stack.biases):
+                assert _bits_equal(p.detach(), mine.detach()[k]), (name, k)
+
 def test_the_mappings_cover_every_activation() -> None:
     """The bit-for-bit test above sees each activation of the vocabulary, alone or beside others."""
     seen = {value for mapping in MAPPINGS for key, value in mapping.items() if key.endswith("activation")}

@@ -11,6 +11,9 @@ stack agrees on the rule and its settings, each line of the rule is one op over 
 weight prefix, for decay). A stack that races SGD against Adam copies parameters and gradients into one
 row per run, updates each block of neighbouring runs that agree with one op per line of its rule, with
 that block's own settings, and copies the parameters back; it still computes forward and backward once.
+The SGD family (sgd, momentum, nesterov) takes each run's lr, weight decay and momentum as a column, one
+value per row, so a search's 64 runs with 64 learning rates update as one block: `addcmul` with a column
+is the same fused multiply-add as `add(alpha=...)` with that run's number, bit for bit (tests/test_exactness.py).
 
 The arithmetic is torch.optim's foreach implementation (torch/optim/sgd.py, adam.py, adagrad.py,
 rmsprop.py at their default settings), line by line, with the same Python-float coefficients: every op
@@ -56,6 +59,17 @@ RMSPROP_ALPHA = 0.99
 RMSPROP_EPS = 1e-8
 ADAGRAD_EPS = 1e-10
 ADAGRAD_LR_DECAY = 0
+
+
+SGD_FAMILY = ("sgd", "momentum", "nesterov")
+
+
+def _family(run: RunConfig) -> str:
+    """The rule's arithmetic, apart from its numbers: plain SGD whatever its name when momentum is 0 (torch
+    keeps no buffer then)."""
+    if run.optimizer in ("momentum", "nesterov") and run.momentum == 0:
+        return "sgd"
+    return run.optimizer
 
 
 class Rule:
@@ -129,7 +143,46 @@ class Rule:
             raise ValueError(f"unknown optimizer {name!r}")
 
 
+class ColumnRule:
+    """The SGD family over rows of runs that differ in lr, weight decay or momentum: each number a column
+    (one float32 per row, the value `add(alpha=...)` would have made of that run's Python float), each line
+    of torch.optim's rule one `addcmul` or `mul` over the block."""
+
+    def __init__(self, runs: list[RunConfig], params: list[torch.Tensor], grads: list[torch.Tensor], n_weights: int):
+        def column(values: list[float]) -> torch.Tensor:
+            return torch.tensor(values, dtype=params[0].dtype).view(-1, 1)
+
+        self.family = _family(runs[0])
+        self.minus_lr = column([-r.lr for r in runs])
+        self.decay = column([r.weight_decay for r in runs]) if any(r.weight_decay for r in runs) else None
+        self.momentum = column([r.momentum for r in runs])
+        self.params, self.grads, self.n_weights = params, grads, n_weights
+        self.buffers: list[torch.Tensor] = []
+
+    def step(self) -> None:
+        params, grads = self.params, self.grads
+        if self.decay is not None:  # L2: grad + wd * param on the weights
+            for grad, param in zip(grads[: self.n_weights], params[: self.n_weights]):
+                grad.addcmul_(self.decay, param)
+        if self.family != "sgd":
+            if not self.buffers:
+                self.buffers = [g.clone() for g in grads]
+            else:
+                for buffer, grad in zip(self.buffers, grads):
+                    buffer.mul_(self.momentum).add_(grad)
+            if self.family == "nesterov":
+                for grad, buffer in zip(grads, self.buffers):
+                    grad.addcmul_(self.momentum, buffer)
+            else:
+                grads = self.buffers
+        for param, grad in zip(params, grads):
+            param.addcmul_(self.minus_lr, grad)
+
+
 def _signature(run: RunConfig) -> tuple:
+    """Runs with the same signature update as one block; the SGD family's numbers are columns, not blocks."""
+    if _family(run) in SGD_FAMILY:
+        return (_family(run),)
     return (run.optimizer, run.lr, run.momentum, run.weight_decay)
 
 
@@ -147,9 +200,10 @@ class StackOptimizer:
                 self.l1_high[offset : offset + weight.numel()] = threshold.expand_as(weight).reshape(-1)
             self.l1_low = -self.l1_high
             self.l1_clamped = torch.empty(stack.n_weights)
-        self.rules: list[Rule] = []
+        self.rules: list[Rule | ColumnRule] = []
         signatures = [_signature(r) for r in runs]
-        self.mixed = len(set(signatures)) > 1
+        numbers = {(r.lr, r.momentum, r.weight_decay) for r in runs}
+        self.mixed = len(set(signatures)) > 1 or len(numbers) > 1
         if not self.mixed:
             n_w = stack.n_weights
             if runs[0].weight_decay == 0:
@@ -172,15 +226,18 @@ class StackOptimizer:
         for signature, block in groupby(signatures):
             count = len(list(block))
             rows = slice(start, start + count)
+            block_runs = runs[start : start + count]
             start += count
-            run = runs[signatures.index(signature)]
-            if run.weight_decay == 0:
+            if not any(r.weight_decay for r in block_runs):
                 params, grads, decayed = [self.param_rows[rows]], [self.grad_rows[rows]], 0
             else:
                 params = [self.param_rows[rows, :n_w], self.param_rows[rows, n_w:]]
                 grads = [self.grad_rows[rows, :n_w], self.grad_rows[rows, n_w:]]
                 params, grads, decayed = [p for p in params if p.numel()], [g for g in grads if g.numel()], 1
-            self.rules.append(Rule(run, params, grads, decayed))
+            if signature[0] in SGD_FAMILY:
+                self.rules.append(ColumnRule(block_runs, params, grads, decayed))
+            else:
+                self.rules.append(Rule(block_runs[0], params, grads, decayed))
 
     @torch.no_grad()
     def step(self) -> None:
