@@ -169,6 +169,8 @@ def _results(view: SearchView) -> None:
     total = len(outcome.results)
     finished = len(outcome.finished())
     state = {"running": "running", "done": "done", "stopped": "stopped", "failed": "failed"}[view.state]
+    if view.state == "running" and not any(outcome.results):
+        state = "starting: the search's own process loads the engine, a few seconds"
     st.progress(finished / max(total, 1), text=f"{view.spec.method} search: {finished} of {total} trials ended "
                                                   f"({state}, {outcome.seconds:.0f} s)")
     if view.error:

@@ -102,7 +102,9 @@ def test_a_running_search_shows_its_best_so_far_and_stop_ends_every_trial_within
               [("lr", "log:1e-3:1"), ("dropout", "0:0.4")], "random", 5)
     app.button(key=f"{S}start").click().run()
     key = app.session_state[f"{S}key"]
-    time.sleep(1.5)
+    deadline = time.monotonic() + 30  # the search's own process starts (imports torch), then reports
+    while not any(search_jobs().view(key).outcome.results) and time.monotonic() < deadline:
+        time.sleep(0.2)
     app.run()  # the fragment's next look: the trials so far, ranked, while they train
     texts = " ".join(m.value for m in app.markdown)
     assert "Best so far: trial" in texts and "Chosen by validation" not in texts

@@ -204,6 +204,7 @@ class StackOptimizer:
         signatures = [_signature(r) for r in runs]
         numbers = {(r.lr, r.momentum, r.weight_decay) for r in runs}
         self.mixed = len(set(signatures)) > 1 or len(numbers) > 1
+        self.in_place = False
         if not self.mixed:
             n_w = stack.n_weights
             if runs[0].weight_decay == 0:
@@ -218,6 +219,10 @@ class StackOptimizer:
         k = stack.k
         self.param_views = [p.detach().view(k, -1) for p in stack.parameters()]
         self.grad_views = [g.view(k, -1) for g in stack.grads]
+        self.in_place = len(set(signatures)) == 1  # one SGD-family block: columns over each tensor, no rows
+        if self.in_place:
+            self.rules.append(ColumnRule(runs, self.param_views, self.grad_views, len(stack.weights)))
+            return
         self.widths = [v.shape[1] for v in self.param_views]
         n_w = sum(self.widths[: len(stack.weights)])
         self.param_rows = torch.cat(self.param_views, dim=1)
@@ -242,7 +247,7 @@ class StackOptimizer:
     @torch.no_grad()
     def step(self) -> None:
         stack = self.stack
-        if not self.mixed:
+        if not self.mixed or self.in_place:
             self.rules[0].step()
         else:
             torch.cat(self.param_views, dim=1, out=self.param_rows)

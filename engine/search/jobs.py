@@ -1,6 +1,6 @@
-"""Searches for the Search page: each one trains on a thread of its own in the server process (its batches on
-the backend LAYERSCOPE_BACKEND names), shared by everyone who opens the same search, and read by the page
-as an immutable view at any moment.
+"""Searches for the Search page: each one trains in a process of its own (engine/search/isolated.py, at the
+heavy lane's lower priority; its batches on the backend LAYERSCOPE_BACKEND names), watched by a thread in the
+server, shared by everyone who opens the same search, and read by the page as an immutable view at any moment.
 
 One SearchJobs per server (the page keeps it as an `st.cache_resource`). A search is keyed by its link (the
 flat mapping of engine/search/spec.py), so a second viewer of the same link watches the running search; at
@@ -16,9 +16,11 @@ import time
 from dataclasses import dataclass, replace
 
 from engine.search.backend import get_backend
+from engine.search.isolated import new_stop, run_isolated
 from engine.search.run import SearchOutcome, run_search
 from engine.search.spec import SearchSpec, search_mapping
 from engine.search.trials import TrialResult
+from engine.serving.cost import Limits
 
 MAX_RUNNING = 2
 KEEP_S = 3600  # an ended search stays readable this long after it ended
@@ -41,9 +43,12 @@ class SearchView:
 
 
 class SearchJob:
-    def __init__(self, key: str, spec: SearchSpec, backend_name: str | None):
-        self.key, self.spec = key, spec
-        self.stop_event = threading.Event()
+    """One search: in a process of its own when `isolated` (the server), else on this thread's own (tests of
+    what a search shows, where a process's start would only add seconds)."""
+
+    def __init__(self, key: str, spec: SearchSpec, backend_name: str | None, isolated: bool = True):
+        self.key, self.spec, self.backend_name, self.isolated = key, spec, backend_name, isolated
+        self.stop_event = new_stop() if isolated else threading.Event()
         self.outcome = SearchOutcome(spec=spec, results=[None] * len(spec.trial_configs()))
         self.version = 0
         self.error: str | None = None
@@ -53,15 +58,19 @@ class SearchJob:
 
     def _run(self) -> None:
         try:
-            run_search(self.spec, self.backend, on_update=self._updated, should_stop=self.stop_event.is_set,
-                       outcome=self.outcome)
+            if self.isolated:
+                run_isolated(self.spec, self.outcome, self.stop_event, self.backend_name,
+                             niceness=Limits().heavy_niceness, on_update=self._updated)
+            else:
+                run_search(self.spec, self.backend, on_update=lambda _: self._updated(),
+                           should_stop=self.stop_event.is_set, outcome=self.outcome)
         except Exception as error:  # shown on the page as a failed search, logged by the page
             self.error = f"{type(error).__name__}: {error}"
         finally:
             self.ended_at = time.monotonic()
             self.version += 1
 
-    def _updated(self, _: SearchOutcome) -> None:
+    def _updated(self) -> None:
         self.version += 1
 
     @property
@@ -80,8 +89,8 @@ class SearchJob:
 
 
 class SearchJobs:
-    def __init__(self, max_running: int = MAX_RUNNING):
-        self.max_running = max_running
+    def __init__(self, max_running: int = MAX_RUNNING, isolated: bool = True):
+        self.max_running, self.isolated = max_running, isolated
         self.jobs: dict[str, SearchJob] = {}
         self.lock = threading.Lock()
 
@@ -101,7 +110,7 @@ class SearchJobs:
             if running >= self.max_running:
                 raise SearchLimitError(f"{running} searches are running on this server, the most it runs at once "
                                        f"({self.max_running}): wait for one to end, or stop yours, and start again.")
-            job = SearchJob(key, spec, backend_name)
+            job = SearchJob(key, spec, backend_name, self.isolated)
             self.jobs[key] = job
             job.thread.start()
         return key
