@@ -53,14 +53,34 @@ def plain_trial(config, data) -> None:
         loop.advance(min(config.probe_every, config.steps - step))
 
 
+def elementwise_ns(name: str, elements: int = 1 << 20, repeats: int = 20) -> float:
+    """CPU nanoseconds per element of torch's `name` (tanh, relu) on this machine: what batching cannot remove."""
+    fn = getattr(torch, name)
+    x = torch.randn(elements)
+    fn(x)
+    start = time.process_time()
+    for _ in range(repeats):
+        fn(x)
+    return (time.process_time() - start) / repeats / elements * 1e9
+
+
 def run(quick: bool = False) -> dict[str, Any]:
+    result = measure(FIXED, quick)
+    result["ns_per_element"] = {name: rnd(elementwise_ns(name)) for name in ("tanh", "relu")}
+    if not quick:  # the same search on relu: how much of what is left is the activation's arithmetic
+        relu = measure({**FIXED, "activation": "relu"}, quick)
+        result["relu"] = {key: relu[key] for key in ("net", "trials_per_s", "vs_plain", "vs_engine_alone")}
+    return result
+
+
+def measure(fixed: dict[str, Any], quick: bool) -> dict[str, Any]:
     steps = 50 if quick else 1000
     alone = 4 if quick else TRIALS
-    spec = parse_search({**FIXED, "steps": steps}, SPACE, "random", TRIALS)
+    spec = parse_search({**fixed, "steps": steps}, SPACE, "random", TRIALS)
     configs = spec.trial_configs()
     data = make_dataset(configs[0])  # the plain loop loads the data once, as a person would
     # Warm-up: the first call of each path pays one-off costs (lazy imports, allocator, kernels' first use).
-    warm = parse_search({**FIXED, "steps": 20}, SPACE, "random", 2)
+    warm = parse_search({**fixed, "steps": 20}, SPACE, "random", 2)
     run_search(warm, LocalBackend())
     train_batch(batches(warm.trial_configs(), size=1)[0])
     plain_trial(warm.trial_configs()[0], data)
@@ -85,7 +105,7 @@ def run(quick: bool = False) -> dict[str, Any]:
                                         ("plain", plain, alone))}
     vs_plain = rates["batched"]["cpu"] / rates["plain"]["cpu"]
     return {
-        "trials": TRIALS, "steps": steps, "net": "3x32 tanh on digits, batch 32, sgd",
+        "trials": TRIALS, "steps": steps, "net": f"3x32 {fixed['activation']} on digits, batch 32, sgd",
         "trials_per_s": {name: rnd(rate["cpu"]) for name, rate in rates.items()},
         "vs_plain": rnd(vs_plain),
         "vs_plain_wall": rnd(rates["batched"]["wall"] / rates["plain"]["wall"]),
