@@ -13,9 +13,11 @@ import streamlit as st
 from app import gallery, help_texts
 from app.layout import SHOWN_ABOVE, chart, run_heading
 from app.links import preset_named
+from app.plain_text import plain
 from app.preview_charts import CONFIG, caption, preview_figure
 from engine.lessons.charts import CHARTS
 from engine.serving.jobs import JobView
+from engine.vocabulary.config import all_keys
 
 PREVIEW_HEIGHT = 200  # px: the card's chart, readable at the top of the page
 # The presenter view at 1440x900: the story (about 250 px at its size) and the key chart share one screen.
@@ -34,6 +36,18 @@ def show_story(preset_id: str | None, *, present: bool = False) -> None:
         else:
             st.markdown(f"**Lesson: {preset.title}** · preset `{preset.id}`")
             st.markdown(preset.story)
+        changes = link_changes()
+        if changes:  # the story's numbers are the published lesson's: say so when this link is another setup
+            st.caption(f"This link changes the lesson's setup ({plain(changes)}): the story describes the "
+                       "lesson as published, so what these runs show may differ from it.")
+
+
+def link_changes() -> str:
+    """The config keys the address bar sets on top of its preset, as `key=value, ...` ('' for none)."""
+    keys = set(all_keys()) | {"label"}
+    changed = [f"{key}={value}" for key, value in st.query_params.items()
+               if key != "preset" and key.rpartition(".")[2] in keys]
+    return ", ".join(changed)
 
 
 def key_chart_first(figures: dict, preset_id: str | None, job: JobView, present: bool = False) -> dict:

@@ -22,6 +22,7 @@ from app import help_texts
 from app.charts import projected
 from app.charts.style import PROJECTED_TICKS
 from app.pages import COMPARE, GALLERY, PLAYGROUND
+from app.plain_text import shown
 from app.playground import CONFIG
 from app.preview_charts import preview_figure
 from app.public_address import ENV, configured_root, is_local, local_warning, public_page_url
@@ -209,6 +210,19 @@ def test_a_lesson_opens_with_its_story_the_train_button_and_its_key_chart_first(
     assert sum("grad_depth" in (e.key or "") for e in charts) == 1  # drawn once: its usual place points up
     assert any("top of the page" in caption.value for caption in app.caption)
 
+
+
+@pytest.mark.parametrize("page", [PLAYGROUND.script, COMPARE.script])
+def test_a_link_that_changes_a_lessons_setup_says_so_under_its_story(page):
+    preset = load_preset("vanishing-sigmoid")
+    app = _open(page, {"preset": preset.id, "steps": "60", "b.lr": "0.3"} if page == COMPARE.script
+                else {"preset": preset.id, "steps": "60"})
+    assert not app.exception
+    said = [shown(c.value) for c in app.caption if "changes the lesson's setup" in c.value]  # as read
+    assert len(said) == 1 and "steps=60" in said[0] and "preset" not in said[0].split("(")[1]
+    assert ("b.lr=0.3" in said[0]) == (page == COMPARE.script)
+    unchanged = _open(page, {"preset": preset.id})
+    assert not [c.value for c in unchanged.caption if "changes the lesson's setup" in c.value]
 
 def _trained(page: str, params: dict[str, str]) -> AppTest:
     app = _open(page, params)
