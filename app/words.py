@@ -2,7 +2,7 @@
 Lee news corpus, with the map, analogy accuracy, nearest neighbours, histograms and one example taken apart.
 
 Setup lives in the sidebar (app/words_setup.py: widgets, the link, presets). Training runs in the engine
-(engine/words/live.py: a background thread per group, shared by every viewer of the same settings); this
+(engine/words/live.py: a process per group beside the server, shared by every viewer of the same settings); this
 page only reads its latest view, in a fragment that polls about once a second.
 """
 

@@ -1,0 +1,69 @@
+"""Live word-vector training in a process of its own (engine/words/live.py): the numbers of a run trained here,
+views streamed back, pause, one step and stop honoured, the process at the heavy lane's lower priority."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import time
+
+import numpy as np
+import pytest
+
+from engine.serving.cost import Limits
+from engine.words.config import parse_words
+from engine.words.live import LiveWords
+from engine.words.trainer import WordsTrainer
+
+
+@pytest.fixture(autouse=True)
+def _no_runs_left():
+    yield
+    LiveWords.stop_all()
+
+
+def _wait_for(what: str, condition, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"no {what} within {timeout} s"
+        time.sleep(0.05)
+
+
+def test_a_run_in_its_own_process_ends_with_the_vectors_of_the_same_run_trained_here():
+    group = parse_words({"corpus": "planted", "b.model": "cbow"})
+    live = LiveWords.get_or_start(group)
+    assert live.view.state == "running" and live.view.step == 0  # drawn at once, before the process reports
+    _wait_for("the end of the run", lambda: live.view.state == "done")
+    here = WordsTrainer(group)
+    while not here.done:
+        here.advance(4)
+    assert live.view.step == here.step == live.view.total_steps
+    for run_id, model in here.models.items():
+        assert np.array_equal(live.view.vectors[run_id], model.w_in.numpy()), run_id
+        assert np.array_equal(live.view.output_vectors[run_id], model.w_out.numpy()), run_id
+
+
+def test_pause_one_step_and_stop_reach_the_process():
+    live = LiveWords.get_or_start(parse_words({"corpus": "lee"}))
+    _wait_for("a report from the process", lambda: live.view.version >= 1)
+    live.pause()
+    _wait_for("the pause", lambda: live.view.state == "paused", timeout=5)
+    paused_at = live.view.step
+    time.sleep(0.6)
+    assert live.view.step == paused_at  # paused means no training
+    live.step_once()
+    _wait_for("one step", lambda: live.view.step == paused_at + 1, timeout=5)
+    live.resume()
+    _wait_for("training again", lambda: live.view.step > paused_at + 1 and live.view.state == "running", timeout=5)
+    started = time.monotonic()
+    live.stop()
+    _wait_for("the stop", lambda: live.view.state == "stopped", timeout=2)
+    assert time.monotonic() - started < 2 and live.view.findings  # an ended run's findings come with it
+
+
+def test_the_training_process_runs_at_the_heavy_lanes_lower_priority():
+    live = LiveWords.get_or_start(parse_words({"corpus": "lee", "seed": "3"}))
+    (child,) = [p for p in multiprocessing.active_children() if p.name.startswith("layerscope-words-")]
+    _wait_for("a report from the process", lambda: live.view.version >= 1)
+    mine = os.getpriority(os.PRIO_PROCESS, 0)
+    assert os.getpriority(os.PRIO_PROCESS, child.pid) == min(19, mine + Limits().heavy_niceness)
