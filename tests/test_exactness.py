@@ -88,27 +88,21 @@ def _torch_optimizer(run, weights: list, others: list) -> torch.optim.Optimizer:
     return cls(groups, lr=run.lr, foreach=True)
 
 
-@pytest.mark.parametrize(("name", "weight_decay", "mixed"),
-                         list(itertools.product(OPTIMIZERS, [0.0, 0.05], [False, True])))
-def test_update_rules_are_torch_optim_bit_for_bit(name: str, weight_decay: float, mixed: bool) -> None:
-    """The flat update of a stack (and, beside another rule, its per-run rows) against torch.optim: 20 steps
-    with random gradients, every parameter equal bit for bit after each."""
+def _updates_match_torch_optim(runs: list, sizes: list[int], seed: int, steps: int = 20) -> list:
+    """Train a stack of `runs` and each run alone in torch.optim on the same random gradients for `steps` steps;
+    returns the stack's rules after checking every parameter of every run bit for bit after each step."""
     from engine.nets.optimizers import StackOptimizer
     from engine.nets.stack import Stack
 
-    spec = {"optimizer": name, "lr": "0.05", "momentum": "0.8", "weight_decay": str(weight_decay)}
-    other = {"optimizer": "adam", "lr": "0.01"} if mixed else spec
-    runs = [engine.parse_run({**spec, "seed": "1"}), engine.parse_run({**other, "seed": "2"}),
-            engine.parse_run({**spec, "seed": "3"})]
-    stack = Stack(runs, sizes=[2, 5, 3, 3], dropout_seed=0)
+    stack = Stack(runs, sizes=sizes, dropout_seed=0)
     optimizer = StackOptimizer(stack)
     reference = []
     for k, run in enumerate(runs):
         weights = [w.detach()[k].clone().requires_grad_() for w in stack.weights]
         others = [b.detach()[k].clone().requires_grad_() for b in stack.biases]
         reference.append((weights, others, _torch_optimizer(run, weights, others)))
-    generator = torch.Generator().manual_seed(0)
-    for _ in range(20):
+    generator = torch.Generator().manual_seed(seed)
+    for step in range(steps):
         grads = [torch.randn(g.shape, generator=generator) for g in stack.grads]
         for g, new in zip(stack.grads, grads):
             g.copy_(new)
@@ -118,40 +112,34 @@ def test_update_rules_are_torch_optim_bit_for_bit(name: str, weight_decay: float
                 p.grad = g[k].clone()
             opt.step()
             for p, mine in zip(weights + others, stack.weights + stack.biases):
-                assert _bits_equal(p.detach(), mine.detach()[k]), (name, weight_decay, mixed, k)
+                assert _bits_equal(p.detach(), mine.detach()[k]), (runs[k].optimizer, k, step)
+    return optimizer.rules
 
+
+@pytest.mark.parametrize(("name", "weight_decay", "mixed"),
+                         list(itertools.product(OPTIMIZERS, [0.0, 0.05], [False, True])))
+def test_update_rules_are_torch_optim_bit_for_bit(name: str, weight_decay: float, mixed: bool) -> None:
+    """The flat update of a stack (and, beside another rule, its per-run rows) against torch.optim: 20 steps
+    with random gradients, every parameter equal bit for bit after each."""
+    spec = {"optimizer": name, "lr": "0.05", "momentum": "0.8", "weight_decay": str(weight_decay)}
+    other = {"optimizer": "adam", "lr": "0.01"} if mixed else spec
+    runs = [engine.parse_run({**spec, "seed": "1"}), engine.parse_run({**other, "seed": "2"}),
+            engine.parse_run({**spec, "seed": "3"})]
+    _updates_match_torch_optim(runs, [2, 5, 3, 3], seed=0)
 
 
 @pytest.mark.parametrize("name", ["sgd", "momentum", "nesterov"])
 def test_the_sgd_family_with_a_number_per_run_is_torch_optim_bit_for_bit(name: str) -> None:
     """A search's block: runs of one rule with their own lr, weight decay (0 in one) and momentum, updated
     with a column per number, each run equal bit for bit to torch.optim with its own numbers."""
-    from engine.nets.optimizers import ColumnRule, StackOptimizer
-    from engine.nets.stack import Stack
+    from engine.nets.optimizers import ColumnRule
 
     numbers = [("0.05", "0.8", "0.0"), ("0.3", "0.5", "0.001"), ("0.0007", "0.95", "0.03"), ("1.7", "0.9", "1e-06")]
     runs = [engine.parse_run({"optimizer": name, "lr": lr, "momentum": m, "weight_decay": wd, "seed": str(seed)})
             for seed, (lr, m, wd) in enumerate(numbers)]
-    stack = Stack(runs, sizes=[3, 6, 5, 2], dropout_seed=0)
-    optimizer = StackOptimizer(stack)
-    assert [type(rule) for rule in optimizer.rules] == [ColumnRule]  # one block, not one per run
-    reference = []
-    for k, run in enumerate(runs):
-        weights = [w.detach()[k].clone().requires_grad_() for w in stack.weights]
-        others = [b.detach()[k].clone().requires_grad_() for b in stack.biases]
-        reference.append((weights, others, _torch_optimizer(run, weights, others)))
-    generator = torch.Generator().manual_seed(1)
-    for _ in range(20):
-        grads = [torch.randn(g.shape, generator=generator) for g in stack.grads]
-        for g, new in zip(stack.grads, grads):
-            g.copy_(new)
-        optimizer.step()
-        for k, (weights, others, opt) in enumerate(reference):
-            for p, g in zip(weights + others, grads):
-                p.grad = g[k].clone()
-            opt.step()
-            for p, mine in zip(weights + others, stack.weights + stack.biases):
-                assert _bits_equal(p.detach(), mine.detach()[k]), (name, k)
+    rules = _updates_match_torch_optim(runs, [3, 6, 5, 2], seed=1)
+    assert [type(rule) for rule in rules] == [ColumnRule]  # one block, not one per run
+
 
 def test_the_mappings_cover_every_activation() -> None:
     """The bit-for-bit test above sees each activation of the vocabulary, alone or beside others."""

@@ -13,16 +13,10 @@ from engine.search.isolated import new_stop, run_isolated
 from engine.search.jobs import SearchJobs
 from engine.search.run import SearchOutcome, run_search
 from engine.search.spec import parse_search
+from tests.waiting import wait_for
 
 FIXED = {"dataset": "moons", "samples": "300", "hidden": "2x12", "steps": "200", "probe_every": "10",
          "early_stopping": "3"}
-
-
-def _wait_for(what: str, condition, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"no {what} within {timeout} s"
-        time.sleep(0.1)
 
 
 def test_a_search_in_its_own_process_gives_the_numbers_of_one_run_here():
@@ -45,11 +39,12 @@ def test_its_trials_stream_back_while_they_train_and_a_stop_ends_them_within_two
     spec = parse_search({**FIXED, "steps": "200000", "early_stopping": "0"}, {"lr": "log:1e-3:1"}, "random", 3)
     jobs = SearchJobs(isolated=True)
     key = jobs.start(spec)
-    _wait_for("trial curves", lambda: all(r is not None and r.curve for r in jobs.view(key).outcome.results))
+    wait_for("trial curves", lambda: all(r is not None and r.curve for r in jobs.view(key).outcome.results),
+             timeout=120)  # a nice-10 process that imports torch first
     view = jobs.view(key)
     assert view.state == "running" and all(r.status == "running" for r in view.outcome.results)
     first = max(r.steps for r in view.outcome.results)
-    _wait_for("a later report", lambda: max(r.steps for r in jobs.view(key).outcome.results) > first, timeout=10)
+    wait_for("a later report", lambda: max(r.steps for r in jobs.view(key).outcome.results) > first, timeout=30)
     started = time.monotonic()
     jobs.stop(key)
     assert jobs.wait(key, timeout=2.0), "still running 2 s after the stop"
@@ -73,10 +68,10 @@ def test_the_search_process_runs_at_the_heavy_lanes_lower_priority():
     spec = parse_search({**FIXED, "steps": "200000", "early_stopping": "0"}, {"lr": "log:1e-3:1"}, "random", 1)
     jobs = SearchJobs(isolated=True)
     key = jobs.start(spec)
-    _wait_for("the search's process", lambda: [p for p in multiprocessing.active_children()
+    wait_for("the search's process", lambda: [p for p in multiprocessing.active_children()
                                                if p.name == "layerscope-search"])
     (child,) = [p for p in multiprocessing.active_children() if p.name == "layerscope-search"]
-    _wait_for("its first report", lambda: any(jobs.view(key).outcome.results))
+    wait_for("its first report", lambda: any(jobs.view(key).outcome.results), timeout=120)
     mine = os.getpriority(os.PRIO_PROCESS, 0)
     assert os.getpriority(os.PRIO_PROCESS, child.pid) == min(19, mine + Limits().heavy_niceness)
     jobs.stop(key)
