@@ -13,7 +13,7 @@ from engine.search.isolated import new_stop, run_isolated
 from engine.search.jobs import SearchJobs
 from engine.search.run import SearchOutcome, run_search
 from engine.search.spec import parse_search
-from tests.waiting import wait_for
+from tests.waiting import orphan_ends, wait_for
 
 FIXED = {"dataset": "moons", "samples": "300", "hidden": "2x12", "steps": "200", "probe_every": "10",
          "early_stopping": "3"}
@@ -66,13 +66,29 @@ def test_the_search_process_runs_at_the_heavy_lanes_lower_priority():
     from engine.serving.cost import Limits
 
     spec = parse_search({**FIXED, "steps": "200000", "early_stopping": "0"}, {"lr": "log:1e-3:1"}, "random", 1)
+    before = set(multiprocessing.active_children())  # an earlier search's process may still be exiting
+
+    def started() -> list:
+        return [p for p in multiprocessing.active_children() if p.name == "layerscope-search" and p not in before]
+
     jobs = SearchJobs(isolated=True)
     key = jobs.start(spec)
-    wait_for("the search's process", lambda: [p for p in multiprocessing.active_children()
-                                               if p.name == "layerscope-search"])
-    (child,) = [p for p in multiprocessing.active_children() if p.name == "layerscope-search"]
+    (child,) = wait_for("the search's process", started)
     wait_for("its first report", lambda: any(jobs.view(key).outcome.results), timeout=120)
     mine = os.getpriority(os.PRIO_PROCESS, 0)
     assert os.getpriority(os.PRIO_PROCESS, child.pid) == min(19, mine + Limits().heavy_niceness)
     jobs.stop(key)
     assert jobs.wait(key, timeout=2.0)
+
+
+def test_a_search_whose_server_was_killed_ends_its_process(tmp_path):
+    # minutes of training: without noticing the server's end it would run on as an orphan
+    orphan_ends(tmp_path, "    import multiprocessing\n"
+                          "    from engine.search.jobs import SearchJobs\n"
+                          "    from engine.search.spec import parse_search\n"
+                          "    spec = parse_search({'dataset': 'moons', 'steps': '200000', 'early_stopping': '0'},\n"
+                          "                        {'lr': 'log:1e-3:1'}, 'random', 2)\n"
+                          "    SearchJobs(isolated=True).start(spec)\n"
+                          "    while not multiprocessing.active_children():\n"
+                          "        time.sleep(0.05)\n"
+                          "    print(multiprocessing.active_children()[0].pid, flush=True)\n")

@@ -14,7 +14,7 @@ from engine.serving.cost import Limits
 from engine.words.config import parse_words
 from engine.words.live import LiveWords
 from engine.words.trainer import WordsTrainer
-from tests.waiting import wait_for
+from tests.waiting import orphan_ends, wait_for
 
 
 @pytest.fixture(autouse=True)
@@ -61,3 +61,13 @@ def test_the_training_process_runs_at_the_heavy_lanes_lower_priority():
     wait_for("a report from the process", lambda: live.view.version >= 1, timeout=120)
     mine = os.getpriority(os.PRIO_PROCESS, 0)
     assert os.getpriority(os.PRIO_PROCESS, child.pid) == min(19, mine + Limits().heavy_niceness)
+
+
+
+def test_a_paused_run_whose_server_was_killed_ends_its_process(tmp_path):
+    # A paused run waits for commands: only noticing the server's end can end it.
+    orphan_ends(tmp_path, "    from engine.words.config import parse_words\n"
+                          "    from engine.words.live import LiveWords\n"
+                          "    live = LiveWords.get_or_start(parse_words({'corpus': 'planted'}))\n"
+                          "    live.pause()\n"
+                          "    print(live._process.pid, flush=True)\n")

@@ -19,6 +19,8 @@ import contextlib
 import multiprocessing
 import os
 import queue
+import sys
+import threading
 import time
 import traceback
 from collections.abc import Callable
@@ -44,7 +46,7 @@ def _child(spec: SearchSpec, backend_name: str | None, updates: Any, stop: Any, 
     """The search process: run the search, send its state as it changes, then the final state (or the error)."""
     import torch
 
-    from engine.search.backend import get_backend
+    from engine.search.backend import LocalBackend, get_backend
     from engine.search.run import run_search
 
     if niceness:
@@ -59,12 +61,29 @@ def _child(spec: SearchSpec, backend_name: str | None, updates: Any, stop: Any, 
             updates.put(("update", _portable(outcome)))
             sent = time.monotonic()
 
+    parent = multiprocessing.parent_process()
+
+    def should_stop() -> bool:  # a stop, or the server gone (killed): nobody to search for
+        return stop.is_set() or (parent is not None and not parent.is_alive())
+
+    backend = None
     try:
-        run_search(spec, get_backend(backend_name), on_update=on_update, should_stop=stop.is_set)
+        backend = get_backend(backend_name)
+        run_search(spec, backend, on_update=on_update, should_stop=should_stop)
         updates.put(("end", None))
     except BaseException as error:  # the parent shows it as a failed search
         traceback.print_exc()
         updates.put(("error", f"{type(error).__name__}: {error}"))
+    finally:
+        if parent is not None and not parent.is_alive():
+            updates.cancel_join_thread()  # updates nobody will read must not hold up the exit
+        else:
+            updates.close()
+            updates.join_thread()  # every update handed over to the pipe
+        if backend is None or isinstance(backend, LocalBackend):  # Ray's own exit hooks shut its local cluster
+            for stream in (sys.stdout, sys.stderr):
+                stream.flush()
+            os._exit(0)  # an interpreter's orderly teardown of torch takes seconds on a busy, low-priority core
 
 
 def new_stop() -> Any:
@@ -108,8 +127,13 @@ def run_isolated(spec: SearchSpec, outcome: SearchOutcome, stop: Any, backend_na
                 raise RuntimeError(payload)
             else:
                 return
-    finally:
+    finally:  # the search has ended for its viewers; its process's exit is waited for off their path
+        threading.Thread(target=_reap, args=(process, updates), name="search-reaper", daemon=True).start()
+
+
+def _reap(process: Any, updates: Any) -> None:
+    process.join(timeout=STOP_GRACE_S)
+    if process.is_alive():
+        process.terminate()
         process.join(timeout=STOP_GRACE_S)
-        if process.is_alive():
-            process.terminate()
-        updates.close()
+    updates.close()

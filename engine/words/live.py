@@ -105,7 +105,11 @@ def _serve(group: WordsGroup, views: Any, commands: Any, niceness: int) -> None:
         views.put(make_view(trainer, examples, version, state))
         sent_at, sent_state = time.monotonic(), state
 
+    parent = multiprocessing.parent_process()
     while True:
+        if parent is not None and not parent.is_alive():  # the server is gone (killed): nobody to train for
+            views.cancel_join_thread()  # views nobody will read must not hold up the exit
+            return
         block = paused and not pending
         with contextlib.suppress(queue.Empty):
             while True:  # every command sent so far; while paused with nothing to do, wait for one
