@@ -15,7 +15,6 @@ without sending one.
 
 from __future__ import annotations
 
-import contextlib
 import multiprocessing
 import os
 import queue
@@ -48,10 +47,9 @@ def _child(spec: SearchSpec, backend_name: str | None, updates: Any, stop: Any, 
 
     from engine.search.backend import LocalBackend, get_backend
     from engine.search.run import run_search
+    from engine.serving.cost import lower_priority
 
-    if niceness:
-        with contextlib.suppress(OSError):  # a platform without priorities still searches
-            os.nice(niceness)
+    lower_priority(niceness)
     torch.set_num_threads(1)  # as the job workers: one core's worth of small nets
     sent = 0.0
 

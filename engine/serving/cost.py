@@ -27,7 +27,9 @@ heavy jobs (a heavy step there would stall every other job on the server).
 
 from __future__ import annotations
 
+import contextlib
 import math
+import os
 from dataclasses import dataclass
 from itertools import pairwise
 
@@ -61,6 +63,14 @@ class Limits:
     heavy_jobs_per_worker: int = 4  # heavy jobs a heavy-lane worker hosts at once; more wait as `queued`
     heavy_niceness: int = 10  # the heavy lane's processes yield the CPU to the server and the light lane
 
+
+
+def lower_priority(niceness: int) -> None:
+    """Make this process `niceness` lower in priority than it is (a heavy-lane worker, a search, a word run);
+    a platform without priorities runs it as it is."""
+    if niceness:
+        with contextlib.suppress(OSError):
+            os.nice(niceness)
 
 @dataclass(frozen=True)
 class Cost:

@@ -22,6 +22,7 @@ from typing import Any
 
 import torch
 
+from engine.serving.cost import lower_priority
 from engine.serving.memory import rss, trim, worker_idle_limit
 from engine.serving.protocol import (
     Command,
@@ -301,9 +302,7 @@ def main(index: int, commands: Any, results: Any, niceness: int = 0) -> None:
     """The target of a spawned worker Process: serve, then leave at once (an interpreter's orderly
     teardown of torch and pandas takes most of a second and keeps nothing worth keeping)."""
     code = 0
-    if niceness:
-        with contextlib.suppress(OSError):  # a platform without priorities still trains
-            os.nice(niceness)
+    lower_priority(niceness)
     try:
         serve(index, commands, results)
     except BaseException:

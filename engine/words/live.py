@@ -16,7 +16,6 @@ from __future__ import annotations
 import atexit
 import contextlib
 import multiprocessing
-import os
 import queue
 import threading
 import time
@@ -28,7 +27,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from engine.serving.cost import Limits
+from engine.serving.cost import Limits, lower_priority
 from engine.words.api import probe_words
 from engine.words.config import WordsGroup
 from engine.words.explain import Example, first_examples
@@ -90,9 +89,7 @@ def examples_of(trainer: WordsTrainer) -> dict[str, tuple[Example, ...]]:
 
 def _serve(group: WordsGroup, views: Any, commands: Any, niceness: int) -> None:
     """The training process: slices of training between commands, a view sent as its state changes."""
-    if niceness:
-        with contextlib.suppress(OSError):  # a platform without priorities still trains
-            os.nice(niceness)
+    lower_priority(niceness)
     torch.set_num_threads(1)
     trainer = WordsTrainer(group)
     examples = examples_of(trainer)
