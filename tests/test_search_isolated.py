@@ -92,3 +92,12 @@ def test_a_search_whose_server_was_killed_ends_its_process(tmp_path):
                           "    while not multiprocessing.active_children():\n"
                           "        time.sleep(0.05)\n"
                           "    print(multiprocessing.active_children()[0].pid, flush=True)\n")
+
+
+def test_an_unknown_backend_is_refused_before_a_process_starts():
+    from engine.vocabulary.config import ConfigError
+
+    before = set(multiprocessing.active_children())
+    with pytest.raises(ConfigError, match="nowhere"):
+        SearchJobs(isolated=True).start(parse_search(FIXED, {"lr": "log:1e-3:1"}, "random", 1), backend_name="nowhere")
+    assert set(multiprocessing.active_children()) == before

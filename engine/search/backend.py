@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 import os
 from collections.abc import Callable, Sequence
+from types import ModuleType
 from typing import Protocol, TypeVar
 
 from engine.distributed.ray_session import BACKEND_VARIABLE, BACKENDS, INSTALL_HINT, RayUnavailable
@@ -43,27 +44,36 @@ class LocalBackend:
             on_result(index, task(item))
 
 
-def get_backend(name: str | None = None) -> Backend:
-    """The backend called `name`; None reads LAYERSCOPE_BACKEND (default local). Raises ConfigError."""
+def check_backend(name: str | None = None) -> tuple[str, ModuleType | None]:
+    """Where the backend's name came from (`--backend` or LAYERSCOPE_BACKEND) and, for Ray, its module,
+    without connecting to anything; None reads LAYERSCOPE_BACKEND (default local). Raises ConfigError for an
+    unknown name or a Ray that is not installed."""
     source = "--backend"
     if name is None:
         name, source = os.environ.get(BACKEND_VARIABLE, "local"), BACKEND_VARIABLE
     chosen = name.strip().lower()
     if chosen == "local":
-        return LocalBackend()
+        return source, None
     if chosen == "ray":
         try:
-            module = importlib.import_module("engine.distributed.ray_backend")
+            return source, importlib.import_module("engine.distributed.ray_backend")
         except ModuleNotFoundError as error:
             if error.name not in ("ray", "engine.distributed", "engine.distributed.ray_backend"):
                 raise
             raise ConfigError([Problem(key="backend", value="ray", message="Ray is not installed here",
                                        allowed=f"local, or ray after `{INSTALL_HINT}`")], source) from None
-        try:
-            return module.RayBackend()
-        except RayUnavailable as error:  # installed, but not startable or reachable (RAY_ADDRESS)
-            raise ConfigError([Problem(key="backend", value="ray", message=str(error),
-                                       allowed="local, or ray with a reachable cluster at RAY_ADDRESS (or none "
-                                               "set, for a local Ray)")], source) from None
     raise ConfigError([Problem(key="backend", value=name, message="unknown backend",
                                allowed="one of " + ", ".join(BACKENDS))], source)
+
+
+def get_backend(name: str | None = None) -> Backend:
+    """The backend called `name`, connected (check_backend's rules). Raises ConfigError."""
+    source, module = check_backend(name)
+    if module is None:
+        return LocalBackend()
+    try:
+        return module.RayBackend()
+    except RayUnavailable as error:  # installed, but not startable or reachable (RAY_ADDRESS)
+        raise ConfigError([Problem(key="backend", value="ray", message=str(error),
+                                   allowed="local, or ray with a reachable cluster at RAY_ADDRESS (or none "
+                                           "set, for a local Ray)")], source) from None

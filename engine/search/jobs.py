@@ -15,7 +15,7 @@ import threading
 import time
 from dataclasses import dataclass, replace
 
-from engine.search.backend import get_backend
+from engine.search.backend import check_backend, get_backend
 from engine.search.isolated import new_stop, run_isolated
 from engine.search.run import SearchOutcome, run_search
 from engine.search.spec import SearchSpec, search_mapping
@@ -53,7 +53,11 @@ class SearchJob:
         self.version = 0
         self.error: str | None = None
         self.ended_at: float | None = None
-        self.backend = get_backend(backend_name)  # a ConfigError here reaches the page before anything starts
+        # A ConfigError here reaches the page before anything starts. Isolated, the search's own process
+        # connects (to Ray, say); the server only checks the name.
+        if isolated:
+            check_backend(backend_name)
+        self.backend = None if isolated else get_backend(backend_name)
         self.thread = threading.Thread(target=self._run, name=f"search-{key[:40]}", daemon=True)
 
     def _run(self) -> None:
