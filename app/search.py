@@ -23,15 +23,13 @@ from app.plain_text import plain
 from engine.lessons.presets import load_preset
 from engine.search import tables
 from engine.search.jobs import SearchJobs, SearchLimitError, SearchView
-from engine.search.space import NOT_SEARCHED, SPEC_SYNTAX
+from engine.search.space import NOT_SEARCHED, SPEC_SYNTAX, STARTING_FIXED, STARTING_SPACE
 from engine.search.spec import MAX_TRIALS, METHODS, SearchSpec, parse_search, search_mapping, split_search_mapping
 from engine.vocabulary.config import ConfigError, all_keys, render_run
 
 SCOPE = SEARCH.prefix
 ROWS = 4
 SEARCHABLE = ["", *(key for key in all_keys() if key not in NOT_SEARCHED)]
-DEFAULT_FIXED = "dataset=digits\nsteps=1000\nprobe_every=20"
-DEFAULT_SPACE = (("lr", "log:1e-4:10"), ("weight_decay", "log:1e-6:1e-1"))
 REFRESH_S = 1.0
 
 
@@ -76,8 +74,8 @@ def _load_link() -> None:
     mapping = {k: v for k, v in mapping.items() if k not in ("page", "preset")}
     fixed, specs, options = split_search_mapping(mapping)
     if not specs:
-        fixed = fixed or dict(line.split("=", 1) for line in DEFAULT_FIXED.splitlines())
-        specs = dict(DEFAULT_SPACE)
+        fixed = fixed or dict(STARTING_FIXED)
+        specs = dict(STARTING_SPACE)
     elif params:  # a link's search: anything wrong with it is named now, before anyone presses Start
         try:
             parse_search(fixed, specs, options.get("method", "random"), options.get("trials", 9))

@@ -75,6 +75,24 @@ def test_hand_made_backward_is_autograd_bit_for_bit(mapping: dict) -> None:
     stack.recorder.stop()
 
 
+@pytest.mark.parametrize("mapping", MAPPINGS)
+def test_the_buffered_eval_pass_is_the_reference_eval_bit_for_bit(mapping: dict) -> None:
+    """Validation on the fast path (`Stack.evaluate`, into buffers kept for the validation inputs) computes
+    forward(mode="eval"), dropout off, bit for bit, with training steps between its passes."""
+    trainer = GroupTrainer(engine.parse_group({"samples": "200", "steps": "10", **mapping}))
+    stack, x = trainer.stacks[0], trainer.x_val
+    passes = []
+    for _ in range(2):
+        trainer.advance(2)
+        with torch.no_grad():
+            buffered, reference = stack.evaluate(x), stack.forward(x, mode="eval")
+            assert _bits_equal(buffered, reference)
+            if stack.drop_p is not None:  # what dropout would have made of it
+                assert not _bits_equal(buffered, stack.forward(x, mode="train"))
+        passes.append(buffered.data_ptr())
+    assert passes[0] == passes[1]  # one set of buffers, made once
+
+
 def _torch_optimizer(run, weights: list, others: list) -> torch.optim.Optimizer:
     """What the engine used before: torch.optim, foreach, decay on the weights only."""
     groups = [{"params": weights, "weight_decay": run.weight_decay}, {"params": others, "weight_decay": 0.0}]

@@ -188,6 +188,13 @@ class Stack:
             recorder.keep(self.depth, out)
         return out
 
+    def evaluate(self, x: torch.Tensor) -> torch.Tensor:
+        """`forward(x, mode="eval")`'s logits, on the fast path into buffers kept for x that the next call
+        overwrites (read them before evaluating x again)."""
+        if self.fast_path is not None:
+            return self.fast_path.evaluate(x)
+        return self.forward(x, mode="eval")
+
     def _activate(self, s: torch.Tensor) -> torch.Tensor:
         if self.uniform_act:
             name, leak = self.acts[0]

@@ -29,6 +29,10 @@ SIGNIFICANT = 4  # drawn numbers keep 4 significant digits: short links, readabl
 # data, split and batch order for the whole search (vary it by running the search again), and `probe_every`
 # is how often early stopping evaluates.
 NOT_SEARCHED = ("dataset", "samples", "noise", "val_fraction", "test_fraction", "seed", "probe_every")
+# The search the Search page starts from: digits, evaluated every 20 steps (twice an epoch of 1,258 points in
+# batches of 32; a search reads only validation, and each evaluation of 64 trials costs about 5 steps' work).
+STARTING_FIXED = {"dataset": "digits", "steps": 1000, "probe_every": 20}
+STARTING_SPACE = {"lr": "log:1e-4:10", "weight_decay": "log:1e-6:1e-1"}
 
 
 @dataclass(frozen=True)

@@ -300,7 +300,7 @@ class GroupTrainer:
     def _validate(self) -> tuple[list[float], list[float]]:
         losses, accuracies = [], []
         for stack, members in zip(self.stacks, self.members):
-            logits = stack.forward(self.x_val, mode="eval")
+            logits = stack.evaluate(self.x_val)
             if stack.k not in self._val_targets:
                 self._val_targets[stack.k] = self.y_val.repeat(stack.k)
             loss = self._loss(logits, self.y_val, self._val_targets[stack.k], members)
