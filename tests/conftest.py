@@ -1,4 +1,5 @@
-"""Make `import engine` work however pytest is started (`.venv/bin/pytest` does not put the root on sys.path)."""
+"""Make `import engine` work however pytest is started (`.venv/bin/pytest` does not put the root on sys.path),
+and the fixtures several test modules share: a live server and browser, and real runs for the chart tests."""
 
 import sys
 from pathlib import Path
@@ -32,3 +33,53 @@ def browser():
 
     with chromium() as launched:
         yield launched
+
+
+# Real runs for the chart tests (tests/chart_helpers.py), trained once per session and shared by
+# the chart test modules, as they were when those tests were one module; no test may change them.
+
+
+@pytest.fixture(scope="session")
+def deep():
+    """One 10-layer classification run with a full history (256 probe steps)."""
+    return _chart_run({"dataset": "spiral", "hidden": "10x8", "activation": "tanh", "steps": 510, "probe_every": 2,
+                       "samples": 400})
+
+
+@pytest.fixture(scope="session")
+def group():
+    """Three runs side by side (relu, sigmoid, tanh), labelled."""
+    return _chart_run({"dataset": "moons", "hidden": "4x8", "activation": "relu", "steps": 150, "probe_every": 5,
+                       "samples": 300, "b.activation": "sigmoid", "c.activation": "tanh", "b.label": "sigmoid"})
+
+
+@pytest.fixture(scope="session")
+def sine():
+    return _chart_run({"dataset": "sine", "hidden": "2x16", "steps": 100, "probe_every": 10, "samples": 200,
+                       "b.activation": "relu"})
+
+
+@pytest.fixture(scope="session")
+def digits():
+    return _chart_run({"dataset": "digits", "hidden": "16", "activation": "relu", "optimizer": "adam", "lr": 0.01,
+                       "steps": 60, "probe_every": 10})
+
+
+@pytest.fixture(scope="session")
+def dead():
+    """Run a: ReLU from all-zero weights, so every hidden unit's slope is exactly 0 and no gradient reaches a
+    hidden layer at all; run b the same net from He init, alive."""
+    return _chart_run({"dataset": "moons", "hidden": "3x8", "activation": "relu", "init": "zeros", "steps": 60,
+                       "probe_every": 5, "samples": 200, "b.init": "he_normal"})
+
+
+@pytest.fixture(scope="session")
+def diverged():
+    return _chart_run({"dataset": "sine", "lr": 10, "hidden": "3x16", "steps": 200, "probe_every": 5})
+
+
+def _chart_run(config: dict):
+    """Trains a run for the chart tests; imported here, on first use, so other tests do not load it."""
+    from tests.chart_helpers import train_run
+
+    return train_run(config)
