@@ -46,6 +46,7 @@ def _figures(job: JobView, log_y: bool, present: bool = False) -> dict:
     labels = dict(zip(job.ids, job.labels))
     activations = {run_id: config.activation for run_id, config in zip(job.ids, job.group.runs)}
     penalties = {run_id: (config.l1, config.weight_decay) for run_id, config in zip(job.ids, job.group.runs)}
+    pretrain_figures, pretrain_words = pretrain_panel.figures(job, labels)
     prediction = job.prediction
     if prediction is None:
         outputs = {}
@@ -60,15 +61,20 @@ def _figures(job: JobView, log_y: bool, present: bool = False) -> dict:
         "grad_time_runs": charts.gradient_time_grid(layers, job.ids, labels=labels),
         "backprop": charts.backprop_figure(layers, labels=labels, activations=activations),
         "saturation_depth": charts.saturation_depth_figure(layers, labels=labels, activations=activations),
-        "weights": charts.weights_figure(layers, labels=labels, penalties=penalties),
+        "weights": charts.weights_figure(layers, labels=labels),
         "act_grid": charts.histogram_grid(hists, job.ids, "act", labels=labels),
         **charts.network_figures(layers, dict(zip(job.ids, map(layer_sizes, job.group.runs))), labels=labels),
-        **pretrain_panel.figures(job, labels),
+        **pretrain_figures,
+    }
+    words = {  # the words above a chart, built with it from the same tables (app/layout.py `chart`)
+        "backprop": charts.backprop_words(layers, labels=labels, activations=activations),
+        "weights": charts.weight_words(layers, labels=labels, penalties=penalties),
+        **pretrain_words,
     }
     if present:
         figures = {name: charts.projected(figure) for name, figure in figures.items()}
         outputs = {name: charts.projected(figure) for name, figure in outputs.items()}
-    return {**figures, "outputs": outputs, "findings": findings, "summary": summary}
+    return {**figures, "outputs": outputs, "words": words, "findings": findings, "summary": summary}
 
 
 def run_status(job: JobView, k: int) -> str:
@@ -119,11 +125,11 @@ def _live(first: run_panel.FirstView, present: bool = False) -> None:
     st.subheader("Gradient size over time, run by run")
     chart(figures["grad_time_runs"], "grad_time_runs")
     st.subheader("Backprop as a product")
-    chart(figures["backprop"], "backprop")
+    chart(figures["backprop"], "backprop", words=figures["words"]["backprop"])
     st.subheader("Saturation and dead units across depth")
     chart(figures["saturation_depth"], "saturation_depth")
     st.subheader("Weights across depth")
-    chart(figures["weights"], "weights")
+    chart(figures["weights"], "weights", words=figures["words"]["weights"])
     st.subheader("Activations over time, side by side")
     chart(figures["act_grid"], "act_grid")
     st.subheader("What each net computes")

@@ -1,8 +1,10 @@
-"""Small pieces of page layout the pages share: a chart with its caption, a run's coloured heading, a pair
-of charts that stands side by side (one above the other in the presenter view), the net at a glance with
-its selector, and a link's problems."""
+"""Small pieces of page layout the pages share: a chart with its words above and its caption, a run's
+coloured heading, a pair of charts that stands side by side (one above the other in the presenter view), the
+net at a glance with its selector, and a link's problems."""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import plotly.graph_objects as go
 import streamlit as st
@@ -14,12 +16,16 @@ from app.plain_text import plain
 SHOWN_ABOVE = "shown above"  # in a page's figures: the lesson's key chart, already drawn under its story
 
 
-def chart(figure: go.Figure | str, name: str, how_to_read: str | None = None) -> None:
-    """A figure and its "how to read this" line: help_texts.HOW_TO_READ[name] unless given ("" for none).
-    The lesson's key chart (SHOWN_ABOVE) is not drawn twice: its usual place says where it is."""
+def chart(figure: go.Figure | str, name: str, how_to_read: str | None = None, words: Sequence[str] = ()) -> None:
+    """A figure, the `words` that say what its numbers show right above it (plain text, one line each: the
+    browser wraps them, where a figure's own text runs past a phone's edge), and its "how to read this" line
+    below: help_texts.HOW_TO_READ[name] unless given ("" for none). The lesson's key chart (SHOWN_ABOVE) is
+    not drawn twice: its usual place says where it is."""
     if isinstance(figure, str):
         st.caption("This chart is at the top of the page, under the lesson's story.")
         return
+    if words:
+        st.markdown("  \n".join(plain(line) for line in words))  # two spaces and a newline: a line break
     st.plotly_chart(figure, key=f"chart-{name}", config={"displaylogo": False}, theme=None)
     caption = help_texts.HOW_TO_READ[name] if how_to_read is None else how_to_read
     if caption:

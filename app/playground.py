@@ -44,6 +44,8 @@ def _figures(job: JobView, log_y: bool, present: bool = False) -> dict:
     run = job.ids[0]
     config = job.group.runs[0]
     activations = {run: config.activation}
+    penalties = {run: (config.l1, config.weight_decay)}
+    pretrain_figures, pretrain_words = pretrain_panel.figures(job, dict(zip(job.ids, job.labels)))
     figures = {
         "loss": charts.loss_accuracy_figure(scalars, log_y=log_y),
         "output": charts.prediction_figure(job.prediction, run, job.points) if job.prediction else None,
@@ -55,13 +57,18 @@ def _figures(job: JobView, log_y: bool, present: bool = False) -> dict:
         "backprop": charts.backprop_figure(layers, activations=activations),
         "saturation": charts.saturation_figure(layers, activations=activations),
         "update": charts.update_ratio_figure(layers, run),
-        "weights": charts.weights_figure(layers, penalties={run: (config.l1, config.weight_decay)}),
+        "weights": charts.weights_figure(layers),
         **charts.network_figures(layers, {run: layer_sizes(config)}),
-        **pretrain_panel.figures(job, dict(zip(job.ids, job.labels))),
+        **pretrain_figures,
+    }
+    words = {  # the words above a chart, built with it from the same tables (app/layout.py `chart`)
+        "backprop": charts.backprop_words(layers, activations=activations),
+        "weights": charts.weight_words(layers, penalties=penalties),
+        **pretrain_words,
     }
     if present:
         figures = {name: charts.projected(figure) if figure is not None else None for name, figure in figures.items()}
-    return {**figures, "findings": findings, "summary": summary}
+    return {**figures, "words": words, "findings": findings, "summary": summary}
 
 
 @guarded(f"the live view of {PLAYGROUND.called}")
@@ -99,14 +106,14 @@ def _live(first: run_panel.FirstView, present: bool = False) -> None:
         chart(figures["grad_time"], "grad_time")
     chart(figures["grad_hist"], "grad_hist")
     st.subheader("Backprop as a product")
-    chart(figures["backprop"], "backprop")
+    chart(figures["backprop"], "backprop", words=figures["words"]["backprop"])
     st.subheader("Activations")
     chart(figures["act_now"], "act_now")
     chart(figures["act_time"], "act_time")
     titled_pair(present, figures, ("Saturation and dead units", "saturation", None),
                 ("Update ratio", "update", None))
     st.subheader("Weights across depth")
-    chart(figures["weights"], "weights")
+    chart(figures["weights"], "weights", words=figures["words"]["weights"])
     if not job.pretraining:
         pretrain_panel.show(job, figures)
     st.subheader("Downloads")

@@ -14,7 +14,7 @@ import pytest
 
 from app import charts
 from app.charts.backprop import SIGMOID_LINE, SIGMOID_MAX_SLOPE
-from app.charts.style import WORDS
+from app.charts.style import MARGIN
 from engine.lessons.charts import CHARTS, charts_for
 from tests.layer_tables import layers_table, per_layer
 
@@ -22,10 +22,9 @@ DEPTH = 8
 HIDDEN = [f"h{i}" for i in range(1, DEPTH + 1)]
 
 
-def words_of(fig) -> str:
-    """The words above the panels: the annotation named WORDS."""
-    (note,) = [a for a in fig.layout.annotations if a.name == WORDS]
-    return note.text
+def words_of(table, **kwargs) -> str:
+    """The words the page shows above the chart drawn with the same arguments, one line per run."""
+    return "\n".join(charts.backprop_words(table, **kwargs))
 
 
 def _gradients(seed: int, shrink: float) -> dict[str, float]:
@@ -122,21 +121,24 @@ def test_sigmoids_quarter_line_and_the_words_only_for_sigmoid(sigmoid_net):
     fig = charts.backprop_figure(sigmoid_net, activations={"a": "sigmoid"})
     quarter = _trace(fig, SIGMOID_LINE)
     assert list(quarter.y) == [SIGMOID_MAX_SLOPE] * 2 == [0.25, 0.25] and quarter.yaxis == "y2"
-    assert any(a.text == SIGMOID_LINE for a in fig.layout.annotations)
-    title = words_of(fig)
+    assert [a.text for a in fig.layout.annotations] == [SIGMOID_LINE]  # the words are the page's, not the figure's
+    assert fig.layout.margin.t == MARGIN["t"]  # so no room is kept above the panels for them
+    title = words_of(sigmoid_net, activations={"a": "sigmoid"})
+    assert len(title.splitlines()) == 1  # one run, one sentence
     product = _trace(fig, "running product").y[0]
     assert f"{product:.2g}" in title and "7 of the 7 factors" in title and "at most 0.25" in title
     for other in ({"a": "relu"}, {"a": "tanh"}, None):
         fig = charts.backprop_figure(sigmoid_net, activations=other)
         assert not [t for t in fig.data if t.name == SIGMOID_LINE]
         assert not [a for a in fig.layout.annotations if a.text == SIGMOID_LINE]
-        assert "0.25" not in words_of(fig)
+        assert "0.25" not in words_of(sigmoid_net, activations=other)
 
 
 def test_the_words_count_the_factors_below_one():
     gradients = {"out": 1.0, "h8": 1.0, "h7": 2.0, "h6": 1.0, "h5": 0.5, "h4": 0.5, "h3": 1.0, "h2": 2.0, "h1": 1.0}
-    fig = charts.backprop_figure(layers_table(_net_rows("a", 0, gradients, 0.5)), activations={"a": "relu"})
-    assert "3 of the 7 factors" in words_of(fig)  # h1 (0.5), h3 (0.5), h6 (0.5) are below 1
+    table = layers_table(_net_rows("a", 0, gradients, 0.5))
+    fig = charts.backprop_figure(table, activations={"a": "relu"})
+    assert "3 of the 7 factors" in words_of(table, activations={"a": "relu"})  # h1, h3, h6 (0.5) are below 1
     assert list(_trace(fig, "running product").y) == [1.0, 2.0, 1.0, 0.5, 0.5, 1.0, 2.0, 1.0]
 
 
@@ -145,7 +147,9 @@ def test_waiting_until_the_stats_arrive(sigmoid_net):
     for table in (None, sigmoid_net.iloc[:0], only_gradients):
         fig = charts.backprop_figure(table)
         assert not fig.data and "Waiting" in fig.layout.annotations[0].text
+        assert charts.backprop_words(table) == []
     assert not charts.backprop_figure(sigmoid_net, runs=["b"]).data  # a run that is not there
+    assert charts.backprop_words(sigmoid_net, runs=["b"]) == []
 
 
 def test_runs_overlay_in_their_colours_at_a_chosen_step(sigmoid_net):
@@ -159,8 +163,15 @@ def test_runs_overlay_in_their_colours_at_a_chosen_step(sigmoid_net):
         assert {t.line.color for t in mine} == {charts.run_color(run)}
         gains = _table(both, run, 0, "backward_gain")
         assert np.array_equal(np.asarray(_trace(fig, f"{label} · factor").y), [gains[n] for n in HIDDEN])
-        assert f"{label} · h1 gets" in words_of(fig)
     assert len(fig.data) == 2 * 3 + 2  # factor, product, slope per run; the line at 1; sigmoid's 0.25
+    sigmoid, relu = words_of(both, step=0, labels={"a": "sigmoid", "b": "relu"},
+                             activations={"a": "sigmoid", "b": "relu"}).splitlines()  # one line per run, in order
+    product = _trace(fig, "sigmoid · running product").y[0]
+    assert sigmoid.startswith(f"sigmoid · h1 gets {product:.2g}× h8's gradient") and "at most 0.25" in sigmoid
+    assert relu.startswith("relu · h1 gets") and "0.25" not in relu
+    assert words_of(both, runs=["b"], labels={"b": "<b>relu</b> & co"}).startswith("h1 gets")  # one run: no label
+    tagged = words_of(both, labels={"a": "sigmoid", "b": "<b>relu</b> & co"})
+    assert "<b>relu</b> & co · h1 gets" in tagged  # plain text, as given: the page escapes it where it shows it
 
 
 def test_a_dead_layer_and_a_diverged_one_do_not_break_it():
@@ -172,7 +183,7 @@ def test_a_dead_layer_and_a_diverged_one_do_not_break_it():
     _validate(fig)
     floor = [t for t in fig.data if t.mode == "markers"]
     assert {x for t in floor for x in t.x} == {"h1", "h2", "h3"}  # the factor at h3, the product at h1-h3
-    assert "none of" in words_of(fig)
+    assert "none of" in words_of(layers_table(rows))
     rows = [(r, s, layer, stat, math.inf if layer == "h5" else v) for r, s, layer, stat, v in rows]
     _validate(charts.backprop_figure(layers_table(rows)))
 

@@ -194,10 +194,21 @@ def test_train_runs_the_group_and_every_run_has_its_column():
     assert [name for name in drawn if name not in HOW_TO_READ] == ["output-a", "output-b", "output-c"]
     for name in [*(name for name in drawn if name in HOW_TO_READ), "boundary"]:  # spiral: boundaries
         assert HOW_TO_READ[name] in captions, name
+    from app import charts
     from app.runtime import get_runner
 
     scalars = get_runner().tables(job_id).scalars
     assert sorted(scalars["run"].unique()) == ["a", "b", "c"]  # the downloads hold every run
+    # the words above the backprop and weights charts: text the browser wraps, one line per run, from the tables
+    job = get_runner().job(job_id)
+    layers, labels = job.tables().layers, dict(zip(job.ids, job.labels))
+    activations = {run: config.activation for run, config in zip(job.ids, job.group.runs)}
+    penalties = {run: (config.l1, config.weight_decay) for run, config in zip(job.ids, job.group.runs)}
+    shown_lines = [shown(m.value).split("  \n") for m in app.markdown]
+    for words in (charts.backprop_words(layers, labels=labels, activations=activations),
+                  charts.weight_words(layers, labels=labels, penalties=penalties)):
+        assert len(words) == 3 and words[2].startswith("sig · ")
+        assert words in shown_lines
 
 
 def test_a_diverging_run_says_so_in_its_column_and_the_others_finish():

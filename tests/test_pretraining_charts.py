@@ -12,9 +12,16 @@ import plotly.io as pio
 import pytest
 
 import engine
-from app.charts import fantasies_figure, filters_figure, pretraining_figure, start_depth_figure
-from app.charts.pretraining import pretraining_words
-from app.charts.style import WAITING, WORDS
+from app.charts import (
+    fantasies_figure,
+    fantasies_words,
+    filters_figure,
+    filters_words,
+    pretraining_figure,
+    pretraining_words,
+    start_depth_figure,
+)
+from app.charts.style import MARGIN, WAITING
 from app.charts.tiles import tiled
 from engine.pretraining.greedy import FANTASY_STEPS
 from engine.training.trainer import GroupTrainer
@@ -36,11 +43,6 @@ def _valid(fig: go.Figure) -> go.Figure:
     go.Figure(fig.to_dict())  # the builders skip Plotly's validation; every property must still be valid
     pio.to_json(fig, validate=False)
     return fig
-
-
-def _words(fig: go.Figure) -> str:
-    (note,) = [a for a in fig.layout.annotations if a.name == WORDS]
-    return note.text
 
 
 def _waiting(fig: go.Figure) -> bool:
@@ -80,7 +82,10 @@ def test_the_words_are_computed_from_the_table(pretrained):
     probe = table[(table.run == "a") & (table.metric == "probe_accuracy")].set_index("layer").value
     assert words[0] == (f"rbm: h1's reconstruction error fell from {start:.2g} to {end:.2g} in 3 epochs; "
                         f"the probe reads {probe['h1']:.0%} from h1's code and {probe['h2']:.0%} from h2's code")
-    assert _words(pretraining_figure(table, labels={"a": "rbm"})) == "<br>".join(words)
+    assert words[1].startswith("b: h1's reconstruction error")  # a run without a label: its id
+    assert pretraining_words(table, labels={"a": "<i>rbm</i> & co"})[0].startswith("<i>rbm</i> & co: h1's")  # as given
+    fig = pretraining_figure(table, labels={"a": "rbm"})
+    assert not fig.layout.annotations and fig.layout.margin.t == MARGIN["t"]  # the words are the page's, above it
 
 
 def _table(rows: list[tuple]) -> pd.DataFrame:
@@ -137,7 +142,11 @@ def test_filters_one_heatmap_per_run_tile_i_is_unit_i(pretrained):
             assert (custom[top:top + 8, left:left + 8, 0] == unit).all()
         assert np.isnan(z[8]).all() and np.isnan(z[:, 8]).all()
         assert np.nanmax(np.abs(z)) == pytest.approx(1.0) and (trace.zmin, trace.zmax) == (-1, 1)
-    assert "first 20 of 32 units" in _words(fig) and "standardized pixels unless standardize is false" in _words(fig)
+    words = " ".join(filters_words(weights, max_units=20))
+    assert "one 8x8 image per unit (the first 20 of 32 units)" in words
+    assert "standardized pixels unless standardize is false" in words
+    assert "(its 32 units)" in filters_words(weights)[0]
+    assert [a.text for a in fig.layout.annotations] == ["<b>rbm</b>", "<b>autoencoder</b>"]  # only the run labels
 
 
 def test_filters_of_a_2d_dataset_are_arrows_to_each_units_weights():
@@ -146,6 +155,9 @@ def test_filters_of_a_2d_dataset_are_arrows_to_each_units_weights():
     (trace,) = fig.data
     assert list(trace.x[:2]) == [0, 1.0] and list(trace.y[:2]) == [0, -2.0] and np.isnan(trace.x[2])
     assert list(trace.x[3:5]) == [0, 0.5] and list(trace.y[3:5]) == [0, 0.25]
+    assert filters_words(weights, image_shape=None)[0].startswith("h1's weights as arrows in the input plane "
+                                                                 "(its 2 units)")
+    assert filters_words({"a": np.ones((4, 3))}) == ["h1's weights, one row per unit (its 4 units), input by input."]
     ragged = _valid(filters_figure({"a": np.ones((4, 3))}, image_shape=(8, 8)))  # not 8x8 images: rows
     np.testing.assert_array_equal(ragged.data[0].z, np.ones((4, 3)))
 
@@ -159,12 +171,14 @@ def test_fantasies_are_the_samples_in_grey(pretrained):
     assert z.shape == (4 * 9 - 1, 4 * 9 - 1)  # 16 samples in a 4x4 grid
     np.testing.assert_allclose(z[9:17, 18:26], samples["a"][6].reshape(8, 8), rtol=1e-6)  # sample 6: row 1, col 2
     assert (trace.zmin, trace.zmax) == pytest.approx((samples["a"].min(), samples["a"].max()))
-    assert _words(fig).startswith(f"16 samples the RBM dreams up: {FANTASY_STEPS} Gibbs steps")
+    (words,) = fantasies_words(samples)
+    assert words.startswith(f"16 samples the RBM dreams up: {FANTASY_STEPS} Gibbs steps")
 
 
 def test_without_weights_or_samples_they_wait():
     assert not filters_figure({}).data and not fantasies_figure({}).data
     assert not fantasies_figure({"a": np.zeros((0, 64))}).data
+    assert filters_words({}) == fantasies_words({}) == fantasies_words({"a": np.zeros((0, 64))}) == []
 
 
 def test_where_fine_tuning_starts_plots_each_runs_step_zero_spread_and_gradient():

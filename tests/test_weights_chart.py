@@ -13,7 +13,7 @@ import plotly.io as pio
 import pytest
 
 from app import charts
-from app.charts.style import WORDS
+from app.charts.style import MARGIN
 from app.charts.weights import ZERO_RANGE, weight_words
 from engine.lessons.charts import CHARTS, charts_for
 from tests.layer_tables import layers_table, per_layer
@@ -56,10 +56,9 @@ def _line(fig: go.Figure, run: str, panel: str) -> go.Scatter:
     return trace
 
 
-def _words(fig: go.Figure) -> str:
-    """The words above the panels."""
-    (note,) = [a for a in fig.layout.annotations if a.name == WORDS]
-    return note.text
+def _words(table, **kwargs) -> str:
+    """The words the page shows above the chart, one line per run."""
+    return "\n".join(weight_words(table, **kwargs))
 
 
 def _validate(fig: go.Figure) -> None:
@@ -69,7 +68,7 @@ def _validate(fig: go.Figure) -> None:
 
 def test_the_traces_hold_the_tables_values_input_side_left(lesson):
     for step in (None, 0):
-        fig = charts.weights_figure(lesson, step=step, labels=LABELS, penalties=PENALTIES)
+        fig = charts.weights_figure(lesson, step=step, labels=LABELS)
         _validate(fig)
         at = 200 if step is None else step
         for run in "abc":
@@ -82,7 +81,7 @@ def test_the_traces_hold_the_tables_values_input_side_left(lesson):
 
 
 def test_log_axis_for_the_size_and_a_zero_share_at_0_drawn_above_the_floor(lesson):
-    fig = charts.weights_figure(lesson, labels=LABELS, penalties=PENALTIES)
+    fig = charts.weights_figure(lesson, labels=LABELS)
     assert fig.layout.yaxis.type == "log" and fig.layout.yaxis2.type != "log"
     low, high = fig.layout.yaxis.range
     sizes = [v for run in "abc" for v in _line(fig, run, "y").y]
@@ -96,8 +95,9 @@ def test_log_axis_for_the_size_and_a_zero_share_at_0_drawn_above_the_floor(lesso
 
 
 def test_the_titles_numbers_come_from_the_table(lesson):
-    fig = charts.weights_figure(lesson, labels=LABELS, penalties=PENALTIES)
-    l1, decay, plain = _words(fig).split("<br>")
+    fig = charts.weights_figure(lesson, labels=LABELS)
+    assert not fig.layout.annotations and fig.layout.margin.t == MARGIN["t"]  # the words are the page's, above it
+    l1, decay, plain = _words(lesson, labels=LABELS, penalties=PENALTIES).splitlines()
     rms = _table(lesson, "a", 200, "weight_rms"), _table(lesson, "b", 200, "weight_rms")
     base = _table(lesson, "c", 200, "weight_rms")["h1"]
     zero = _table(lesson, "a", 200, "zero_frac")["h1"]
@@ -106,7 +106,7 @@ def test_the_titles_numbers_come_from_the_table(lesson):
     assert decay == f"weight_decay 0.01 · weight decay shrinks h1's weights to {rms[1]['h1'] / base:.2g}× no " \
                     "penalty's RMS and zeros none"
     assert plain == f"no penalty · none of h1's weights exactly 0, RMS {base:.2g}"
-    early = _words(charts.weights_figure(lesson, step=0, labels=LABELS, penalties=PENALTIES))
+    early = _words(lesson, step=0, labels=LABELS, penalties=PENALTIES)
     assert "L1 sets none of h1's weights to exactly 0" in early  # step 0: nothing zeroed yet, and it says so
 
 
@@ -127,7 +127,7 @@ def test_the_words_claim_only_what_the_numbers_show():
 def test_an_all_zero_layer_sits_on_a_marked_floor_of_the_log_panel():
     rows = (per_layer("a", 0, "weight_rms", {"h1": 0.5, "h2": 0.0, "out": 1.0})
             + per_layer("a", 0, "zero_frac", {"h1": 0.9, "h2": 1.0, "out": 0.1}))
-    fig = charts.weights_figure(layers_table(rows), penalties={"a": (0.05, 0.0)})
+    fig = charts.weights_figure(layers_table(rows))
     _validate(fig)
     (floor,) = [t for t in fig.data if t.mode == "markers"]
     assert list(floor.x) == ["h2"] and floor.y[0] < 0.5 and floor.name == "every weight exactly 0"
@@ -140,10 +140,10 @@ def test_waiting_until_the_stats_arrive(lesson):
         assert not fig.data and "Waiting" in fig.layout.annotations[0].text
     assert not charts.weights_figure(lesson, runs=["d"]).data  # a run that is not there
     only_rms = lesson[lesson["stat"] == "weight_rms"].reset_index(drop=True)  # zero_frac not measured yet
-    fig = charts.weights_figure(only_rms, labels=LABELS, penalties=PENALTIES)
+    fig = charts.weights_figure(only_rms, labels=LABELS)
     assert {t.yaxis for t in fig.data} == {"y"}
     assert any("Waiting" in (a.text or "") and a.xref == "x2 domain" for a in fig.layout.annotations)
-    assert "exactly 0" not in _words(fig)  # no zero share claimed that was not measured
+    assert "exactly 0" not in _words(only_rms, penalties=PENALTIES)  # no zero share claimed that was not measured
 
 
 def test_the_chart_is_registered_for_both_pages():

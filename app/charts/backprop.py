@@ -7,7 +7,8 @@ factor multiplies by; sigmoid's is never above 0.25, drawn as a labelled line wh
 
 Layers run input (left) to output (right), as on every depth chart, so the product's line has the gradient
 chart's shape: it starts at 1 at the top hidden layer and is read right to left, the way the gradient travels.
-A title in words says what the numbers mean for each run. One colour per run; several runs overlay.
+One colour per run; several runs overlay. `backprop_words` says in a sentence per run what the numbers mean; the
+page shows those sentences as text above the chart.
 """
 
 from __future__ import annotations
@@ -32,50 +33,34 @@ from app.charts.style import (
     nice_ticks,
     run_color,
     run_label,
+    run_name,
     waiting_figure,
-    words_above,
 )
 
 SIGMOID_MAX_SLOPE = 0.25  # sigmoid's f'(0) = 1/4, its largest slope
 SIGMOID_LINE = "sigmoid's largest slope"
 REFERENCE = "#555555"
-HEIGHT = 380
+HEIGHT = 360
 
 
 def backprop_figure(layers: pd.DataFrame | None, *, step: int | None = None, labels: Mapping[str, str] | None = None,
                     runs: Sequence[str] | None = None, activations: Mapping[str, str] | None = None) -> go.Figure:
     """Each hidden layer's factor and the running product from the top down (left, log y, the line at 1) and
     its mean slope f'(s) (right) at the latest probe step of each run (or the last one at or before `step`).
-    `activations` (run id -> activation) draws sigmoid's 0.25 line when a sigmoid run is shown and lets the
-    title say why the factors are small."""
+    `activations` (run id -> activation) draws sigmoid's 0.25 line when a sigmoid run is shown."""
     gains, slopes = stat_series(layers, "backward_gain"), stat_series(layers, "slope_mean")
-    if gains is None:
+    drawn = _drawn(gains, runs, step)
+    if not drawn:
         return waiting_figure(height=HEIGHT)
     layout = grid(1, 2, horizontal_spacing=0.12)
     layout["xaxis"]["domain"] = [0.0, 0.6]  # the product is the point: the left panel gets the room
     layout["xaxis2"]["domain"] = [0.72, 1.0]
     traces: list[dict] = []
-    words: list[str] = []
-    every: list[np.ndarray] = []
-    zeros = False
-    drawn = []
-    for run in gains.runs:
-        if runs is not None and run not in runs:
-            continue
-        names, factors, steps = latest_values(gains, run, step)
-        hidden = [i for i, name in enumerate(names) if name != "out"]
-        if not hidden:
-            continue
-        names, factors, steps = [names[i] for i in hidden], factors[hidden], steps[hidden]
-        product = running_product(factors)
-        drawn.append((run, names, factors, product, steps))
-        positives = np.concatenate([finite(factors, positive=True), finite(product, positive=True)])
-        every.append(positives[np.isfinite(positives)])
-        zeros |= bool((factors == 0).any() or (product == 0).any())
-    if not drawn:
-        return waiting_figure(height=HEIGHT)
+    every = [finite(values, positive=True) for _, _, factors, product, _ in drawn for values in (factors, product)]
+    zeros = any(bool((factors == 0).any() or (product == 0).any()) for _, _, factors, product, _ in drawn)
     all_layers = depth_order(name for _, names, *_ in drawn for name in names)
-    floor = log_axis(layout["yaxis"], np.concatenate([*every, [1.0]]), zeros)
+    positives = np.concatenate([*every, [1.0]])
+    floor = log_axis(layout["yaxis"], positives[np.isfinite(positives)], zeros)
     layout["yaxis"].update(title={"text": "factor per layer (log)"})
     sigmoid_shown = False
     for run, names, factors, product, steps in drawn:
@@ -105,9 +90,7 @@ def backprop_figure(layers: pd.DataFrame | None, *, step: int | None = None, lab
                     traces.append(floor_points(np.asarray(names, dtype=object)[dead], floor, "x", "y", color,
                                                f"{lead}{what} at %{{x}}: exactly 0, no gradient at all"
                                                "<extra></extra>", group=run))
-        activation = (activations or {}).get(run)
-        sigmoid_shown |= activation == "sigmoid"
-        words.append(_why(lead, names, factors, product, activation))
+        sigmoid_shown |= (activations or {}).get(run) == "sigmoid"
         if slopes is not None:
             slope_names, slope_values, _ = latest_values(slopes, run, step)
             keep = [i for i, name in enumerate(slope_names) if name != "out"]
@@ -133,13 +116,36 @@ def backprop_figure(layers: pd.DataFrame | None, *, step: int | None = None, lab
     for ref in ("xaxis", "xaxis2"):
         layout[ref].update(type="category", categoryorder="array", categoryarray=all_layers,
                            range=[-0.5, len(all_layers) - 0.5], title={"text": "layer (input → output)"})
-    note, extra = words_above(words)
     layout.update(
-        height=HEIGHT + extra, annotations=[*annotations, note],
+        height=HEIGHT, annotations=annotations,
         legend={"orientation": "h", "yanchor": "top", "y": -0.22, "xanchor": "left", "x": 0, "font": {"size": 11}},
-        margin={**MARGIN, "t": 50 + extra, "b": 60},
+        margin={**MARGIN, "b": 60},
     )
     return make_figure(traces, layout)
+
+
+def backprop_words(layers: pd.DataFrame | None, *, step: int | None = None, labels: Mapping[str, str] | None = None,
+                   runs: Sequence[str] | None = None, activations: Mapping[str, str] | None = None) -> list[str]:
+    """One sentence per run drawn by `backprop_figure` (same arguments): how much of the top's gradient reaches
+    h1, and why. Plain text: the run's label as given, for the page to escape."""
+    drawn = _drawn(stat_series(layers, "backward_gain"), runs, step)
+    return [_why(f"{run_name(run, labels)} · " if len(drawn) > 1 else "", names, factors, product,
+                 (activations or {}).get(run)) for run, names, factors, product, _ in drawn]
+
+
+def _drawn(gains, runs: Sequence[str] | None, step: int | None) -> list[tuple]:
+    """Per shown run with hidden layers: (run, hidden layer names, their factors, the running product, the steps
+    measured) at its latest probe step (or the last one at or before `step`)."""
+    drawn = []
+    for run in gains.runs if gains is not None else []:
+        if runs is not None and run not in runs:
+            continue
+        names, factors, steps = latest_values(gains, run, step)
+        hidden = [i for i, name in enumerate(names) if name != "out"]
+        if hidden:
+            factors = factors[hidden]
+            drawn.append((run, [names[i] for i in hidden], factors, running_product(factors), steps[hidden]))
+    return drawn
 
 
 def running_product(factors: np.ndarray) -> np.ndarray:

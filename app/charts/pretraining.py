@@ -4,8 +4,9 @@ layer learned.
 - `pretraining_figure`: left, each layer's reconstruction error over its epochs (one line per run and layer,
   the run's colour light near the input and dark near the output; log y when the values span a decade or
   more); right, the linear probe's accuracy (or MSE, for regression) read from each layer's code after its
-  phase, one line per run across h1..hL. Words above say, per run, how far h1's error fell and what the probe
-  reads.
+  phase, one line per run across h1..hL.
+- `pretraining_words`: one sentence per run, how far h1's error fell and what the probe reads; the page shows
+  them as text above the chart (the browser wraps them, which a figure's text never does).
 - `filters_figure` (app/charts/tiles.py draws the images): the first layer's weights, one small image per unit.
 - `fantasies_figure`: the RBM's fantasy samples, one grey image each.
 
@@ -33,33 +34,32 @@ from app.charts.style import (
     nice_ticks,
     run_color,
     run_label,
+    run_name,
     shade,
     waiting_figure,
-    words_above,
 )
-from app.charts.tiles import fantasies_figure, filters_figure
+from app.charts.tiles import fantasies_figure, fantasies_words, filters_figure, filters_words
 
-__all__ = ["fantasies_figure", "filters_figure", "pretraining_figure", "pretraining_words"]
+__all__ = ["fantasies_figure", "fantasies_words", "filters_figure", "filters_words", "pretraining_figure",
+           "pretraining_words"]
 
 RECONSTRUCTION = "reconstruction_error"
 PROBES = {"probe_accuracy": "probe accuracy", "probe_mse": "probe MSE"}
-HEIGHT = 400
+HEIGHT = 380
 SPACING = 0.14  # between the panels: room for the right one's tick labels and title
 ACCURACY_TICKS = [0.0, 0.25, 0.5, 0.75, 1.0]
 
 
 def pretraining_figure(pretrain: pd.DataFrame | None, *, labels: Mapping[str, str] | None = None,
                        runs: Sequence[str] | None = None) -> go.Figure:
-    """Reconstruction error per layer over its epochs (left) and the probe read from each layer's code (right),
-    with words per run above."""
+    """Reconstruction error per layer over its epochs (left) and the probe read from each layer's code (right)."""
     table = _shown(pretrain, runs)
     if table is None:
         return waiting_figure(height=HEIGHT)
     layout = grid(1, 2, horizontal_spacing=SPACING)
     traces = _reconstruction(table, layout, labels) + _probe(table, layout, labels)
-    note, extra = words_above(pretraining_words(table, labels=labels))
-    layout.update(height=HEIGHT + extra, annotations=[note], legend={**LEGEND, "yanchor": "top", "y": -0.42},
-                  margin={**MARGIN, "t": 50 + extra, "b": 90})  # the legend below the axis titles
+    layout.update(height=HEIGHT, legend={**LEGEND, "yanchor": "top", "y": -0.42},
+                  margin={**MARGIN, "b": 90})  # the legend below the axis titles
     return make_figure(traces, layout)
 
 
@@ -141,7 +141,8 @@ def _probe(table: pd.DataFrame, layout: dict, labels: Mapping[str, str] | None) 
 def pretraining_words(pretrain: pd.DataFrame | None, *, labels: Mapping[str, str] | None = None,
                       runs: Sequence[str] | None = None) -> list[str]:
     """One sentence per run, from the table: how h1's reconstruction error moved over its epochs, and what the
-    probe reads from the codes (the first layer's and, when deeper, the top one's)."""
+    probe reads from the codes (the first layer's and, when deeper, the top one's). Plain text: the run's label
+    as given, for the page to escape."""
     table = _shown(pretrain, runs)
     if table is None:
         return []
@@ -155,7 +156,7 @@ def pretraining_words(pretrain: pd.DataFrame | None, *, labels: Mapping[str, str
         read = _reads({layer: value for (r, layer), value in reads.items() if r == run})
         parts = [part for part in (fall, read) if part]
         if parts:
-            words.append(f"{run_label(run, labels)}: " + "; ".join(parts))
+            words.append(f"{run_name(run, labels)}: " + "; ".join(parts))
     return words
 
 

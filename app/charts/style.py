@@ -12,7 +12,7 @@ from __future__ import annotations
 import copy
 import html
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 
@@ -44,8 +44,6 @@ _TEMPLATE = {  # the parts of plotly_white used here, without its 7 KB of trace 
     }
 }
 MARGIN = {"l": 10, "r": 10, "t": 30, "b": 10}
-WORDS = "words_above"  # the name of the annotation that says, above a chart's panels, what its numbers show
-TEXT_LINE_PX = 17  # one line of those words
 LEGEND = {"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "left", "x": 0, "font": {"size": 11}}
 
 
@@ -56,10 +54,15 @@ def run_color(run_id: str) -> str:
     return EXTRA_COLORS[sum(map(ord, str(run_id))) % len(EXTRA_COLORS)]
 
 
+def run_name(run_id: str, labels: Mapping[str, str] | None = None) -> str:
+    """A run's label as it was given (its id without one): for the words a page shows, which escape it there."""
+    return str((labels or {}).get(run_id) or run_id)
+
+
 def run_label(run_id: str, labels: Mapping[str, str] | None = None) -> str:
     """A run's label as chart text: a label may come from a link, and Plotly reads tags in text (`<a href>`,
     `<b>`), so `<`, `>` and `&` become character references, which it shows as the characters."""
-    return html.escape(str((labels or {}).get(run_id) or run_id), quote=False)
+    return html.escape(run_name(run_id, labels), quote=False)
 
 
 def waiting_figure(message: str = WAITING, height: int = 260) -> go.Figure:
@@ -268,13 +271,3 @@ def floor_points(x: np.ndarray, floor: float, xref: str, yref: str, color: str, 
             "name": text, "legendgroup": group, "showlegend": False,
             "marker": {"color": color, "size": 7, "symbol": "x-thin", "line": {"color": color, "width": 2}},
             "hovertemplate": hover}
-
-
-def words_above(lines: Sequence[str]) -> tuple[dict, int]:
-    """An annotation holding `lines` above the panels, growing upward into the top margin, and the pixels its
-    lines beyond the first need there (a multi-line layout title anchors by its first line and is cut off or
-    overlaps the panels)."""
-    note = {"text": "<br>".join(lines), "xref": "paper", "yref": "paper", "x": 0, "y": 1, "xanchor": "left",
-            "yanchor": "bottom", "yshift": 12, "align": "left", "showarrow": False, "font": {"size": 12},
-            "name": WORDS}
-    return note, TEXT_LINE_PX * max(len(lines) - 1, 0)

@@ -5,7 +5,8 @@ Each run's images are ONE heatmap trace: the tiles laid into one big array with 
 them (drawn as the panel's background), not one trace per image. Filters are scaled per unit, each to its own
 largest |weight|, on a diverging scale centred on 0 (red +, blue -): what a filter shows is its shape, as in the
 classic DBN filter plots; a run-wide scale would leave most units a flat white beside a few strong ones. The
-hover gives the weight itself. On inputs that are not images (2-D datasets), each unit's weight vector is an
+hover gives the weight itself. `filters_words` and `fantasies_words` say what is drawn, for the page to show
+above the chart. On inputs that are not images (2-D datasets), each unit's weight vector is an
 arrow in the input plane from the origin: its direction is the one the unit responds to, its length how
 strongly, all on one scale per run (so units compare); other input counts get a [units x inputs] heatmap.
 """
@@ -27,7 +28,6 @@ from app.charts.style import (
     run_color,
     run_label,
     waiting_figure,
-    words_above,
 )
 from engine.pretraining.greedy import FANTASY_STEPS
 
@@ -57,33 +57,59 @@ def filters_figure(weights: Mapping[str, np.ndarray], *, image_shape: tuple[int,
                    labels: Mapping[str, str] | None = None, max_units: int = 64) -> go.Figure:
     """The first layer's weights ([width, n_inputs] per run), one image per unit (the first `max_units`), a
     grid per run side by side; inputs that are not `image_shape` images are drawn in the input space."""
-    runs = [run for run in sorted(weights) if np.asarray(weights[run]).size]
-    if not runs:
+    arrays = _first_units(weights, max_units)
+    if not arrays:
         return _waiting()
-    arrays = {run: np.asarray(weights[run], dtype=np.float64)[:max_units] for run in runs}
-    first = arrays[runs[0]]
-    width = max(len(np.asarray(weights[run])) for run in runs)
-    shown = f"the first {len(first)} of {width} units" if width > len(first) else f"its {width} units"
-    if image_shape is not None and all(a.shape[1] == image_shape[0] * image_shape[1] for a in arrays.values()):
+    runs = list(arrays)
+    drawing = _drawing(arrays, image_shape)
+    if drawing == "images":
         traces = [_filter_tiles(run, arrays[run], image_shape, col, len(runs), labels)
                   for col, run in enumerate(runs, start=1)]
-        words = [f"h1's weights, one {image_shape[0]}x{image_shape[1]} image per unit ({shown}), each scaled to its "
-                 "own largest |weight|: red +, blue -, white 0.",
-                 "They act on the net's inputs: on digits, standardized pixels unless standardize is false."]
-        return _panels(traces, runs, labels, words, square=True)
-    if all(a.shape[1] == 2 for a in arrays.values()):
+        return _panels(traces, runs, labels, square=True)
+    if drawing == "arrows":
         traces = [_arrows(run, arrays[run], col, len(runs), labels) for col, run in enumerate(runs, start=1)]
-        words = [f"h1's weights as arrows in the input plane ({shown}): each points where its unit's input "
-                 "grows fastest, its length how fast."]
-        return _panels(traces, runs, labels, words, square=True, arrows=True)
+        return _panels(traces, runs, labels, square=True, arrows=True)
     traces = [_rows(run, arrays[run], col, len(runs), labels) for col, run in enumerate(runs, start=1)]
-    return _panels(traces, runs, labels, [f"h1's weights, one row per unit ({shown}), input by input."], square=False)
+    return _panels(traces, runs, labels, square=False)
+
+
+def filters_words(weights: Mapping[str, np.ndarray], *, image_shape: tuple[int, int] | None = (8, 8),
+                  max_units: int = 64) -> list[str]:
+    """What `filters_figure` (same arguments) draws, in words for the page to show above it."""
+    arrays = _first_units(weights, max_units)
+    if not arrays:
+        return []
+    first = arrays[next(iter(arrays))]
+    width = max(len(np.asarray(weights[run])) for run in arrays)
+    shown = f"the first {len(first)} of {width} units" if width > len(first) else f"its {width} units"
+    drawing = _drawing(arrays, image_shape)
+    if drawing == "images":
+        return [f"h1's weights, one {image_shape[0]}x{image_shape[1]} image per unit ({shown}), each scaled to its "
+                "own largest |weight|: red +, blue -, white 0.",
+                "They act on the net's inputs: on digits, standardized pixels unless standardize is false."]
+    if drawing == "arrows":
+        return [f"h1's weights as arrows in the input plane ({shown}): each points where its unit's input grows "
+                "fastest, its length how fast."]
+    return [f"h1's weights, one row per unit ({shown}), input by input."]
+
+
+def _first_units(weights: Mapping[str, np.ndarray], max_units: int) -> dict[str, np.ndarray]:
+    """run -> its first `max_units` units' weights, for the runs that have any, in run order."""
+    return {run: np.asarray(weights[run], dtype=np.float64)[:max_units] for run in sorted(weights)
+            if np.asarray(weights[run]).size}
+
+
+def _drawing(arrays: Mapping[str, np.ndarray], image_shape: tuple[int, int] | None) -> str:
+    """How the units are drawn: "images" (inputs of `image_shape`), "arrows" (2 inputs) or "rows"."""
+    if image_shape is not None and all(a.shape[1] == image_shape[0] * image_shape[1] for a in arrays.values()):
+        return "images"
+    return "arrows" if all(a.shape[1] == 2 for a in arrays.values()) else "rows"
 
 
 def fantasies_figure(samples: Mapping[str, np.ndarray], *, image_shape: tuple[int, int] = (8, 8),
                      labels: Mapping[str, str] | None = None) -> go.Figure:
     """Each RBM run's fantasy samples ([n, n_inputs], in input space), grey images on one scale per run."""
-    runs = [run for run in sorted(samples) if np.asarray(samples[run]).size]
+    runs = _sampled(samples)
     if not runs:
         return _waiting("Waiting for fantasies: an RBM run draws them after h1's phase")
     traces = []
@@ -99,10 +125,21 @@ def fantasies_figure(samples: Mapping[str, np.ndarray], *, image_shape: tuple[in
             "name": run_label(run, labels),
             "hovertemplate": f"{run_label(run, labels)} · fantasy %{{customdata}}: %{{z:.2f}}<extra></extra>",
         })
+    return _panels(traces, runs, labels, square=True)
+
+
+def fantasies_words(samples: Mapping[str, np.ndarray]) -> list[str]:
+    """What `fantasies_figure` draws, in words for the page to show above it."""
+    runs = _sampled(samples)
+    if not runs:
+        return []
     count = len(np.asarray(samples[runs[0]]))
-    words = [f"{count} samples the RBM dreams up: {FANTASY_STEPS} Gibbs steps from noise, after h1's phase. "
-             "Black is ink."]
-    return _panels(traces, runs, labels, words, square=True)
+    return [f"{count} samples the RBM dreams up: {FANTASY_STEPS} Gibbs steps from noise, after h1's phase. "
+            "Black is ink."]
+
+
+def _sampled(samples: Mapping[str, np.ndarray]) -> list[str]:
+    return [run for run in sorted(samples) if np.asarray(samples[run]).size]
 
 
 def _filter_tiles(run: str, units: np.ndarray, shape: tuple[int, int], col: int, cols: int,
@@ -149,8 +186,8 @@ def _rows(run: str, units: np.ndarray, col: int, cols: int, labels: Mapping[str,
     }
 
 
-def _panels(traces: list[dict], runs: list[str], labels: Mapping[str, str] | None, words: list[str], *,
-            square: bool, arrows: bool = False) -> go.Figure:
+def _panels(traces: list[dict], runs: list[str], labels: Mapping[str, str] | None, *, square: bool,
+            arrows: bool = False) -> go.Figure:
     """One panel per run side by side, its label above it, images top row first, square pixels."""
     cols = len(runs)
     layout = grid(1, cols, horizontal_spacing=0.04)
@@ -168,9 +205,8 @@ def _panels(traces: list[dict], runs: list[str], labels: Mapping[str, str] | Non
         notes.append({"text": f"<b>{run_label(run, labels)}</b>", "xref": f"{xref} domain", "yref": f"{yref} domain",
                       "x": 0.5, "y": 1, "xanchor": "center", "yanchor": "bottom", "showarrow": False,
                       "font": {"size": 12, "color": run_color(run)}})
-    note, extra = words_above(words)
-    layout.update(height=PANEL_PX + extra + 40, annotations=[*notes, note], plot_bgcolor="white" if arrows else GAP,
-                  showlegend=False, margin={**MARGIN, "t": 50 + extra})
+    layout.update(height=PANEL_PX + 20, annotations=notes, plot_bgcolor="white" if arrows else GAP,
+                  showlegend=False, margin=MARGIN)  # the top margin: room for each panel's run label
     return make_figure(traces, layout)
 
 

@@ -4,10 +4,11 @@ exactly 0 (`zero_frac`), on an axis that starts a little below 0, so a run at 0%
 hidden in it. Layers run input (left) to output (right), as on every depth chart; one colour per run, several
 overlay, each run's line wider than the next run's, so two runs at 0% show as two stripes.
 
-A title in words says, per run, what the numbers show at the first layer: the share of its weights at exactly 0
-and, beside a run without a penalty, how large its weights are against that run's. A run's penalty (`penalties`,
-run id -> (l1, weight_decay), from its config) decides the verb: only an L1 run is said to set weights to 0, only
-a penalized run to shrink them, and only when the numbers show it.
+`weight_words` says, per run, what the numbers show at the first layer (the page shows it as text above the
+chart): the share of its weights at exactly 0 and, beside a run without a penalty, how large its weights are
+against that run's. A run's penalty (`penalties`, run id -> (l1, weight_decay), from its config) decides the
+verb: only an L1 run is said to set weights to 0, only a penalized run to shrink them, and only when the
+numbers show it.
 """
 
 from __future__ import annotations
@@ -20,20 +21,19 @@ import plotly.graph_objects as go
 
 from app.charts.arrays import depth_order, stat_series
 from app.charts.depth import across_depth, latest_values
-from app.charts.style import MARGIN, WAITING, axis_ids, axis_key, run_label, words_above
+from app.charts.style import MARGIN, WAITING, axis_ids, axis_key, run_name
 
 PANELS = (("weight_rms", "weight RMS (log)"), ("zero_frac", "share of weights exactly 0"))
 ZERO_RANGE = [-0.06, 1.04]  # 0% sits clearly above the panel's bottom edge
 ZERO_TICKS = [0.0, 0.25, 0.5, 0.75, 1.0]
 ALL_ZERO = "every weight exactly 0"  # the RMS panel's floor: a layer whose weights are all 0
-HEIGHT = 360
+HEIGHT = 340
 
 
 def weights_figure(layers: pd.DataFrame | None, *, step: int | None = None, labels: Mapping[str, str] | None = None,
-                   runs: Sequence[str] | None = None,
-                   penalties: Mapping[str, tuple[float, float]] | None = None) -> go.Figure:
+                   runs: Sequence[str] | None = None) -> go.Figure:
     """Each run's weight RMS (left, log y) and share of weights exactly 0 (right, 0 to 1) per layer at its latest
-    probe step (or the last one at or before `step`), with a title in words per run."""
+    probe step (or the last one at or before `step`)."""
     figure = across_depth(layers, PANELS, log_y=(True, False), step=step, labels=labels, runs=runs,
                           y_range=ZERO_RANGE, zero=(ALL_ZERO, "exactly 0: every weight of the layer"), nested=True)
     if not figure.data:
@@ -46,12 +46,10 @@ def weights_figure(layers: pd.DataFrame | None, *, step: int | None = None, labe
             xref, yref = axis_ids(1, col, 2)
             notes.append({"text": WAITING, "xref": f"{xref} domain", "yref": f"{yref} domain", "x": 0.5, "y": 0.5,
                           "showarrow": False, "font": {"size": 13, "color": "#888888"}})
-    note, extra = words_above(weight_words(layers, step=step, labels=labels, runs=runs, penalties=penalties))
-    notes.append(note)
     layout.update(
-        height=HEIGHT + extra, annotations=notes,
+        height=HEIGHT, annotations=notes,
         legend={"orientation": "h", "yanchor": "top", "y": -0.22, "xanchor": "left", "x": 0, "font": {"size": 11}},
-        margin={**MARGIN, "t": 50 + extra, "b": 60},
+        margin={**MARGIN, "b": 60},
     )
     return figure.update_layout(layout)
 
@@ -59,7 +57,8 @@ def weights_figure(layers: pd.DataFrame | None, *, step: int | None = None, labe
 def weight_words(layers: pd.DataFrame | None, *, step: int | None = None, labels: Mapping[str, str] | None = None,
                  runs: Sequence[str] | None = None,
                  penalties: Mapping[str, tuple[float, float]] | None = None) -> list[str]:
-    """One sentence per run about its first layer's weights, from the table at `step` (the latest by default)."""
+    """One sentence per run about its first layer's weights, from the table at `step` (the latest by default).
+    Plain text: the run's label as given, for the page to escape."""
     rms, zeros = _first_layer(layers, "weight_rms", step), _first_layer(layers, "zero_frac", step)
     shown = [run for run in sorted({*rms, *zeros}) if runs is None or run in runs]
     base = next((run for run in shown if penalties is not None and tuple(penalties.get(run, (1, 1))) == (0, 0)
@@ -67,11 +66,11 @@ def weight_words(layers: pd.DataFrame | None, *, step: int | None = None, labels
     words = []
     for run in shown:
         layer = (rms.get(run) or zeros[run])[0]
-        lead = f"{run_label(run, labels)} · " if len(shown) > 1 else ""
+        lead = f"{run_name(run, labels)} · " if len(shown) > 1 else ""
         ratio = rms[run][1] / rms[base][1] if base is not None and run != base and run in rms else None
         penalty = tuple(penalties[run]) if penalties is not None and run in penalties else None
         words.append(lead + _sentence(layer, penalty, zeros.get(run, (None, None))[1], ratio,
-                                      run_label(base, labels) if base is not None else "",
+                                      run_name(base, labels) if base is not None else "",
                                       rms.get(run, (None, None))[1]))
     return words
 
