@@ -121,7 +121,9 @@ def _train_on_playground(epochs: str):  # -> (AppTest, job id)
 
 
 def test_the_playground_says_it_pre_trains_then_keeps_the_section_and_offers_pretrain_csv() -> None:
+    from app import charts
     from app.help_texts import HOW_TO_READ
+    from app.plain_text import shown
     from app.runtime import get_runner
 
     app, job_id = _train_on_playground("100")
@@ -137,6 +139,7 @@ def test_the_playground_says_it_pre_trains_then_keeps_the_section_and_offers_pre
         assert "Pre-training, layer by layer" in headings and "The first layer's weights" in headings
         assert headings.index("Pre-training, layer by layer") < headings.index("Loss and accuracy")  # shown first
         assert HOW_TO_READ["filters"] in [c.value for c in app.caption]
+        assert any(shown(m.value).startswith("h1's weights, one 8x8 image per unit") for m in app.markdown)
     finally:
         runner.stop(job_id)
 
@@ -147,4 +150,8 @@ def test_the_playground_says_it_pre_trains_then_keeps_the_section_and_offers_pre
     headings = [h.value for h in app.subheader]
     assert headings.index("Pre-training, layer by layer") > headings.index("Loss and accuracy")  # below, after
     assert "Digits the RBM dreams up" in headings
+    view = runner.job(job_id)  # the words above the pre-training chart: the table's, as text the browser wraps
+    words = charts.pretraining_words(view.pretrain, labels=dict(zip(view.ids, view.labels)), runs=view.ids)
+    assert len(words) == 1 and words[0].startswith("a: h1's reconstruction error")
+    assert words in [shown(m.value).split("  \n") for m in app.markdown]
     assert "pretrain.csv" in [b.proto.label for b in app.get("download_button")]
