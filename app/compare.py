@@ -74,7 +74,7 @@ def _figures(job: JobView, log_y: bool, present: bool = False) -> dict:
     if present:
         figures = {name: charts.projected(figure) for name, figure in figures.items()}
         outputs = {name: charts.projected(figure) for name, figure in outputs.items()}
-    return {**figures, "outputs": outputs, "words": words, "findings": findings, "summary": summary}
+    return {**figures, "outputs": outputs, "sentences": words, "findings": findings, "summary": summary}
 
 
 def run_status(job: JobView, k: int) -> str:
@@ -125,11 +125,11 @@ def _live(first: run_panel.FirstView, present: bool = False) -> None:
     st.subheader("Gradient size over time, run by run")
     chart(figures["grad_time_runs"], "grad_time_runs")
     st.subheader("Backprop as a product")
-    chart(figures["backprop"], "backprop", words=figures["words"]["backprop"])
+    chart(figures["backprop"], "backprop", words=figures["sentences"]["backprop"])
     st.subheader("Saturation and dead units across depth")
     chart(figures["saturation_depth"], "saturation_depth")
     st.subheader("Weights across depth")
-    chart(figures["weights"], "weights", words=figures["words"]["weights"])
+    chart(figures["weights"], "weights", words=figures["sentences"]["weights"])
     st.subheader("Activations over time, side by side")
     chart(figures["act_grid"], "act_grid")
     st.subheader("What each net computes")

@@ -23,7 +23,7 @@ import streamlit as st
 
 from app import charts, help_texts
 from app.charts.style import NO_GRADIENT, log_axis
-from app.layout import run_heading
+from app.layout import plot, run_heading
 from app.links import link_params
 from app.pages import COMPARE
 from engine.lessons.worked_example import HEALTHY, SATURATED, VANISHING, WorkedExample, train_example
@@ -236,7 +236,7 @@ def contents() -> str:
 
 
 def _chart(figure: go.Figure, key: str) -> None:
-    st.plotly_chart(figure, key=f"guide-{key}", config={"displaylogo": False}, theme=None)
+    plot(figure, f"guide-{key}")
 
 
 def render() -> None:

@@ -14,6 +14,7 @@ from app.links import Link
 from app.plain_text import plain
 
 SHOWN_ABOVE = "shown above"  # in a page's figures: the lesson's key chart, already drawn under its story
+_WIRE = "_layerscope_wire"  # where a figure keeps the form it is sent in (`_wire`)
 
 
 def chart(figure: go.Figure | str, name: str, how_to_read: str | None = None, words: Sequence[str] = ()) -> None:
@@ -26,10 +27,38 @@ def chart(figure: go.Figure | str, name: str, how_to_read: str | None = None, wo
         return
     if words:
         st.markdown("  \n".join(plain(line) for line in words))  # two spaces and a newline: a line break
-    st.plotly_chart(figure, key=f"chart-{name}", config={"displaylogo": False}, theme=None)
+    plot(figure, f"chart-{name}")
     caption = help_texts.HOW_TO_READ[name] if how_to_read is None else how_to_read
     if caption:
         st.caption(caption)
+
+
+def plot(figure: go.Figure, key: str) -> None:
+    """A figure the page draws again on every refresh (a cached one), sent in its `_wire` form."""
+    st.plotly_chart(_wire(figure), key=key, config={"displaylogo": False}, theme=None)
+
+
+class _Sent(go.Figure):
+    """A figure that is already in the form st.plotly_chart sends (`to_dict`'s: arrays as base64)."""
+
+    def __init__(self, sent: dict):
+        super().__init__()
+        self._sent = sent
+
+    def to_dict(self) -> dict:
+        return self._sent  # read, never changed: plotly.io.to_json makes its own cleaned copy
+
+
+def _wire(figure: go.Figure) -> go.Figure:
+    """The figure as it is sent, made once per figure. st.plotly_chart turns a figure into a dict on every
+    run (a deep copy, every array encoded as base64, every list walked): 70% of a viewer's refresh (py-spy).
+    The pages build each figure once per data version and share it, so that work is done once too, and what is
+    sent is the same. A drawn figure is never changed afterwards (story.py resizes a copy)."""
+    wire = getattr(figure, _WIRE, None)
+    if wire is None:
+        wire = _Sent(figure.to_dict())
+        setattr(figure, _WIRE, wire)
+    return wire
 
 
 def run_heading(run_id: str, text: str, size: str = "1rem") -> None:

@@ -68,7 +68,7 @@ def _figures(job: JobView, log_y: bool, present: bool = False) -> dict:
     }
     if present:
         figures = {name: charts.projected(figure) if figure is not None else None for name, figure in figures.items()}
-    return {**figures, "words": words, "findings": findings, "summary": summary}
+    return {**figures, "sentences": words, "findings": findings, "summary": summary}
 
 
 @guarded(f"the live view of {PLAYGROUND.called}")
@@ -106,14 +106,14 @@ def _live(first: run_panel.FirstView, present: bool = False) -> None:
         chart(figures["grad_time"], "grad_time")
     chart(figures["grad_hist"], "grad_hist")
     st.subheader("Backprop as a product")
-    chart(figures["backprop"], "backprop", words=figures["words"]["backprop"])
+    chart(figures["backprop"], "backprop", words=figures["sentences"]["backprop"])
     st.subheader("Activations")
     chart(figures["act_now"], "act_now")
     chart(figures["act_time"], "act_time")
     titled_pair(present, figures, ("Saturation and dead units", "saturation", None),
                 ("Update ratio", "update", None))
     st.subheader("Weights across depth")
-    chart(figures["weights"], "weights", words=figures["words"]["weights"])
+    chart(figures["weights"], "weights", words=figures["sentences"]["weights"])
     if not job.pretraining:
         pretrain_panel.show(job, figures)
     st.subheader("Downloads")

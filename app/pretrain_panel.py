@@ -48,8 +48,8 @@ def pretrains(job: JobView) -> bool:
 
 def show(job: JobView, figures: dict) -> None:
     """The section: pre-training (if any run pre-trains), then the first layer's weights and fantasies, each with
-    its words (`figures["words"]`) above it."""
-    words = figures["words"]
+    its words (`figures["sentences"]`) above it."""
+    words = figures["sentences"]
     if pretrains(job):
         st.subheader("Pre-training, layer by layer")
         if job.pretraining:

@@ -18,6 +18,7 @@ import streamlit as st
 from app import help_texts
 from app.charts.search import curves_figure, score_by_key_figure
 from app.guard import guarded
+from app.layout import plot
 from app.pages import PLAYGROUND, SEARCH
 from app.plain_text import plain
 from engine.lessons.presets import load_preset
@@ -187,10 +188,10 @@ def _results(view: SearchView) -> None:
                     f"{test['loss']:.4g}{accuracy}.")
     for warning in tables.edge_warnings(outcome) if outcome.done else []:
         st.warning(plain(warning), icon=":material/warning:")
-    st.plotly_chart(built["score"], key=f"{SCOPE}score", config={"displaylogo": False}, theme=None)
+    plot(built["score"], f"{SCOPE}score")
     st.caption(help_texts.SEARCH_CAPTIONS["scores"])
     st.dataframe(built["trials"], hide_index=True, key=f"{SCOPE}table")
-    st.plotly_chart(built["curves_figure"], key=f"{SCOPE}curves", config={"displaylogo": False}, theme=None)
+    plot(built["curves_figure"], f"{SCOPE}curves")
     st.caption(help_texts.SEARCH_CAPTIONS["curves"])
     _open_trial(view, built["trials"])
     if outcome.done:

@@ -68,7 +68,7 @@ def key_chart_first(figures: dict, preset_id: str | None, job: JobView, present:
     if present and (figure.layout.height or 0) > PRESENT_CHART_HEIGHT and _one_row(figure):
         figure = go.Figure(figure).update_layout(height=PRESENT_CHART_HEIGHT)  # a copy: figures are shared
     chart(figure, f"lesson-{name}", how_to_read if how_to_read is not None else help_texts.HOW_TO_READ[name],
-          words=figures["words"].get(name, ()))
+          words=figures["sentences"].get(name, ()))
     return {**figures, name: SHOWN_ABOVE}
 
 

@@ -1,4 +1,4 @@
-"""Hypothesis strategies for valid run and group configs, shared by the tests/test_config_*.py files.
+"""Hypothesis strategies for valid run and group configs, shared by the config tests (round trips, hostile ones).
 
 Valid configs are generated from `RunConfig.model_fields` (Literal choices, ge/le bounds, hidden lists),
 so a key added to the schema is covered by the tests without touching them.
