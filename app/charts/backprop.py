@@ -23,24 +23,27 @@ import plotly.graph_objects as go
 from app.charts.arrays import depth_order, finite, stat_series
 from app.charts.depth import latest_values
 from app.charts.style import (
-    MARGIN,
+    PAIR_SPACING,
     axis_ids,
     axis_key,
     floor_points,
     grid,
+    legend_below,
     log_axis,
     make_figure,
     nice_ticks,
     run_color,
     run_label,
     run_name,
+    value_axis_right,
     waiting_figure,
 )
 
 SIGMOID_MAX_SLOPE = 0.25  # sigmoid's f'(0) = 1/4, its largest slope
 SIGMOID_LINE = "sigmoid's largest slope"
 REFERENCE = "#555555"
-HEIGHT = 360
+HEIGHT = 360  # the waiting figure's
+PANELS_PX = 270  # the panels, their tick labels and titles: the legend's room comes on top
 
 
 def backprop_figure(layers: pd.DataFrame | None, *, step: int | None = None, labels: Mapping[str, str] | None = None,
@@ -52,9 +55,9 @@ def backprop_figure(layers: pd.DataFrame | None, *, step: int | None = None, lab
     drawn = _drawn(gains, runs, step)
     if not drawn:
         return waiting_figure(height=HEIGHT)
-    layout = grid(1, 2, horizontal_spacing=0.12)
+    layout = grid(1, 2, horizontal_spacing=PAIR_SPACING)
     layout["xaxis"]["domain"] = [0.0, 0.6]  # the product is the point: the left panel gets the room
-    layout["xaxis2"]["domain"] = [0.72, 1.0]
+    layout["xaxis2"]["domain"] = [0.6 + PAIR_SPACING, 1.0]
     traces: list[dict] = []
     every = [finite(values, positive=True) for _, _, factors, product, _ in drawn for values in (factors, product)]
     zeros = any(bool((factors == 0).any() or (product == 0).any()) for _, _, factors, product, _ in drawn)
@@ -113,14 +116,13 @@ def backprop_figure(layers: pd.DataFrame | None, *, step: int | None = None, lab
     annotations = [{"text": SIGMOID_LINE, "xref": "x2 domain", "yref": "y2", "x": 0.02, "y": SIGMOID_MAX_SLOPE,
                     "xanchor": "left", "yanchor": "bottom", "showarrow": False,
                     "font": {"size": 10, "color": REFERENCE}}] if sigmoid_shown else []
-    for ref in ("xaxis", "xaxis2"):
+    # The narrow right panel's title is short: "layer (input → output)" is wider than it on a phone.
+    for ref, title in (("xaxis", "layer (input → output)"), ("xaxis2", "layer")):
         layout[ref].update(type="category", categoryorder="array", categoryarray=all_layers,
-                           range=[-0.5, len(all_layers) - 0.5], title={"text": "layer (input → output)"})
-    layout.update(
-        height=HEIGHT, annotations=annotations,
-        legend={"orientation": "h", "yanchor": "top", "y": -0.22, "xanchor": "left", "x": 0, "font": {"size": 11}},
-        margin={**MARGIN, "b": 60},
-    )
+                           range=[-0.5, len(all_layers) - 0.5], title={"text": title})
+    value_axis_right(layout, "y2")
+    legend_below(layout, traces, PANELS_PX)
+    layout.update(annotations=annotations)
     return make_figure(traces, layout)
 
 

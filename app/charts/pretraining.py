@@ -24,11 +24,11 @@ import plotly.graph_objects as go
 
 from app.charts.arrays import depth_order
 from app.charts.style import (
-    LEGEND,
-    MARGIN,
+    PAIR_SPACING,
     axis_ids,
     axis_key,
     grid,
+    legend_below,
     log_axis,
     make_figure,
     nice_ticks,
@@ -36,6 +36,7 @@ from app.charts.style import (
     run_label,
     run_name,
     shade,
+    value_axis_right,
     waiting_figure,
 )
 from app.charts.tiles import fantasies_figure, fantasies_words, filters_figure, filters_words
@@ -45,8 +46,8 @@ __all__ = ["fantasies_figure", "fantasies_words", "filters_figure", "filters_wor
 
 RECONSTRUCTION = "reconstruction_error"
 PROBES = {"probe_accuracy": "probe accuracy", "probe_mse": "probe MSE"}
-HEIGHT = 380
-SPACING = 0.14  # between the panels: room for the right one's tick labels and title
+HEIGHT = 380  # the waiting figure's
+PANELS_PX = 300  # the panels, their tick labels and titles: the legend's room comes on top
 ACCURACY_TICKS = [0.0, 0.25, 0.5, 0.75, 1.0]
 
 
@@ -56,10 +57,10 @@ def pretraining_figure(pretrain: pd.DataFrame | None, *, labels: Mapping[str, st
     table = _shown(pretrain, runs)
     if table is None:
         return waiting_figure(height=HEIGHT)
-    layout = grid(1, 2, horizontal_spacing=SPACING)
+    layout = grid(1, 2, horizontal_spacing=PAIR_SPACING)
     traces = _reconstruction(table, layout, labels) + _probe(table, layout, labels)
-    layout.update(height=HEIGHT, legend={**LEGEND, "yanchor": "top", "y": -0.42},
-                  margin={**MARGIN, "b": 90})  # the legend below the axis titles
+    value_axis_right(layout, axis_ids(1, 2, 2)[1])
+    legend_below(layout, traces, PANELS_PX)
     return make_figure(traces, layout)
 
 
@@ -100,7 +101,7 @@ def _reconstruction(table: pd.DataFrame, layout: dict, labels: Mapping[str, str]
     if len(positives) and positives.max() >= 10 * positives.min():  # spans a decade: each layer's fall shows
         log_axis(axis, positives, has_zero=False)
     axis.update(title={"text": "reconstruction error (MSE)"})
-    layout[axis_key(xref)].update(title={"text": "epoch of the layer's phase"}, rangemode="tozero")
+    layout[axis_key(xref)].update(title={"text": "epoch (per layer)"}, rangemode="tozero")
     return traces
 
 

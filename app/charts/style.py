@@ -45,6 +45,33 @@ _TEMPLATE = {  # the parts of plotly_white used here, without its 7 KB of trace 
 }
 MARGIN = {"l": 10, "r": 10, "t": 30, "b": 10}
 LEGEND = {"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "left", "x": 0, "font": {"size": 11}}
+# A legend below the panels, at the figure's bottom edge: "container" makes Plotly reserve its height there and
+# lay the axes' tick labels and titles out above it, at any width (a paper-referenced y below 0 is a share of a
+# plot area that shrinks as the legend grows, so the legend rode up over the x-axis titles on a phone).
+LEGEND_BELOW = {"orientation": "h", "yref": "container", "y": 0, "yanchor": "bottom", "xanchor": "left", "x": 0,
+                "font": {"size": 11}}
+LEGEND_ROW_PX = 19  # one legend entry's line at font size 11
+PAIR_SPACING = 0.08  # between two panels whose right one has its value axis on the right: the x labels' overhang
+PHONE_PX = 358  # a figure's width on a 390 px phone (the page's side padding taken off)
+
+
+def legend_px(entries: int, groups: int = 1) -> int:
+    """The height a legend below the panels may take: one line per entry and a gap between legend groups, as on a
+    phone, where no two entries share a line (a wider screen puts several on a line and the panels get the rest)."""
+    return entries * LEGEND_ROW_PX + max(0, groups - 1) * 8 + 10
+
+
+def legend_below(layout: dict, traces: list[dict], panels_px: int) -> None:
+    """The legend below the panels: the figure `panels_px` tall plus the room its entries may need."""
+    shown = [t for t in traces if t.get("showlegend", True)]
+    groups = len({t.get("legendgroup") for t in shown})
+    layout.update(height=panels_px + legend_px(len(shown), groups), legend=LEGEND_BELOW)
+
+
+def value_axis_right(layout: dict, yref: str) -> None:
+    """The right panel's value axis on its right edge: its tick labels and title then take the figure's right
+    margin (automargin), not the gap between the panels, which on a phone is a few dozen px."""
+    layout[axis_key(yref)].update(side="right")
 
 
 def run_color(run_id: str) -> str:

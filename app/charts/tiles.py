@@ -35,6 +35,8 @@ DIVERGING = [[0.0, "#2166AC"], [0.25, "#92C5DE"], [0.5, "#F7F7F7"], [0.75, "#F4A
 INK = [[0.0, "#FFFFFF"], [1.0, "#000000"]]  # low values white paper, high values black ink, as digits are drawn
 GAP = "#6B7280"  # dark enough to part pale tiles  # the panel's background: the NaN lines between tiles
 PANEL_PX = 300
+TILE_SPACING = 0.04  # between the runs' panels
+FIGURE_PX = 600  # the figure width the tile panels' height is sized for: between a phone's 358 and a page's 980
 # Budgets: one heatmap per run; 4 runs x 64 units of 8x8 build in about 13 ms and send about 380 KB (float32).
 
 
@@ -190,13 +192,14 @@ def _panels(traces: list[dict], runs: list[str], labels: Mapping[str, str] | Non
             arrows: bool = False) -> go.Figure:
     """One panel per run side by side, its label above it, images top row first, square pixels."""
     cols = len(runs)
-    layout = grid(1, cols, horizontal_spacing=0.04)
+    layout = grid(1, cols, horizontal_spacing=TILE_SPACING)
     notes = []
     for col, run in enumerate(runs, start=1):
         xref, yref = axis_ids(1, col, cols)
         hidden = {"showgrid": False, "zeroline": arrows, "showticklabels": arrows, "ticks": ""}
         layout[axis_key(xref)].update(**hidden, constrain="domain")
-        layout[axis_key(yref)].update(**hidden, autorange=True if arrows else "reversed", constrain="domain")
+        layout[axis_key(yref)].update(**hidden, autorange=True if arrows else "reversed", constrain="domain",
+                                      constraintoward="top")  # what a square panel leaves free goes below
         if square:
             layout[axis_key(yref)].update(scaleanchor=xref, scaleratio=1)
         if arrows:
@@ -205,9 +208,19 @@ def _panels(traces: list[dict], runs: list[str], labels: Mapping[str, str] | Non
         notes.append({"text": f"<b>{run_label(run, labels)}</b>", "xref": f"{xref} domain", "yref": f"{yref} domain",
                       "x": 0.5, "y": 1, "xanchor": "center", "yanchor": "bottom", "showarrow": False,
                       "font": {"size": 12, "color": run_color(run)}})
-    layout.update(height=PANEL_PX + 20, annotations=notes, plot_bgcolor="white" if arrows else GAP,
+    height = _square_px(traces, cols) if square and not arrows else PANEL_PX
+    layout.update(height=height + 20, annotations=notes, plot_bgcolor="white" if arrows else GAP,
                   showlegend=False, margin=MARGIN)  # the top margin: room for each panel's run label
     return make_figure(traces, layout)
+
+
+def _square_px(traces: list[dict], cols: int) -> int:
+    """The panels' height for tiles with square pixels: what the tallest run's tile grid takes at its panel's
+    width in a figure FIGURE_PX wide, at most PANEL_PX. The server does not know the screen's width: at this
+    middle width, a phone (358 px) leaves a band below the images and a wide page some room beside them."""
+    panel = FIGURE_PX * (1 - TILE_SPACING * (cols - 1)) / cols
+    aspect = max(len(t["z"]) / max(1, len(t["z"][0])) for t in traces)  # tile rows over columns, as drawn
+    return int(min(PANEL_PX, max(80, panel * aspect)))
 
 
 def _waiting(message: str = "Waiting for the first layer's weights…") -> go.Figure:
