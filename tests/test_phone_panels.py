@@ -91,3 +91,19 @@ def test_tile_panels_are_as_tall_as_their_tiles_at_the_sized_width():
     assert wide_grid.layout.height == int(panel * 17 / 26) + 20  # 2 rows of 9 px over 3 columns of 9 px
     assert one.layout.height == PANEL_PX + 20  # one run: capped
     assert three.layout.yaxis.constraintoward == "top"  # what a phone leaves free lies below, not on both sides
+
+
+def test_run_labels_over_narrow_tile_panels_break_into_lines_that_fit_a_phone():
+    rng = np.random.default_rng(0)
+    labels = {"a": "random init", "b": "autoencoder pre-training", "c": "RBM pre-training"}
+    three = filters_figure({run: rng.normal(size=(64, 64)) for run in "abc"}, labels=labels)
+    panel = PHONE_PX * (1 - 0.04 * 2) / 3
+    shown = {note.text.replace("<b>", "").replace("</b>", "") for note in three.layout.annotations}
+    assert shown == {"random init", "autoencoder<br>pre-training", "RBM<br>pre-training"}
+    for text in shown:
+        assert all(len(line) * 8 <= panel for line in text.split("<br>")), text  # bold 12 px: ~8 px a character
+    one_line = filters_figure({run: rng.normal(size=(64, 64)) for run in "abc"}, labels={"b": "relu"})
+    assert three.layout.margin.t > one_line.layout.margin.t  # the second line has its room above the panels
+    assert three.layout.height - three.layout.margin.t == one_line.layout.height - one_line.layout.margin.t
+    alone = filters_figure({"b": rng.normal(size=(64, 64))}, labels=labels)  # one panel: room for a long label
+    assert [note.text for note in alone.layout.annotations] == ["<b>autoencoder pre-training</b>"]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import html
 import math
+import textwrap
 from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
@@ -90,6 +91,13 @@ def run_label(run_id: str, labels: Mapping[str, str] | None = None) -> str:
     """A run's label as chart text: a label may come from a link, and Plotly reads tags in text (`<a href>`,
     `<b>`), so `<`, `>` and `&` become character references, which it shows as the characters."""
     return html.escape(run_name(run_id, labels), quote=False)
+
+
+def run_label_lines(run_id: str, labels: Mapping[str, str] | None, width: int) -> list[str]:
+    """`run_label` broken at spaces into lines of at most `width` characters (a longer word keeps its own
+    line): Plotly never wraps text, so a label over a narrow panel would run into its neighbour's."""
+    lines = textwrap.wrap(run_name(run_id, labels), width, break_on_hyphens=False, break_long_words=False)
+    return [html.escape(line, quote=False) for line in lines] or [""]
 
 
 def waiting_figure(message: str = WAITING, height: int = 260) -> go.Figure:

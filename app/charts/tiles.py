@@ -21,12 +21,14 @@ import plotly.graph_objects as go
 
 from app.charts.style import (
     MARGIN,
+    PHONE_PX,
     axis_ids,
     axis_key,
     grid,
     make_figure,
     run_color,
     run_label,
+    run_label_lines,
     waiting_figure,
 )
 from engine.pretraining.greedy import FANTASY_STEPS
@@ -36,6 +38,7 @@ INK = [[0.0, "#FFFFFF"], [1.0, "#000000"]]  # low values white paper, high value
 GAP = "#6B7280"  # dark enough to part pale tiles  # the panel's background: the NaN lines between tiles
 PANEL_PX = 300
 TILE_SPACING = 0.04  # between the runs' panels
+LABEL_LINE_PX = 16  # each further line of a panel's run label (bold, font size 12)
 FIGURE_PX = 600  # the figure width the tile panels' height is sized for: between a phone's 358 and a page's 980
 # Budgets: one heatmap per run; 4 runs x 64 units of 8x8 build in about 13 ms and send about 380 KB (float32).
 
@@ -194,6 +197,10 @@ def _panels(traces: list[dict], runs: list[str], labels: Mapping[str, str] | Non
     cols = len(runs)
     layout = grid(1, cols, horizontal_spacing=TILE_SPACING)
     notes = []
+    # A panel's run label, in lines that fit the panel on a phone (bold 12 px: about 8 px a character).
+    per_line = max(8, int(PHONE_PX * (1 - TILE_SPACING * (cols - 1)) / cols / 8))
+    names = {run: run_label_lines(run, labels, per_line) for run in runs}
+    extra_lines = max(len(lines) for lines in names.values()) - 1
     for col, run in enumerate(runs, start=1):
         xref, yref = axis_ids(1, col, cols)
         hidden = {"showgrid": False, "zeroline": arrows, "showticklabels": arrows, "ticks": ""}
@@ -205,12 +212,14 @@ def _panels(traces: list[dict], runs: list[str], labels: Mapping[str, str] | Non
         if arrows:
             layout[axis_key(xref)].update(title={"text": "weight on x1"})
             layout[axis_key(yref)].update(title={"text": "weight on x2"})
-        notes.append({"text": f"<b>{run_label(run, labels)}</b>", "xref": f"{xref} domain", "yref": f"{yref} domain",
+        notes.append({"text": "<br>".join(f"<b>{line}</b>" for line in names[run]),
+                      "xref": f"{xref} domain", "yref": f"{yref} domain",
                       "x": 0.5, "y": 1, "xanchor": "center", "yanchor": "bottom", "showarrow": False,
                       "font": {"size": 12, "color": run_color(run)}})
     height = _square_px(traces, cols) if square and not arrows else PANEL_PX
-    layout.update(height=height + 20, annotations=notes, plot_bgcolor="white" if arrows else GAP,
-                  showlegend=False, margin=MARGIN)  # the top margin: room for each panel's run label
+    label_px = LABEL_LINE_PX * extra_lines  # the top margin: room for each panel's run label, every line of it
+    layout.update(height=height + 20 + label_px, annotations=notes, plot_bgcolor="white" if arrows else GAP,
+                  showlegend=False, margin={**MARGIN, "t": MARGIN["t"] + label_px})
     return make_figure(traces, layout)
 
 
