@@ -198,7 +198,7 @@ def _panels(traces: list[dict], runs: list[str], labels: Mapping[str, str] | Non
     layout = grid(1, cols, horizontal_spacing=TILE_SPACING)
     notes = []
     # A panel's run label, in lines that fit the panel on a phone (bold 12 px: about 8 px a character).
-    per_line = max(8, int(PHONE_PX * (1 - TILE_SPACING * (cols - 1)) / cols / 8))
+    per_line = max(8, int(_panel_px(PHONE_PX, cols) / 8))
     names = {run: run_label_lines(run, labels, per_line) for run in runs}
     extra_lines = max(len(lines) for lines in names.values()) - 1
     for col, run in enumerate(runs, start=1):
@@ -227,9 +227,14 @@ def _square_px(traces: list[dict], cols: int) -> int:
     """The panels' height for tiles with square pixels: what the tallest run's tile grid takes at its panel's
     width in a figure FIGURE_PX wide, at most PANEL_PX. The server does not know the screen's width: at this
     middle width, a phone (358 px) leaves a band below the images and a wide page some room beside them."""
-    panel = FIGURE_PX * (1 - TILE_SPACING * (cols - 1)) / cols
+    panel = _panel_px(FIGURE_PX, cols)
     aspect = max(len(t["z"]) / max(1, len(t["z"][0])) for t in traces)  # tile rows over columns, as drawn
     return int(min(PANEL_PX, max(80, panel * aspect)))
+
+
+def _panel_px(figure_px: float, cols: int) -> float:
+    """One run's panel width in a figure `figure_px` wide with `cols` panels side by side."""
+    return figure_px * (1 - TILE_SPACING * (cols - 1)) / cols
 
 
 def _waiting(message: str = "Waiting for the first layer's weights…") -> go.Figure:
